@@ -1,0 +1,1 @@
+"""bloodtrace: an event-sourced, hash-chained blood unit traceability service."""

@@ -1,0 +1,89 @@
+"""The seam between the writer and the domain.
+
+A ``Command`` asks to record one event of the v1 catalogue. ``decide`` turns it into one or
+more ``NewEvent`` (the event asked for, then any consequences such as quarantines) or raises a
+``DomainError``. The writer gives each ``NewEvent`` its position, stream version and hashes,
+which makes it a ``StoredEvent``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+JSON = Any
+Key = tuple[str, str]
+"""An aggregate key: (kind, id). Kinds: site, donor, donation, unit, lookback, patient."""
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who acts: the API key id, its role and its site (None for national roles)."""
+
+    key_id: str
+    role: str
+    site_id: str | None
+
+    def as_record(self) -> dict[str, JSON]:
+        return {"key_id": self.key_id, "role": self.role, "site_id": self.site_id}
+
+    @classmethod
+    def from_record(cls, raw: Mapping[str, JSON]) -> Actor:
+        return cls(key_id=raw["key_id"], role=raw["role"], site_id=raw.get("site_id"))
+
+
+SYSTEM_ACTOR = Actor(key_id="system", role="admin", site_id=None)
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A request to record one event of the v1 catalogue, as the client sent it.
+
+    ``data`` is raw JSON (already checked to hold no floats); the domain validates and
+    normalises it (DINs stored bare, and so on). ``recorded_at`` is the server clock and
+    ``event_id`` is the client's or a fresh one, both read by the writer, never by decide.
+    """
+
+    type: str
+    data: Mapping[str, JSON]
+    event_id: UUID
+    occurred_at: datetime
+    recorded_at: datetime
+    actor: Actor
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """A decided event, not yet positioned. ``data`` is canonical JSON: no floats."""
+
+    event_id: UUID
+    stream: str
+    type: str
+    data: dict[str, JSON]
+    occurred_at: datetime
+    actor: Actor
+    refs: frozenset[Key] = field(default_factory=frozenset)
+    schema_version: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An event as it stands in the log."""
+
+    position: int
+    event_id: UUID
+    stream: str
+    stream_version: int
+    type: str
+    schema_version: int
+    data: dict[str, JSON]
+    occurred_at: datetime
+    recorded_at: datetime
+    actor: Actor
+    record: bytes
+    leaf_hash: bytes
+    chain_hash: bytes
