@@ -87,3 +87,16 @@ class StoredEvent:
     record: bytes
     leaf_hash: bytes
     chain_hash: bytes
+
+
+class StateNotLoaded(LookupError):
+    """Raised by a ``World`` when decide asks for a key the writer has not loaded yet.
+
+    The writer catches it, loads the key from the database and decides the command again, so
+    ``keys_needed`` is only a prefetch hint: a closure (a donor's donations, a unit's
+    descendants) is discovered level by level. Domain code must let it propagate.
+    """
+
+    def __init__(self, key: Key) -> None:
+        super().__init__(f"state not loaded: {key}")
+        self.key = key
