@@ -1,0 +1,1 @@
+"""The HTTP edge: auth, validation, problem+json. No business rules live here."""

@@ -1,0 +1,136 @@
+"""Recording events and reading the change feed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+from starlette.responses import Response
+
+from app.api.body import EventIn, command_from_json, read_json
+from app.api.deps import ActorDep, PoolDep, SettingsDep, WriterDep
+from app.api.responses import PROBLEMS, FastJSON, FeedPage
+from app.errors import DomainError, InvalidInput
+from app.store.codec import b64
+from app.store.log_reader import feed
+from app.store.writer import AppendResult
+
+router = APIRouter(tags=["events"])
+
+
+class Appended(BaseModel):
+    position: int
+    event_id: str
+    stream: str
+    stream_version: int
+    chain_hash: str
+    derived_positions: list[int] = Field(default_factory=list)
+
+
+class BatchIn(BaseModel):
+    events: list[EventIn] = Field(max_length=1000)
+
+
+class BatchItem(BaseModel):
+    index: int
+    status: int
+    result: Appended | None = None
+    problem: dict[str, Any] | None = None
+
+
+class BatchOut(BaseModel):
+    accepted: int
+    refused: int
+    results: list[BatchItem]
+
+
+def _appended(result: AppendResult) -> dict[str, Any]:
+    return {
+        "position": result.position,
+        "event_id": str(result.event_id),
+        "stream": result.stream,
+        "stream_version": result.stream_version,
+        "chain_hash": b64(result.chain_hash),
+        "derived_positions": list(result.derived),
+    }
+
+
+def _event_body() -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {
+        "application/json": {
+            "schema": EventIn.model_json_schema(ref_template="#/components/schemas/{model}")
+        }
+    }}}
+
+
+@router.post(
+    "/v1/events", status_code=201, response_model=Appended, responses=PROBLEMS,
+    openapi_extra=_event_body(),
+)
+async def record_event(
+    request: Request, actor: ActorDep, writer: WriterDep, settings: SettingsDep
+) -> Response:
+    """Record one event. A retry with the same ``event_id`` and content returns the original
+    result (header ``Idempotent-Replay: true``); other content under that id is a 409."""
+    raw = await read_json(request, settings.max_body_bytes)
+    cmd, content = command_from_json(raw, actor, datetime.now(UTC))
+    result = await writer.append(cmd, content)
+    headers = {"Idempotent-Replay": "true"} if result.replayed else None
+    return FastJSON(_appended(result), status_code=201, headers=headers)
+
+
+@router.post(
+    "/v1/events/batch", response_model=BatchOut, responses=PROBLEMS,
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+        "schema": {"type": "object", "required": ["events"], "properties": {"events": {
+            "type": "array", "maxItems": 1000,
+            "items": {"$ref": "#/components/schemas/EventIn"}}}}}}}},
+)
+async def record_batch(
+    request: Request, actor: ActorDep, writer: WriterDep, settings: SettingsDep
+) -> Response:
+    """Record up to 1000 events, each accepted or refused on its own, in order."""
+    raw = await read_json(request, settings.max_body_bytes)
+    if not isinstance(raw, dict) or not isinstance(raw.get("events"), list):
+        raise InvalidInput("body must be {\"events\": [...]}", field="events")
+    items = raw["events"]
+    if len(items) > settings.max_batch_events:
+        raise InvalidInput(
+            f"at most {settings.max_batch_events} events per batch", field="events"
+        )
+    now = datetime.now(UTC)
+    outcomes: list[Any] = [None] * len(items)
+    commands = []
+    for i, item in enumerate(items):
+        try:
+            commands.append((i, command_from_json(item, actor, now)))
+        except DomainError as err:
+            outcomes[i] = err
+    results = await writer.append_many([c for _, c in commands])
+    for (i, _), outcome in zip(commands, results, strict=True):
+        outcomes[i] = outcome
+    body = []
+    for i, outcome in enumerate(outcomes):
+        if isinstance(outcome, DomainError):
+            body.append({"index": i, "status": outcome.status, "problem": outcome.to_problem()})
+        else:
+            body.append({"index": i, "status": 201, "result": _appended(outcome)})
+    accepted = sum(1 for o in outcomes if not isinstance(o, DomainError))
+    return FastJSON({"accepted": accepted, "refused": len(items) - accepted, "results": body})
+
+
+@router.get("/v1/events", response_model=FeedPage, responses=PROBLEMS)
+async def read_feed(
+    actor: ActorDep,
+    pool: PoolDep,
+    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Response:
+    """The change feed in position order. Resume with ``after=next_after``: since commit order
+    equals position order, no event is ever skipped."""
+    async with pool.acquire() as con:
+        events = await feed(con, after, limit)
+    next_after = events[-1]["position"] if events else after
+    return FastJSON({"events": events, "next_after": next_after})

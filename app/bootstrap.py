@@ -1,0 +1,101 @@
+"""The composition root: Settings → database → pool → writer → app. Nothing at import time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+
+from app.config import Settings
+from app.store.database import embedded_admin_url, with_user
+from app.store.migrate import migrate
+from app.store.world import Domain
+from app.store.writer import InlineApplier, Writer
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    """Everything the HTTP edge and the CLI use, built once."""
+
+    settings: Settings
+    admin_url: str
+    app_url: str
+    pool: asyncpg.Pool
+    writer: Writer
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def resolve_admin_url(settings: Settings) -> str:
+    """DATABASE_URL when given, else the embedded PostgreSQL (started if needed)."""
+    return settings.database_url or embedded_admin_url(settings.data_dir)
+
+
+def resolve_app_url(settings: Settings, admin_url: str) -> str:
+    return settings.app_database_url or with_user(admin_url, settings.app_role)
+
+
+async def migrate_database(admin_url: str) -> list[str]:
+    con = await asyncpg.connect(admin_url)
+    try:
+        return await migrate(con)
+    finally:
+        await con.close()
+
+
+def default_domain() -> Domain:
+    from app.events.catalogue import default_catalogue
+    from app.events.service import LifecycleDomain
+
+    return LifecycleDomain(default_catalogue())
+
+
+def default_inline() -> Sequence[InlineApplier]:
+    from app.store.projection_runner import apply_inline
+
+    return (apply_inline,)
+
+
+async def _init_connection(con: asyncpg.Connection) -> None:
+    # Statements never wait forever on a lock or a dead peer.
+    await con.execute("SET idle_in_transaction_session_timeout = '60s'")
+
+
+@asynccontextmanager
+async def open_services(
+    settings: Settings,
+    *,
+    domain: Domain | None = None,
+    inline: Sequence[InlineApplier] | None = None,
+) -> AsyncIterator[Services]:
+    """Migrate, open the pool as the INSERT/SELECT role, start the writer; close on exit."""
+    admin_url = resolve_admin_url(settings)
+    applied = await migrate_database(admin_url)
+    if applied:
+        log.info("migrations applied: %s", ", ".join(applied))
+    app_url = resolve_app_url(settings, admin_url)
+    pool = await asyncpg.create_pool(
+        app_url,
+        min_size=settings.pool_min_size,
+        max_size=settings.pool_max_size,
+        command_timeout=settings.command_timeout_s,
+        init=_init_connection,
+    )
+    assert pool is not None
+    writer = Writer(
+        pool,
+        domain if domain is not None else default_domain(),
+        batch_max=settings.batch_max,
+        inline=inline if inline is not None else default_inline(),
+    )
+    await writer.start()
+    try:
+        yield Services(settings, admin_url, app_url, pool, writer)
+    finally:
+        await writer.stop()
+        await pool.close()

@@ -1,0 +1,141 @@
+"""The ``bloodtrace`` command line (typer + rich)."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import sys
+from typing import Annotated
+
+import asyncpg
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from app.bootstrap import migrate_database, resolve_admin_url
+from app.config import Settings
+from app.log.verify import verify_log
+from app.store.keys import create_key
+
+app = typer.Typer(help="bloodtrace: blood unit traceability on a hash-chained log.",
+                  no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+err = Console(stderr=True)
+
+# Commands contributed by other modules: each exposes register(app).
+PLUGINS = (
+    "app.log.cli_verifiable",
+    "app.store.cli_projections",
+    "app.sim.cli",
+)
+
+
+@app.command()
+def serve(
+    demo: Annotated[bool, typer.Option(help="Load the demo network into an empty log.")] = False,
+) -> None:
+    """Migrate, then serve the API (HOST/PORT from the environment)."""
+    import uvicorn
+
+    from app.api.app import create_app
+    from app.logs import configure_logging
+
+    settings = Settings()
+    configure_logging(settings.log_json)
+    admin_url = resolve_admin_url(settings)
+    settings = settings.model_copy(update={"database_url": admin_url, "demo_on_empty": demo})
+    asyncio.run(migrate_database(admin_url))
+    if demo:
+        from app.sim.demo import load_demo_if_empty
+
+        asyncio.run(load_demo_if_empty(settings))
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
+                log_level="warning", access_log=False)
+
+
+@app.command()
+def migrate() -> None:
+    """Apply pending migrations."""
+    settings = Settings()
+    applied = asyncio.run(migrate_database(resolve_admin_url(settings)))
+    err.print(f"applied: {', '.join(applied) or 'nothing to do'}")
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[str, typer.Option(help="collector, lab, processing, inventory, hospital, "
+                                           "auditor or admin")],
+    site: Annotated[str | None, typer.Option(help="The key's site (none for national roles).")]
+    = None,
+    label: Annotated[str | None, typer.Option(help="A note on who holds it.")] = None,
+) -> None:
+    """Create an API key. The key is printed once, as the last line of stdout."""
+    settings = Settings()
+
+    async def run() -> str:
+        url = resolve_admin_url(settings)
+        await migrate_database(url)
+        con = await asyncpg.connect(url)
+        try:
+            issued = await create_key(con, role, site, label)
+        finally:
+            await con.close()
+        return issued.token
+
+    try:
+        token = asyncio.run(run())
+    except ValueError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    err.print(f"role={role} site={site or '-'}: store this key now; it is not shown again")
+    print(token)
+
+
+@app.command()
+def verify(
+    from_: Annotated[int, typer.Option("--from", min=1)] = 1,
+    to: Annotated[int | None, typer.Option(min=1)] = None,
+) -> None:
+    """Re-hash the whole log (or a range) and recompute the chain. Exit 1 when it fails."""
+    from app.store.log_reader import PgLogRows
+
+    settings = Settings()
+
+    async def run() -> dict[str, object]:
+        pool = await asyncpg.create_pool(resolve_admin_url(settings), min_size=1, max_size=2)
+        assert pool is not None
+        try:
+            rows = PgLogRows(pool)
+            total, _, _ = await rows.head()
+            with Progress(TextColumn("verifying"), BarColumn(), MofNCompleteColumn(),
+                          TimeElapsedColumn(), console=err) as bar:
+                task = bar.add_task("verify", total=(to or total) - from_ + 1)
+                report = await verify_log(rows, from_, to,
+                                          progress=lambda n: bar.update(task, completed=n))
+            return report.as_dict()
+        finally:
+            await pool.close()
+
+    report = asyncio.run(run())
+    print(__import__("orjson").dumps(report).decode())
+    if not report["ok"]:
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING)
+    for name in PLUGINS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(app)
+    app(prog_name="bloodtrace")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

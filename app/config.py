@@ -1,0 +1,48 @@
+"""One typed Settings object, read from the environment (prefix ``BLOODTRACE_``, plus the
+conventional ``DATABASE_URL``, ``HOST`` and ``PORT``). Built only in the composition root."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Service configuration. Every field can be set as ``BLOODTRACE_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="BLOODTRACE_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "BLOODTRACE_DATABASE_URL"),
+        description="Owner/superuser URL used to migrate. None: start the embedded PostgreSQL.",
+    )
+    app_database_url: str | None = Field(
+        default=None,
+        description="URL the service uses at run time (INSERT/SELECT role). Default: the "
+        "database_url with the user replaced by `app_role`.",
+    )
+    app_role: str = "bloodtrace_app"
+    host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("HOST", "BLOODTRACE_HOST"))
+    port: int = Field(default=8000, validation_alias=AliasChoices("PORT", "BLOODTRACE_PORT"))
+    data_dir: Path = Path(".data")
+
+    pool_min_size: int = 2
+    pool_max_size: int = 10
+    batch_max: int = 500
+    """Most commands one writer transaction takes (group commit)."""
+    command_timeout_s: float = 10.0
+    max_body_bytes: int = 4 * 1024 * 1024
+    max_batch_events: int = 1000
+
+    log_origin: str = "bloodtrace.dev/log"
+    checkpoint_every_events: int = 1000
+    checkpoint_every_seconds: float = 10.0
+    signing_key_file: Path | None = None
+    signing_key: str | None = None
+    """A PEM Ed25519 private key given inline (for containers); wins over the file."""
+
+    demo_on_empty: bool = False
+    log_json: bool = True

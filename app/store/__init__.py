@@ -1,0 +1,1 @@
+"""The log and read models on PostgreSQL (asyncpg). Driver errors are translated here."""

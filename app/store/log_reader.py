@@ -1,0 +1,74 @@
+"""Reads of the log itself: the change feed, a unit's history, verification pages."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+
+from app.log.verify import PAGE
+from app.store.codec import FEED_COLUMNS, feed_entry
+
+
+class PgLogRows:
+    """``LogRows`` over a pool: keyset pages, each its own short query."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def pages(
+        self, after: int, to: int | None
+    ) -> AsyncIterator[list[tuple[int, bytes, bytes, bytes]]]:
+        upper = to if to is not None else 2**62
+        while True:
+            async with self._pool.acquire() as con:
+                rows = await con.fetch(
+                    """SELECT position, record, leaf_hash, chain_hash FROM events
+                        WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3""",
+                    after, upper, PAGE,
+                )
+            if not rows:
+                return
+            yield [tuple(r) for r in rows]  # type: ignore[misc]
+            after = rows[-1]["position"]
+
+    async def chain_before(self, position: int) -> bytes | None:
+        async with self._pool.acquire() as con:
+            value: bytes | None = await con.fetchval(
+                "SELECT chain_hash FROM events WHERE position = $1", position - 1
+            )
+            return value
+
+    async def head(self) -> tuple[int, bytes, bytes]:
+        async with self._pool.acquire() as con:
+            row = await con.fetchrow(
+                "SELECT position, chain_hash, compact_range FROM log_head WHERE id = 1"
+            )
+        assert row is not None
+        return row["position"], row["chain_hash"], row["compact_range"]
+
+
+async def feed(con: asyncpg.Connection, after: int, limit: int) -> list[dict[str, Any]]:
+    """Entries with position > after, in position order."""
+    rows = await con.fetch(
+        f"SELECT {FEED_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2",
+        after, limit,
+    )
+    return [feed_entry(r) for r in rows]
+
+
+async def history(con: asyncpg.Connection, kind: str, ref: str) -> list[dict[str, Any]]:
+    """Every event that concerns (kind, ref), in position order: one index look-up."""
+    rows = await con.fetch(
+        f"""SELECT {FEED_COLUMNS} FROM events
+             WHERE position IN (SELECT position FROM event_refs WHERE kind = $1 AND ref = $2)
+             ORDER BY position""",
+        kind, ref,
+    )
+    return [feed_entry(r) for r in rows]
+
+
+async def head_position(con: asyncpg.Connection) -> int:
+    value: int = await con.fetchval("SELECT position FROM log_head WHERE id = 1")
+    return value

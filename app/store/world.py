@@ -1,0 +1,94 @@
+"""The writer's view of aggregate state during one batch.
+
+States come from ``write_state`` (loaded on demand) overlaid with the changes made by earlier
+commands of the same batch, so each command is decided against the state as updated by the
+commands before it. A command's changes are staged and only merged once it is accepted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
+
+import asyncpg
+import orjson
+
+from app.events.envelope import Command, Key, NewEvent, StateNotLoaded
+
+
+class World(Protocol):
+    def get(self, key: Key) -> Any: ...
+
+
+class Domain(Protocol):
+    """What the writer needs from the pure domain (bound to its catalogue)."""
+
+    def keys_needed(self, cmd: Command) -> Iterable[Key]: ...
+
+    def decide(self, world: World, cmd: Command) -> list[NewEvent]: ...
+
+    def evolve(self, world: World, event: NewEvent) -> Mapping[Key, Any]: ...
+
+    def dump_state(self, state: Any) -> dict[str, Any]: ...
+
+    def load_state(self, kind: str, body: dict[str, Any]) -> Any: ...
+
+
+_ABSENT = object()
+
+
+class BatchWorld:
+    """Loaded states + accepted changes + the current command's staged changes."""
+
+    def __init__(self, domain: Domain) -> None:
+        self._domain = domain
+        self._loaded: dict[Key, Any] = {}
+        self._changed: dict[Key, Any] = {}
+        self._staged: dict[Key, Any] = {}
+
+    def get(self, key: Key) -> Any:
+        for layer in (self._staged, self._changed, self._loaded):
+            value = layer.get(key, _ABSENT)
+            if value is not _ABSENT:
+                return value
+        raise StateNotLoaded(key)
+
+    async def load(self, con: asyncpg.Connection, keys: Iterable[Key]) -> None:
+        """Load the keys not yet known, in one query; absent ones are remembered as None."""
+        wanted = {k for k in keys if k not in self._loaded and k not in self._changed}
+        if not wanted:
+            return
+        kinds = [k[0] for k in wanted]
+        ids = [k[1] for k in wanted]
+        rows = await con.fetch(
+            """SELECT w.kind, w.id, w.body::text AS body
+                 FROM write_state w
+                 JOIN unnest($1::text[], $2::text[]) AS k(kind, id)
+                   ON w.kind = k.kind AND w.id = k.id""",
+            kinds,
+            ids,
+        )
+        for key in wanted:
+            self._loaded[key] = None
+        for row in rows:
+            body = orjson.loads(row["body"])
+            self._loaded[(row["kind"], row["id"])] = self._domain.load_state(row["kind"], body)
+
+    def stage(self, changes: Mapping[Key, Any]) -> None:
+        self._staged.update(changes)
+
+    def accept(self) -> None:
+        self._changed.update(self._staged)
+        self._staged.clear()
+
+    def discard(self) -> None:
+        self._staged.clear()
+
+    def changed_rows(self) -> tuple[list[str], list[str], list[str]]:
+        """(kinds, ids, json bodies) of every accepted change, for one upsert."""
+        kinds, ids, bodies = [], [], []
+        for (kind, ident), state in self._changed.items():
+            kinds.append(kind)
+            ids.append(ident)
+            bodies.append(orjson.dumps(self._domain.dump_state(state)).decode())
+        return kinds, ids, bodies

@@ -1,0 +1,51 @@
+"""A deliberately tiny domain for testing the log machinery (chain, batching, concurrency,
+idempotency) apart from the blood-unit rules. It stands in for the domain, never for
+PostgreSQL: every test that uses it writes to a real database.
+
+``NoteRecorded {subject, text}`` appends to stream ``note:{subject}``; a text of "refuse" is
+refused with a RuleViolation, so tests can mix rejections into batches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from app.errors import RuleViolation, UnknownEventType
+from app.events.envelope import Command, Key, NewEvent
+from app.store.world import World
+
+
+class NoteRefused(RuleViolation):
+    rule = "note-refused"
+    title = "This note is refused"
+
+
+class LedgerDomain:
+    def keys_needed(self, cmd: Command) -> Iterable[Key]:
+        subject = cmd.data.get("subject")
+        return [("subject", str(subject))] if subject is not None else []
+
+    def decide(self, world: World, cmd: Command) -> list[NewEvent]:
+        if cmd.type != "NoteRecorded":
+            raise UnknownEventType(f"unknown event type {cmd.type}", field="type")
+        subject = str(cmd.data.get("subject", ""))
+        if cmd.data.get("text") == "refuse":
+            raise NoteRefused("the note says refuse", field="data.text")
+        world.get(("subject", subject))
+        return [NewEvent(
+            event_id=cmd.event_id, stream=f"note:{subject}", type=cmd.type, data=dict(cmd.data),
+            occurred_at=cmd.occurred_at, actor=cmd.actor,
+            refs=frozenset({("subject", subject)}),
+        )]
+
+    def evolve(self, world: World, event: NewEvent) -> Mapping[Key, Any]:
+        key = ("subject", str(event.data["subject"]))
+        count = (world.get(key) or {"notes": 0})["notes"]
+        return {key: {"notes": count + 1}}
+
+    def dump_state(self, state: Any) -> dict[str, Any]:
+        return dict(state)
+
+    def load_state(self, kind: str, body: dict[str, Any]) -> Any:
+        return body
