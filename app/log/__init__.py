@@ -1,0 +1,1 @@
+"""The verifiable log: canonical records, hash chain, Merkle tree, checkpoints, proofs."""

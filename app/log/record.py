@@ -1,0 +1,83 @@
+"""Canonical record bytes and the hash chain.
+
+The record is JSON with sorted keys and no insignificant whitespace, UTF-8, in the spirit of
+RFC 8785 (JCS). It never holds floats, so JCS number formatting never arises; keys are ASCII,
+so sorting by code point equals JCS's UTF-16 order. These bytes are stored as they were hashed
+and are never re-serialised from jsonb.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+CHAIN_TAG = b"bloodtrace/chain/v1"
+GENESIS = bytes(32)
+_SHA = hashlib.sha256
+
+
+def canonical_json(value: Any) -> bytes:
+    """Canonical JSON bytes: sorted keys, compact, UTF-8. Refuses floats."""
+    return orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=_refuse)
+
+
+def _refuse(value: Any) -> Any:
+    raise TypeError(f"not canonical JSON: {type(value).__name__}")
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 in UTC with microseconds and a ``Z``: one spelling per instant."""
+    if moment.tzinfo is None:
+        raise ValueError("timestamps must carry a time zone")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: str) -> datetime:
+    """Parse an RFC 3339 timestamp that carries a zone (``Z`` or an offset)."""
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError("timestamp has no time zone")
+    return moment.astimezone(UTC)
+
+
+def leaf_hash(record: bytes) -> bytes:
+    """The RFC 9162 leaf hash: SHA-256(0x00 || record)."""
+    return _SHA(b"\x00" + record).digest()
+
+
+def chain_hash(previous: bytes, leaf: bytes) -> bytes:
+    """chain_n = SHA-256(tag || chain_{n-1} || leaf_n)."""
+    return _SHA(CHAIN_TAG + previous + leaf).digest()
+
+
+def build_record(
+    *,
+    position: int,
+    event_id: str,
+    stream: str,
+    stream_version: int,
+    type: str,
+    schema_version: int,
+    data: dict[str, Any],
+    occurred_at: datetime,
+    recorded_at: datetime,
+    actor: dict[str, Any],
+) -> bytes:
+    """The canonical bytes of one log record."""
+    return canonical_json(
+        {
+            "position": position,
+            "event_id": event_id,
+            "stream": stream,
+            "stream_version": stream_version,
+            "type": type,
+            "schema_version": schema_version,
+            "data": data,
+            "occurred_at": format_time(occurred_at),
+            "recorded_at": format_time(recorded_at),
+            "actor": actor,
+        }
+    )
