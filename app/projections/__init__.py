@@ -1,0 +1,1 @@
+"""Read models: pure folds of the log into tables (see ``base``), and their SQL text."""

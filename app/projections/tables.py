@@ -1,0 +1,190 @@
+"""The read-model tables as data: name, typed columns and primary key.
+
+The same specs drive the runner's bulk upserts and the rebuild's shadow tables, so one apply
+writes live tables or their ``__shadow`` twins. ``app/migrations/020_read_models.sql`` creates
+them (and their indexes); an integration test checks that the two agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+Row = dict[str, Any]
+"""One read-model row, keyed by column name."""
+
+
+@dataclass(frozen=True, slots=True)
+class TableSpec:
+    """A read-model table: ``columns`` are (name, PostgreSQL type), ``key`` its primary key."""
+
+    name: str
+    columns: tuple[tuple[str, str], ...]
+    key: tuple[str, ...]
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c for c, _ in self.columns)
+
+    def key_of(self, row: Row) -> tuple[Any, ...]:
+        return tuple(row[k] for k in self.key)
+
+    def blank(self) -> Row:
+        """A row with every column None; callers fill in what they know."""
+        return dict.fromkeys(self.column_names)
+
+
+def _cols(spec: str) -> tuple[tuple[str, str], ...]:
+    pairs = (line.split(None, 1) for line in spec.strip().splitlines())
+    return tuple((name, pgtype.strip()) for name, pgtype in pairs)
+
+
+UNITS = TableSpec("rm_units", _cols("""
+    unit_id text
+    din text
+    product_code text
+    category text
+    collection_type text
+    donor_id text
+    volume_ml integer
+    abo text
+    rhd text
+    status text
+    released boolean
+    quarantined boolean
+    quarantine_reason text
+    consumed boolean
+    in_stock boolean
+    custodian_site_id text
+    location text
+    in_transit_from text
+    in_transit_to text
+    shipment_id text
+    shipped_at timestamptz
+    collected_site_id text
+    collected_at timestamptz
+    expires_at timestamptz
+    reserved_patient_id text
+    crossmatch text
+    issued_patient_id text
+    ward text
+    emergency boolean
+    excursions integer
+    adverse_reactions integer
+    fate text
+    fate_reason text
+    fate_at timestamptz
+    fate_site_id text
+    recipient_patient_id text
+    created_position bigint
+    last_position bigint
+    updated_at timestamptz
+"""), ("unit_id",))
+
+DONATIONS = TableSpec("rm_donations", _cols("""
+    din text
+    kind text
+    donor_id text
+    site_id text
+    collection_type text
+    product_code text
+    category text
+    volume_ml integer
+    collected_at timestamptz
+    position bigint
+"""), ("din",))
+
+TESTS = TableSpec("rm_tests", _cols("""
+    din text
+    marker text
+    result text
+    lab_site_id text
+    tested_at timestamptz
+    position bigint
+"""), ("din", "marker"))
+
+LINEAGE = TableSpec("rm_lineage", _cols("""
+    parent_unit_id text
+    child_unit_id text
+    kind text
+    position bigint
+"""), ("parent_unit_id", "child_unit_id"))
+
+FATES = TableSpec("rm_fates", _cols("""
+    position bigint
+    unit_id text
+    fate text
+    reason text
+    site_id text
+    category text
+    abo text
+    rhd text
+    actor_key text
+    actor_role text
+    actor_site_id text
+    occurred_at timestamptz
+    recorded_at timestamptz
+"""), ("position",))
+
+SITES = TableSpec("rm_sites", _cols("""
+    site_id text
+    name text
+    kind text
+    region text
+    position bigint
+"""), ("site_id",))
+
+CUSTODY = TableSpec("rm_custody", _cols("""
+    unit_id text
+    from_position bigint
+    kind text
+    site_id text
+    from_site_id text
+    shipment_id text
+    from_at timestamptz
+    to_at timestamptz
+    to_position bigint
+    end_reason text
+    accepted boolean
+"""), ("unit_id", "from_position"))
+
+PATIENT_UNITS = TableSpec("rm_patient_units", _cols("""
+    patient_id text
+    position bigint
+    unit_id text
+    action text
+    site_id text
+    occurred_at timestamptz
+    emergency boolean
+    detail text
+"""), ("patient_id", "position"))
+
+LOOKBACKS = TableSpec("rm_lookbacks", _cols("""
+    lookback_id text
+    donor_id text
+    din text
+    marker text
+    since text
+    started_at timestamptz
+    site_id text
+    actor_key text
+    position bigint
+    unit_count integer
+    acknowledged_count integer
+"""), ("lookback_id",))
+
+LOOKBACK_UNITS = TableSpec("rm_lookback_units", _cols("""
+    lookback_id text
+    unit_id text
+    status text
+    custodian_site_id text
+    patient_id text
+    acknowledged_at timestamptz
+    acknowledged_site_id text
+    ack_position bigint
+"""), ("lookback_id", "unit_id"))
+
+ALL_TABLES: tuple[TableSpec, ...] = (
+    UNITS, DONATIONS, TESTS, LINEAGE, FATES, SITES, CUSTODY, PATIENT_UNITS, LOOKBACKS,
+    LOOKBACK_UNITS,
+)

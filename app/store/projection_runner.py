@@ -1,0 +1,59 @@
+"""Runs the pure read-model folds against PostgreSQL.
+
+Per batch and per projection: one query to load the rows the batch reads, the fold in memory,
+then one bulk upsert per changed table, so the cost grows with the number of tables, not with
+the number of events. ``apply_inline`` is what the writer calls inside its transaction; the
+rebuild calls ``apply_projections`` on shadow tables with the same code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import asyncpg
+
+from app.events.envelope import StoredEvent
+from app.projections.base import Projection, WorkingSet
+from app.projections.registry import PROJECTIONS
+from app.projections.sql import TRACKING_UPSERT, select_sql, upsert_sql
+from app.projections.tables import Row, TableSpec
+
+
+async def apply_inline(con: asyncpg.Connection, events: Sequence[StoredEvent]) -> None:
+    """Apply a committed-to-be batch (position order) to every live read model, and move
+    their tracking rows, inside the caller's transaction."""
+    if not events:
+        return
+    await apply_projections(con, events, PROJECTIONS)
+    await set_positions(con, [p.name for p in PROJECTIONS], events[-1].position)
+
+
+async def apply_projections(
+    con: asyncpg.Connection,
+    events: Sequence[StoredEvent],
+    projections: Iterable[Projection],
+    suffix: str = "",
+) -> None:
+    """Fold ``events`` into the given projections' tables (``suffix`` picks shadow tables)."""
+    for projection in projections:
+        ws = WorkingSet(projection.tables)
+        for load in projection.loads(events):
+            rows = await con.fetch(select_sql(load.table, load.where, suffix), *load.args)
+            ws.add_loaded(load.table, (dict(r) for r in rows))
+        for event in events:
+            projection.apply(ws, event)
+        for table in projection.tables:
+            changed = ws.changed(table)
+            if changed:
+                await con.execute(upsert_sql(table, suffix), *columns_of(table, changed))
+
+
+async def set_positions(con: asyncpg.Connection, names: Sequence[str], position: int) -> None:
+    """Record that the named projections have applied the log up to ``position``."""
+    await con.execute(TRACKING_UPSERT, list(names), [position] * len(names))
+
+
+def columns_of(table: TableSpec, rows: Sequence[Row]) -> list[list[Any]]:
+    """Rows turned into one list per column, the shape ``unnest`` takes."""
+    return [[row[c] for row in rows] for c in table.column_names]

@@ -1,0 +1,68 @@
+"""Builders of ``StoredEvent`` for read-model tests: the shape the writer hands to projections,
+with the domain's enrichments (unit ids, expiries, groups) filled in by hand."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from app.events.envelope import Actor, StoredEvent
+from app.log.record import format_time
+
+T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
+
+
+class Log:
+    """Hands out positions and times; ``add`` returns the event it made."""
+
+    def __init__(self, start: datetime = T0) -> None:
+        self.position = 0
+        self.now = start
+        self.events: list[StoredEvent] = []
+
+    def add(self, type: str, data: dict[str, Any], *, site: str | None = "BB1",
+            key: str | None = None, role: str = "inventory", minutes: int = 10) -> StoredEvent:
+        self.position += 1
+        self.now += timedelta(minutes=minutes)
+        event = StoredEvent(
+            position=self.position, event_id=uuid.uuid4(), stream=str(data.get("unit_id", type)),
+            stream_version=1, type=type, schema_version=1, data=data, occurred_at=self.now,
+            recorded_at=self.now, actor=Actor(key or f"key-{site}", role, site),
+            record=b"{}", leaf_hash=bytes(32), chain_hash=bytes(32),
+        )
+        self.events.append(event)
+        return event
+
+    def iso(self, hours: float) -> str:
+        return format_time(self.now + timedelta(hours=hours))
+
+    def collect(self, din: str, site: str = "BB1", donor: str = "D1",
+                product_code: str = "E0001V00", category: str = "whole_blood",
+                hours: float = 35 * 24) -> str:
+        unit_id = f"{din}-{product_code}"
+        self.add("DonationCollected", {
+            "din": din, "donor_id": donor, "site_id": site, "collection_type": "whole_blood",
+            "product_code": product_code, "category": category, "volume_ml": 450,
+            "unit_id": unit_id, "expires_at": self.iso(hours),
+        }, site=site, role="collector")
+        return unit_id
+
+    def split(self, unit_id: str, codes: list[tuple[str, str, float]],
+              site: str = "BB1") -> list[str]:
+        din = unit_id.split("-", 1)[0]
+        comps = [{"product_code": pc, "category": cat, "volume_ml": 200,
+                  "unit_id": f"{din}-{pc}", "expires_at": self.iso(h)} for pc, cat, h in codes]
+        self.add("UnitSplit", {"unit_id": unit_id, "din": din, "components": comps},
+                 site=site, role="processing")
+        return [c["unit_id"] for c in comps]
+
+    def group(self, din: str, abo: str = "O", rhd: str = "POS", lab: str = "LAB1") -> None:
+        for marker in ("HIV", "HBV", "HCV", "SYPHILIS"):
+            self.add("TestResultRecorded", {"din": din, "marker": marker,
+                                            "result": "non_reactive", "lab_site_id": lab},
+                     site=lab, role="lab")
+        self.add("TestResultRecorded", {"din": din, "marker": "ABO", "result": abo,
+                                        "lab_site_id": lab}, site=lab, role="lab")
+        self.add("TestResultRecorded", {"din": din, "marker": "RHD", "result": rhd,
+                                        "lab_site_id": lab}, site=lab, role="lab")
