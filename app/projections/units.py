@@ -106,8 +106,6 @@ def _collected(ws: WorkingSet, e: StoredEvent) -> None:
         volume_ml=d.get("volume_ml"), custodian_site_id=d.get("site_id"),
         collected_site_id=d.get("site_id"), expires_at=when(d.get("expires_at")),
     )
-    for test in ws.find(TESTS, "din", din):  # a group determined earlier in this batch
-        _apply_group(row, test["marker"], test["result"])
     _touch(row, e)
     ws.put(UNITS, row)
     donation = DONATIONS.blank()

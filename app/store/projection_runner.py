@@ -11,16 +11,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import asyncpg
-
 from app.events.envelope import StoredEvent
 from app.projections.base import Projection, WorkingSet
 from app.projections.registry import PROJECTIONS
 from app.projections.sql import TRACKING_UPSERT, select_sql, upsert_sql
 from app.projections.tables import Row, TableSpec
+from app.store.conn import Conn
 
 
-async def apply_inline(con: asyncpg.Connection, events: Sequence[StoredEvent]) -> None:
+async def apply_inline(con: Conn, events: Sequence[StoredEvent]) -> None:
     """Apply a committed-to-be batch (position order) to every live read model, and move
     their tracking rows, inside the caller's transaction."""
     if not events:
@@ -30,7 +29,7 @@ async def apply_inline(con: asyncpg.Connection, events: Sequence[StoredEvent]) -
 
 
 async def apply_projections(
-    con: asyncpg.Connection,
+    con: Conn,
     events: Sequence[StoredEvent],
     projections: Iterable[Projection],
     suffix: str = "",
@@ -49,7 +48,7 @@ async def apply_projections(
                 await con.execute(upsert_sql(table, suffix), *columns_of(table, changed))
 
 
-async def set_positions(con: asyncpg.Connection, names: Sequence[str], position: int) -> None:
+async def set_positions(con: Conn, names: Sequence[str], position: int) -> None:
     """Record that the named projections have applied the log up to ``position``."""
     await con.execute(TRACKING_UPSERT, list(names), [position] * len(names))
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
-
 from app.store.codec import FEED_COLUMNS, feed_entry
+from app.store.conn import Conn
 
 
 def _now(now: datetime | None) -> datetime:
@@ -33,7 +32,7 @@ def _flags(entry: dict[str, Any]) -> list[str]:
 
 
 async def audit_events(
-    con: asyncpg.Connection,
+    con: Conn,
     actor: str | None = None,
     site: str | None = None,
     type: str | None = None,
@@ -76,7 +75,7 @@ async def audit_events(
 
 
 async def custody_gaps(
-    con: asyncpg.Connection, older_than_hours: float = 24, now: datetime | None = None,
+    con: Conn, older_than_hours: float = 24, now: datetime | None = None,
     limit: int = 1000,
 ) -> list[dict[str, Any]]:
     """Units shipped but not received for more than ``older_than_hours``, oldest first."""
@@ -91,7 +90,7 @@ async def custody_gaps(
 
 
 async def unfated_past_expiry(
-    con: asyncpg.Connection, now: datetime | None = None, limit: int = 1000
+    con: Conn, now: datetime | None = None, limit: int = 1000
 ) -> list[dict[str, Any]]:
     """Units past their expiry that have no final fate (and were not consumed into others):
     every one must still be transfused, discarded or fractionated, or be explained."""
@@ -103,7 +102,7 @@ async def unfated_past_expiry(
 
 
 async def discards(
-    con: asyncpg.Connection,
+    con: Conn,
     from_: datetime | None = None,
     to: datetime | None = None,
     site: str | None = None,

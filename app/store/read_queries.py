@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 
 from app.store.codec import b64
+from app.store.conn import Conn
 from app.store.read_audit import audit_events, custody_gaps, discards, unfated_past_expiry
 from app.store.read_stock import inventory_index, near_expiry, stock
 
@@ -52,7 +53,7 @@ def _dicts(rows: list[asyncpg.Record]) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
-async def unit_state(con: asyncpg.Connection, unit_id: str) -> dict[str, Any] | None:
+async def unit_state(con: Conn, unit_id: str) -> dict[str, Any] | None:
     """A unit's current state, its donation's test results, its parents and children."""
     row = await con.fetchrow("SELECT * FROM rm_units WHERE unit_id = $1", unit_id)
     if row is None:
@@ -72,7 +73,7 @@ async def unit_state(con: asyncpg.Connection, unit_id: str) -> dict[str, Any] | 
     return unit
 
 
-async def donation(con: asyncpg.Connection, din: str) -> dict[str, Any] | None:
+async def donation(con: Conn, din: str) -> dict[str, Any] | None:
     """A donation (or pool) by bare DIN, with its test results and all its components."""
     row = await con.fetchrow("SELECT * FROM rm_donations WHERE din = $1", din)
     if row is None:
@@ -92,7 +93,7 @@ async def donation(con: asyncpg.Connection, din: str) -> dict[str, Any] | None:
 
 
 async def provenance(
-    con: asyncpg.Connection, unit_id: str, now: datetime | None = None
+    con: Conn, unit_id: str, now: datetime | None = None
 ) -> dict[str, Any] | None:
     """Donor pseudonyms → donations → lineage graph → custody chain (with dwell and transit
     times; open stays measured to ``now``) → recipient or final fate, and the positions and
@@ -157,7 +158,7 @@ def _upward(edges: list[dict[str, Any]], unit_id: str) -> set[str]:
     return seen
 
 
-async def patient_units(con: asyncpg.Connection, patient_id: str) -> list[dict[str, Any]]:
+async def patient_units(con: Conn, patient_id: str) -> list[dict[str, Any]]:
     """Every unit reserved for, issued to or transfused into a patient, with each action."""
     rows = await con.fetch(
         "SELECT p.unit_id, p.action, p.site_id, p.occurred_at, p.emergency, p.detail, "
@@ -176,7 +177,7 @@ async def patient_units(con: asyncpg.Connection, patient_id: str) -> list[dict[s
     return list(units.values())
 
 
-async def lookback(con: asyncpg.Connection, lookback_id: str) -> dict[str, Any] | None:
+async def lookback(con: Conn, lookback_id: str) -> dict[str, Any] | None:
     """A lookback, the units it found (custodian or recipient) and its open items."""
     row = await con.fetchrow("SELECT * FROM rm_lookbacks WHERE lookback_id = $1", lookback_id)
     if row is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import asyncpg
+from app.store.conn import Conn
 
 USABLE = ("released", "reserved")
 """Statuses that count as supply for the inventory index and shortage checks."""
@@ -49,7 +49,7 @@ def _now(now: datetime | None) -> datetime:
 
 
 async def stock(
-    con: asyncpg.Connection,
+    con: Conn,
     site: str | None = None,
     category: str | None = None,
     abo: str | None = None,
@@ -97,7 +97,7 @@ async def stock(
 
 
 async def inventory_index(
-    con: asyncpg.Connection,
+    con: Conn,
     now: datetime | None = None,
     window_days: int = 30,
     site: str | None = None,
@@ -137,7 +137,7 @@ async def inventory_index(
 
 
 async def near_expiry(
-    con: asyncpg.Connection,
+    con: Conn,
     hours: int,
     now: datetime | None = None,
     *,

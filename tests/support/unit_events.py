@@ -66,3 +66,54 @@ class Log:
                                         "lab_site_id": lab}, site=lab, role="lab")
         self.add("TestResultRecorded", {"din": din, "marker": "RHD", "result": rhd,
                                         "lab_site_id": lab}, site=lab, role="lab")
+
+
+async def append_raw(con: Any, events: list[StoredEvent]) -> list[StoredEvent]:
+    """Write events straight into the log tables (no domain, no writer) and apply them inline,
+    as the writer would in one transaction. For read-model tests that need a log to replay;
+    ``con`` must be the database owner. Returns the events as stored (real record bytes)."""
+    from app.log.record import build_record, chain_hash, leaf_hash
+    from app.store.projection_runner import apply_inline
+
+    async with con.transaction():
+        head = await con.fetchrow(
+            "SELECT position, chain_hash FROM log_head WHERE id = 1 FOR UPDATE")
+        chain = head["chain_hash"]
+        stored = []
+        for i, e in enumerate(events, head["position"] + 1):
+            record = build_record(
+                position=i, event_id=str(e.event_id), stream=e.stream, stream_version=i,
+                type=e.type, schema_version=1, data=e.data, occurred_at=e.occurred_at,
+                recorded_at=e.recorded_at, actor=e.actor.as_record())
+            leaf = leaf_hash(record)
+            chain = chain_hash(chain, leaf)
+            stored.append(StoredEvent(
+                position=i, event_id=e.event_id, stream=e.stream, stream_version=i, type=e.type,
+                schema_version=1, data=e.data, occurred_at=e.occurred_at,
+                recorded_at=e.recorded_at, actor=e.actor, record=record, leaf_hash=leaf,
+                chain_hash=chain))
+        await con.copy_records_to_table("events", records=[(
+            s.position, s.event_id, f"raw:{s.position}", 1, s.type, 1, s.record, s.leaf_hash,
+            s.chain_hash, bytes(32), s.occurred_at, s.recorded_at, s.actor.key_id, s.actor.role,
+            s.actor.site_id) for s in stored], columns=(
+            "position", "event_id", "stream", "stream_version", "type", "schema_version",
+            "record", "leaf_hash", "chain_hash", "content_hash", "occurred_at", "recorded_at",
+            "actor_key", "actor_role", "actor_site"))
+        refs = {(kind, ref, s.position) for s in stored for kind, ref in _refs(s)}
+        if refs:
+            await con.copy_records_to_table("event_refs", records=sorted(refs),
+                                            columns=("kind", "ref", "position"))
+        await con.execute("UPDATE log_head SET position = $1, chain_hash = $2 WHERE id = 1",
+                          stored[-1].position, chain)
+        await apply_inline(con, stored)
+    return stored
+
+
+def _refs(e: StoredEvent) -> list[tuple[str, str]]:
+    d = e.data
+    out = [("unit", u) for u in (d.get("unit_id"), *d.get("parent_unit_ids", []),
+                                 *(c.get("unit_id") for c in d.get("components", [])))
+           if isinstance(u, str)]
+    if isinstance(d.get("din"), str):
+        out.append(("donation", d["din"]))
+    return out
