@@ -140,7 +140,7 @@ CREATE TABLE rm_patient_units (
 CREATE TABLE rm_lookbacks (
     lookback_id           text NOT NULL,
     donor_id              text,
-    din                   text NOT NULL,
+    din                   text,
     marker                text,
     since                 text,
     started_at            timestamptz,
@@ -155,7 +155,7 @@ CREATE TABLE rm_lookbacks (
 CREATE TABLE rm_lookback_units (
     lookback_id           text NOT NULL,
     unit_id               text NOT NULL,
-    status                text NOT NULL,
+    status                text,
     custodian_site_id     text,
     patient_id            text,
     acknowledged_at       timestamptz,

@@ -18,7 +18,8 @@ from app.store.read_audit import audit_events, custody_gaps, discards, unfated_p
 from app.store.read_stock import inventory_index, near_expiry, stock
 
 __all__ = [
-    "audit_events", "custody_gaps", "discards", "donation", "inventory_index", "lookback",
+    "audit_events", "custody_gaps", "discards", "donation", "donor_trace", "inventory_index",
+    "lookback",
     "near_expiry", "patient_units", "provenance", "stock", "unfated_past_expiry", "unit_state",
 ]
 
@@ -189,3 +190,33 @@ async def lookback(con: Conn, lookback_id: str) -> dict[str, Any] | None:
         "ORDER BY unit_id", lookback_id))
     result["open_items"] = [u["unit_id"] for u in result["units"] if u["ack_position"] is None]
     return result
+
+
+_TRACE = """
+WITH RECURSIVE tree(unit_id) AS (
+    SELECT u.unit_id FROM rm_units u
+     WHERE u.din IN (SELECT d.din FROM rm_donations d WHERE {where})
+    UNION
+    SELECT l.child_unit_id FROM rm_lineage l JOIN tree ON l.parent_unit_id = tree.unit_id
+)
+SELECT u.unit_id, u.din, u.category, u.status, u.custodian_site_id, u.in_transit_to,
+       u.fate, u.recipient_patient_id, u.issued_patient_id, u.reserved_patient_id
+  FROM tree JOIN rm_units u USING (unit_id) ORDER BY u.unit_id
+"""
+
+
+async def donor_trace(
+    con: Conn, donor_id: str | None = None, din: str | None = None,
+    since: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Every unit derived from a donor's donations (collected at or after ``since``) or from
+    one DIN, through splits and pools, with its custodian or recipient: what a lookback
+    must reach."""
+    if (donor_id is None) == (din is None):
+        raise ValueError("give exactly one of donor_id and din")
+    where = "d.donor_id = $1" if donor_id is not None else "d.din = $1"
+    args: list[Any] = [donor_id if donor_id is not None else din]
+    if since is not None:
+        where += " AND d.collected_at >= $2"
+        args.append(since)
+    return _dicts(await con.fetch(_TRACE.format(where=where), *args))
