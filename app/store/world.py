@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
-import asyncpg
 import orjson
 
 from app.events.envelope import Command, Key, NewEvent, StateNotLoaded
+from app.store.conn import Conn
 
 
 class World(Protocol):
@@ -53,7 +53,7 @@ class BatchWorld:
                 return value
         raise StateNotLoaded(key)
 
-    async def load(self, con: asyncpg.Connection, keys: Iterable[Key]) -> None:
+    async def load(self, con: Conn, keys: Iterable[Key]) -> None:
         """Load the keys not yet known, in one query; absent ones are remembered as None."""
         wanted = {k for k in keys if k not in self._loaded and k not in self._changed}
         if not wanted:

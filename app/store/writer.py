@@ -27,12 +27,13 @@ from app.errors import DomainError, IdempotencyConflict, Unavailable, WrongExpec
 from app.events.envelope import Command, NewEvent, StateNotLoaded, StoredEvent
 from app.log.merkle import CompactRange
 from app.log.record import build_record, canonical_json, chain_hash, format_time, leaf_hash
+from app.store.conn import Conn
 from app.store.errors import is_unavailable
 from app.store.world import BatchWorld, Domain
 
 log = logging.getLogger(__name__)
 
-InlineApplier = Callable[[asyncpg.Connection, Sequence[StoredEvent]], Awaitable[None]]
+InlineApplier = Callable[[Conn, Sequence[StoredEvent]], Awaitable[None]]
 BatchObserver = Callable[[int, int, float], None]
 """Called after each commit with (commands, events, seconds waited for the head lock)."""
 
@@ -60,6 +61,16 @@ class AppendResult:
     chain_hash: bytes
     replayed: bool = False
     derived: tuple[int, ...] = ()
+
+
+@dataclass(slots=True)
+class _Accepted:
+    """A command decided and applied to the batch's world, waiting for its positions."""
+
+    cmd: Command
+    content_hash: bytes
+    events: list[NewEvent]
+    result: AppendResult | None = None
 
 
 @dataclass(slots=True)
@@ -172,7 +183,7 @@ class _Batch:
 
     def __init__(
         self,
-        con: asyncpg.Connection,
+        con: Conn,
         domain: Domain,
         inline: Sequence[InlineApplier],
         observer: BatchObserver | None,
@@ -187,7 +198,8 @@ class _Batch:
         self.rows: list[tuple[Any, ...]] = []
         self.refs: list[tuple[str, str, int]] = []
         self.nodes: list[tuple[int, int, bytes]] = []
-        self.seen: dict[UUID, tuple[bytes, AppendResult]] = {}
+        self.seen: dict[UUID, tuple[bytes, AppendResult | _Accepted]] = {}
+        self.pending_streams: dict[str, int] = {}
 
     async def run(self, batch: list[_Pending]) -> list[AppendResult | DomainError]:
         con = self.con
@@ -203,7 +215,17 @@ class _Batch:
         await self._load_existing([p.cmd.event_id for p in batch])
         await self.world.load(con, (k for p in batch for k in self.domain.keys_needed(p.cmd)))
 
-        outcomes = [await self._one(p) for p in batch]
+        decided = [await self._one(p) for p in batch]
+        accepted = [d for d in decided if isinstance(d, _Accepted)]
+        await self._load_versions(list({e.stream: None for a in accepted for e in a.events}))
+        outcomes: list[AppendResult | DomainError] = []
+        for item in decided:
+            if isinstance(item, _Accepted):
+                if item.result is None:
+                    item.result = self._append(item)
+                outcomes.append(item.result)
+            else:
+                outcomes.append(item)
         if self.stored:
             await self._write()
         if self.observer is not None:
@@ -223,37 +245,38 @@ class _Batch:
             )
             self.seen[r["event_id"]] = (r["content_hash"], result)
 
-    async def _one(self, p: _Pending) -> AppendResult | DomainError:
+    async def _one(self, p: _Pending) -> _Accepted | AppendResult | DomainError:
         cmd = p.cmd
         if cmd.event_id in self.seen:
             digest, earlier = self.seen[cmd.event_id]
             if digest != p.content_hash:
+                position = earlier.position if isinstance(earlier, AppendResult) else None
                 return IdempotencyConflict(
                     f"event_id {cmd.event_id} was already recorded with other content",
-                    field="event_id", position=earlier.position,
+                    field="event_id", position=position,
                 )
-            return AppendResult(
-                earlier.position, earlier.event_id, earlier.stream, earlier.stream_version,
-                earlier.chain_hash, replayed=True, derived=earlier.derived,
-            )
+            if isinstance(earlier, AppendResult):
+                return AppendResult(
+                    earlier.position, earlier.event_id, earlier.stream, earlier.stream_version,
+                    earlier.chain_hash, replayed=True, derived=earlier.derived,
+                )
+            return earlier  # the same command twice in one batch: one append, two answers
         try:
             events = await self._decide(cmd)
-            await self._check_version(cmd, events)
+            if cmd.expected_version is not None:
+                await self._check_version(cmd, events[0].stream)
             for event in events:
                 self.world.stage(self.domain.evolve(self.world, event))
         except DomainError as err:
             self.world.discard()
             return err
         self.world.accept()
-        stored = [self._position(event, cmd, p.content_hash if i == 0 else None)
-                  for i, event in enumerate(events)]
-        first = stored[0]
-        result = AppendResult(
-            first.position, first.event_id, first.stream, first.stream_version,
-            first.chain_hash, derived=tuple(s.position for s in stored[1:]),
-        )
-        self.seen[cmd.event_id] = (p.content_hash, result)
-        return result
+        accepted = _Accepted(cmd, p.content_hash, events)
+        self.seen[cmd.event_id] = (p.content_hash, accepted)
+        for event in events:
+            # Later commands of the batch may touch these streams; count their versions now.
+            self.pending_streams[event.stream] = self.pending_streams.get(event.stream, 0) + 1
+        return accepted
 
     async def _decide(self, cmd: Command) -> list[NewEvent]:
         for _ in range(MAX_LOAD_ROUNDS):
@@ -268,23 +291,35 @@ class _Batch:
             return events
         raise RuntimeError(f"decide for {cmd.type} kept asking for more state")
 
-    async def _check_version(self, cmd: Command, events: list[NewEvent]) -> None:
-        unknown = [s for s in {e.stream for e in events} if s not in self.versions]
-        if unknown:
-            rows = await self.con.fetch(
-                """SELECT s.stream, coalesce(max(e.stream_version), 0) AS v
-                     FROM unnest($1::text[]) AS s(stream)
-                     LEFT JOIN events e ON e.stream = s.stream GROUP BY s.stream""",
-                unknown,
-            )
-            self.versions.update({r["stream"]: r["v"] for r in rows})
-        primary = events[0].stream
-        if cmd.expected_version is not None and self.versions[primary] != cmd.expected_version:
+    async def _load_versions(self, streams: list[str]) -> None:
+        unknown = [s for s in streams if s not in self.versions]
+        if not unknown:
+            return
+        rows = await self.con.fetch(
+            """SELECT s.stream, coalesce(max(e.stream_version), 0) AS v
+                 FROM unnest($1::text[]) AS s(stream)
+                 LEFT JOIN events e ON e.stream = s.stream GROUP BY s.stream""",
+            unknown,
+        )
+        self.versions.update({r["stream"]: r["v"] for r in rows})
+
+    async def _check_version(self, cmd: Command, stream: str) -> None:
+        await self._load_versions([stream])
+        current = self.versions[stream] + self.pending_streams.get(stream, 0)
+        if current != cmd.expected_version:
             raise WrongExpectedVersion(
-                f"stream {primary} is at version {self.versions[primary]}, "
-                f"not {cmd.expected_version}",
-                field="expected_version", current_version=self.versions[primary],
+                f"stream {stream} is at version {current}, not {cmd.expected_version}",
+                field="expected_version", current_version=current,
             )
+
+    def _append(self, item: _Accepted) -> AppendResult:
+        stored = [self._position(event, item.cmd, item.content_hash if i == 0 else None)
+                  for i, event in enumerate(item.events)]
+        first = stored[0]
+        return AppendResult(
+            first.position, first.event_id, first.stream, first.stream_version,
+            first.chain_hash, derived=tuple(s.position for s in stored[1:]),
+        )
 
     def _position(self, event: NewEvent, cmd: Command, digest: bytes | None) -> StoredEvent:
         self.position += 1
