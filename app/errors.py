@@ -142,3 +142,294 @@ class RuleViolation(DomainError):
     rule = "rule-violation"
     status = 409
     title = "A life-cycle rule forbids this"
+
+
+# --- life-cycle rules (issue 3) ---
+# Raised by app/events. Grouped as: bad values (422), unknown things (404), who may act (403),
+# and what the current state forbids (409).
+
+
+class InvalidDin(InvalidInput):
+    rule = "invalid-din"
+    title = "Malformed donation identification number"
+
+
+class DinCheckCharacter(InvalidInput):
+    rule = "din-check-character"
+    title = "Wrong DIN check character (ISO 7064 Mod 37-2)"
+
+
+class InvalidProductCode(InvalidInput):
+    rule = "invalid-product-code"
+    title = "Malformed ISBT 128 product code"
+
+
+class InvalidUnitId(InvalidInput):
+    rule = "invalid-unit-id"
+    title = "Malformed unit id (DIN-product code)"
+
+
+class UnknownBloodGroup(InvalidInput):
+    rule = "unknown-blood-group"
+    title = "Unknown ABO or RhD blood group"
+
+
+class InvalidEventData(InvalidInput):
+    rule = "invalid-event-data"
+    title = "The event data does not match its schema"
+
+
+class NotPseudonymous(InvalidInput):
+    rule = "not-pseudonymous"
+    title = "Donor and patient ids must be pseudonyms, never names or national ids"
+
+
+class CategoryMismatch(InvalidInput):
+    rule = "category-mismatch"
+    title = "The component category does not fit the collection type"
+
+
+class ExpiryBeyondShelfLife(InvalidInput):
+    rule = "expiry-beyond-shelf-life"
+    title = "An expiry may shorten the catalogue's shelf life, never extend it"
+
+
+class EmergencyDetailsMissing(InvalidInput):
+    rule = "emergency-details-missing"
+    title = "An emergency issue needs a justification and a physician_id"
+
+
+class SiteNotFound(NotFound):
+    rule = "site-not-found"
+    title = "The site is not registered"
+
+
+class DonorNotFound(NotFound):
+    rule = "donor-not-found"
+    title = "The donor is not registered"
+
+
+class DonationNotFound(NotFound):
+    rule = "donation-not-found"
+    title = "No donation with this DIN was collected"
+
+
+class UnitNotFound(NotFound):
+    rule = "unit-not-found"
+    title = "The unit does not exist"
+
+
+class LookbackNotFound(NotFound):
+    rule = "lookback-not-found"
+    title = "The lookback does not exist"
+
+
+class NotCustodian(Forbidden):
+    rule = "not-custodian"
+    title = "Only the unit's custodian site may act on it"
+
+
+class NotDestination(Forbidden):
+    rule = "not-destination"
+    title = "Only the destination of the shipment may receive the unit"
+
+
+class AlreadyExists(RuleViolation):
+    rule = "already-exists"
+    title = "It is already registered"
+
+
+class DinAlreadyCollected(RuleViolation):
+    rule = "din-already-collected"
+    title = "A DIN may be collected only once"
+
+
+class SiteKindNotAllowed(RuleViolation):
+    rule = "site-kind-not-allowed"
+    title = "This kind of site may not do that"
+
+
+class DonorDeferredError(RuleViolation):
+    rule = "donor-deferred"
+    title = "The donor is deferred"
+
+
+class DonationIntervalTooShort(RuleViolation):
+    rule = "donation-interval"
+    title = "The minimum interval since the donor's last donation has not passed"
+
+
+class DonorNotDeferred(RuleViolation):
+    rule = "donor-not-deferred"
+    title = "The donor is not deferred"
+
+
+class UnitConsumed(RuleViolation):
+    rule = "unit-consumed"
+    title = "The unit was consumed by a split or a pool"
+
+
+class FinalFate(RuleViolation):
+    rule = "final-fate"
+    title = "The unit met its final fate; only annotations may follow"
+
+
+class UnitInTransit(RuleViolation):
+    rule = "unit-in-transit"
+    title = "The unit is in transit; only its receipt by the destination may follow"
+
+
+class UnitNotInTransit(RuleViolation):
+    rule = "unit-not-in-transit"
+    title = "The unit is not in transit"
+
+
+class ShipmentMismatch(RuleViolation):
+    rule = "shipment-mismatch"
+    title = "The shipment id does not match the unit's shipment"
+
+
+class ShipmentToSelf(RuleViolation):
+    rule = "shipment-to-self"
+    title = "A unit cannot be shipped to the site that holds it"
+
+
+class ComponentExists(RuleViolation):
+    rule = "component-exists"
+    title = "A unit with this DIN and product code already exists"
+
+
+class VolumeExceeded(RuleViolation):
+    rule = "volume-exceeded"
+    title = "The components' volume exceeds the parent's"
+
+
+class PoolCategoryMismatch(RuleViolation):
+    rule = "pool-category-mismatch"
+    title = "Pooled units must all be of the pool's category"
+
+
+class PoolMixedGroups(RuleViolation):
+    rule = "pool-mixed-groups"
+    title = "Pooled units must share one ABO/RhD group"
+
+
+class UnitQuarantinedError(RuleViolation):
+    rule = "unit-quarantined"
+    title = "The unit is quarantined"
+
+
+class UnitNotQuarantined(RuleViolation):
+    rule = "unit-not-quarantined"
+    title = "The unit is not quarantined"
+
+
+class UnitAlreadyReleased(RuleViolation):
+    rule = "unit-already-released"
+    title = "The unit is already released"
+
+
+class UnitNotReleased(RuleViolation):
+    rule = "unit-not-released"
+    title = "The unit is not released"
+
+
+class TestsIncomplete(RuleViolation):
+    __test__ = False  # not a pytest class, despite the name
+    rule = "tests-incomplete"
+    title = "Every mandatory marker must be non-reactive and ABO/RhD determined"
+
+
+class ReactiveMarker(RuleViolation):
+    rule = "reactive-marker"
+    title = "A mandatory marker of the donation is reactive"
+
+
+class GroupDiscrepancy(RuleViolation):
+    rule = "group-discrepancy"
+    title = "The ABO/RhD result disagrees with an earlier one for this donation"
+
+
+class UnitExpired(RuleViolation):
+    rule = "unit-expired"
+    title = "The unit is expired"
+
+
+class UnitReservedError(RuleViolation):
+    rule = "unit-reserved"
+    title = "The unit is reserved or issued for a patient"
+
+
+class UnitNotReserved(RuleViolation):
+    rule = "unit-not-reserved"
+    title = "The unit is not reserved for this patient"
+
+
+class CrossmatchIncompatible(RuleViolation):
+    rule = "crossmatch-incompatible"
+    title = "An incompatible crossmatch cannot reserve the unit"
+
+
+class AboIncompatible(RuleViolation):
+    rule = "abo-incompatible"
+    title = "The unit is not ABO/RhD compatible with the patient"
+
+
+class UnitIssuedError(RuleViolation):
+    rule = "unit-issued"
+    title = "The unit is issued to a patient"
+
+
+class UnitNotIssued(RuleViolation):
+    rule = "unit-not-issued"
+    title = "The unit is not issued"
+
+
+class WrongPatient(RuleViolation):
+    rule = "wrong-patient"
+    title = "The unit is reserved, issued or transfused for another patient"
+
+
+class EmergencyProductNotAllowed(RuleViolation):
+    rule = "emergency-product-not-allowed"
+    title = "Emergency issue is only for group O red cells (O NEG if unknown) or AB plasma"
+
+
+class ReturnWindowExceeded(RuleViolation):
+    rule = "return-window-exceeded"
+    title = "The return window has passed; discard the unit as returned_late"
+
+
+class NotTransfused(RuleViolation):
+    rule = "not-transfused"
+    title = "An adverse reaction needs a transfusion of this unit to this patient"
+
+
+class FractionationPlasmaOnly(RuleViolation):
+    rule = "fractionation-plasma-only"
+    title = "Only plasma may be shipped for fractionation"
+
+
+class StorageSiteMismatch(RuleViolation):
+    rule = "storage-site"
+    title = "A unit is stored only at its custodian's site"
+
+
+class DiscardReasonMismatch(RuleViolation):
+    rule = "discard-reason-mismatch"
+    title = "The discard reason does not fit the unit's state"
+
+
+class LookbackUnitUnknown(RuleViolation):
+    rule = "lookback-unit-unknown"
+    title = "The unit is not part of this lookback"
+
+
+class LookbackAlreadyAcknowledged(RuleViolation):
+    rule = "lookback-already-acknowledged"
+    title = "This site already acknowledged the unit in this lookback"
+
+
+class LookbackSiteMismatch(RuleViolation):
+    rule = "lookback-site-mismatch"
+    title = "Only the site that holds or transfused the unit may acknowledge it"

@@ -1,0 +1,120 @@
+"""The configurable product catalogue and the life-cycle limits that go with it.
+
+The ISBT 128 product-code table is licensed by ICCBBA, so the service ships this small
+catalogue instead: component category → storage range and shelf life, overridable per product
+code, plus the mandatory release markers, donation intervals, the return window and the
+transit alert. ``decide`` takes a ``Catalogue`` as a parameter; nothing is read at import.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Category = Literal[
+    "whole_blood", "red_cells", "platelets", "plasma", "cryoprecipitate", "granulocytes"
+]
+CollectionType = Literal[
+    "whole_blood", "apheresis_plasma", "apheresis_platelets", "apheresis_red_cells"
+]
+CATEGORIES: tuple[Category, ...] = (
+    "whole_blood", "red_cells", "platelets", "plasma", "cryoprecipitate", "granulocytes"
+)
+
+
+class Storage(BaseModel):
+    """How one category (or product code) is kept: range in tenths of °C, shelf life."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    min_dc: int | None = Field(description="lowest allowed temperature, tenths of °C")
+    max_dc: int | None = Field(description="highest allowed temperature, tenths of °C")
+    shelf_life_hours: int = Field(gt=0, description="from collection")
+
+    def in_range(self, low_dc: int, high_dc: int) -> bool:
+        """Whether readings between ``low_dc`` and ``high_dc`` stayed inside the range."""
+        if self.min_dc is not None and low_dc < self.min_dc:
+            return False
+        return not (self.max_dc is not None and high_dc > self.max_dc)
+
+    @property
+    def shelf_life(self) -> timedelta:
+        return timedelta(hours=self.shelf_life_hours)
+
+
+_DAY = 24
+
+
+def _default_storage() -> dict[str, Storage]:
+    return {
+        "whole_blood": Storage(min_dc=20, max_dc=60, shelf_life_hours=35 * _DAY),
+        "red_cells": Storage(min_dc=20, max_dc=60, shelf_life_hours=42 * _DAY),
+        "platelets": Storage(min_dc=200, max_dc=240, shelf_life_hours=5 * _DAY),
+        "plasma": Storage(min_dc=None, max_dc=-180, shelf_life_hours=365 * _DAY),
+        "cryoprecipitate": Storage(min_dc=None, max_dc=-180, shelf_life_hours=365 * _DAY),
+        # Granulocytes are transfused within a day of collection, kept at 20-24 °C.
+        "granulocytes": Storage(min_dc=200, max_dc=240, shelf_life_hours=24),
+    }
+
+
+class Catalogue(BaseModel):
+    """Everything configurable about the life cycle. Frozen: share one per process."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    storage: dict[str, Storage] = Field(default_factory=_default_storage)
+    product_overrides: dict[str, Storage] = Field(
+        default_factory=dict,
+        description="by full 8-character product code, or by its 5-character description code",
+    )
+    mandatory_markers: tuple[str, ...] = ("HIV", "HBV", "HCV", "SYPHILIS", "ABO", "RHD")
+    min_donation_interval_days: dict[str, int] = Field(
+        default_factory=lambda: {
+            "whole_blood": 56,
+            "apheresis_plasma": 14,
+            "apheresis_platelets": 7,
+            "apheresis_red_cells": 112,
+        }
+    )
+    collection_categories: dict[str, tuple[str, ...]] = Field(
+        default_factory=lambda: dict[str, tuple[str, ...]]({
+            "whole_blood": ("whole_blood",),
+            "apheresis_plasma": ("plasma",),
+            "apheresis_platelets": ("platelets",),
+            "apheresis_red_cells": ("red_cells",),
+        }),
+        description="the primary product categories each collection type may yield",
+    )
+    # The common "30-minute rule": a unit out of controlled storage longer than this is not
+    # taken back into stock.
+    return_window_minutes: int = Field(default=30, gt=0)
+    transit_alert_hours: int = Field(default=12, gt=0)
+
+    def storage_for(self, category: str, product_code: str | None = None) -> Storage:
+        """The storage rule of a product: its code's override, else its category's."""
+        if product_code is not None:
+            override = self.product_overrides.get(product_code) or self.product_overrides.get(
+                product_code[:5]
+            )
+            if override is not None:
+                return override
+        return self.storage[category]
+
+    @property
+    def infectious_markers(self) -> tuple[str, ...]:
+        """Mandatory markers whose result is reactive/non-reactive (not the groups)."""
+        return tuple(m for m in self.mandatory_markers if m not in ("ABO", "RHD"))
+
+    def min_interval(self, collection_type: str) -> timedelta:
+        return timedelta(days=self.min_donation_interval_days.get(collection_type, 0))
+
+    @property
+    def return_window(self) -> timedelta:
+        return timedelta(minutes=self.return_window_minutes)
+
+
+def default_catalogue() -> Catalogue:
+    """The defaults of DESIGN §3 (red cells 2-6 °C/42 d, platelets 20-24 °C/5 d, ...)."""
+    return Catalogue()

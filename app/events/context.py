@@ -1,0 +1,124 @@
+"""What one decision works with: the world, the command, the catalogue, and the events so far.
+
+``Decision.emit`` builds each ``NewEvent``: the first carries the command's event id, each
+derived one a deterministic ``uuid5(event_id, index)`` and a ``cause_event_id``. The guards
+below are the unit checks most commands share, each raising its rule's DomainError.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import uuid5
+
+from app.errors import (
+    FinalFate,
+    NotCustodian,
+    SiteKindNotAllowed,
+    SiteNotFound,
+    UnitConsumed,
+    UnitExpired,
+    UnitInTransit,
+    UnitIssuedError,
+    UnitNotFound,
+    UnitReservedError,
+)
+from app.events import isbt
+from app.events.authz import acts_for
+from app.events.catalogue import Catalogue
+from app.events.envelope import Command, Key, NewEvent
+from app.events.state import SiteState, UnitState, World, get_site, get_unit
+
+
+@dataclass(slots=True)
+class Decision:
+    """The command being decided and the events decided for it so far."""
+
+    world: World
+    cmd: Command
+    catalogue: Catalogue
+    events: list[NewEvent] = field(default_factory=list)
+
+    @property
+    def at(self) -> datetime:
+        return self.cmd.occurred_at
+
+    def emit(self, type: str, stream: str, data: dict[str, Any], refs: Iterable[Key]) -> None:
+        """Append an event; every one after the first is derived from the command."""
+        index = len(self.events)
+        event_id = self.cmd.event_id
+        if index:
+            event_id = uuid5(self.cmd.event_id, str(index))
+            data = {**data, "cause_event_id": str(self.cmd.event_id)}
+        keys = set(refs)
+        if self.cmd.actor.site_id is not None:
+            keys.add(("site", self.cmd.actor.site_id))
+        self.events.append(NewEvent(
+            event_id=event_id, stream=stream, type=type, data=data,
+            occurred_at=self.cmd.occurred_at, actor=self.cmd.actor, refs=frozenset(keys),
+        ))
+
+    def site(self, site_id: str, field: str, kinds: Iterable[str] | None = None) -> SiteState:
+        """A registered site, optionally of one of ``kinds``."""
+        site = get_site(self.world, site_id)
+        if site is None:
+            raise SiteNotFound(f"site {site_id!r} is not registered", field=field)
+        if kinds is not None:
+            allowed = tuple(kinds)
+            if site.site_kind not in allowed:
+                raise SiteKindNotAllowed(
+                    f"site {site_id!r} is a {site.site_kind}; this needs {' or '.join(allowed)}",
+                    field=field,
+                )
+        return site
+
+    def unit(self, unit_id: str, field: str = "data.unit_id") -> UnitState:
+        """An existing unit."""
+        unit = get_unit(self.world, unit_id)
+        if unit is None:
+            raise UnitNotFound(f"unit {unit_id} does not exist", field=field)
+        return unit
+
+    def workable(self, unit_id: str, field: str = "data.unit_id") -> UnitState:
+        """A unit this actor may act on now: live, not in transit, held by the actor's site."""
+        unit = self.unit(unit_id, field)
+        require_live(unit, field)
+        if unit.in_transit_to is not None:
+            raise UnitInTransit(
+                f"unit {unit_id} is in transit to {unit.in_transit_to}", field=field
+            )
+        if not acts_for(self.cmd.actor, unit.custodian_site_id):
+            raise NotCustodian(
+                f"unit {unit_id} is held by {unit.custodian_site_id}, not by this key's site",
+                field=field, custodian_site_id=unit.custodian_site_id,
+            )
+        return unit
+
+    def in_date(self, unit: UnitState, field: str = "data.unit_id") -> None:
+        if unit.expired_at(self.at):
+            raise UnitExpired(
+                f"unit {unit.unit_id} expired at {unit.expires_at.isoformat()}", field=field
+            )
+
+
+def require_live(unit: UnitState, field: str = "data.unit_id") -> None:
+    """Refuse a unit consumed by processing or at a final fate."""
+    if unit.fate is not None:
+        raise FinalFate(f"unit {unit.unit_id} was {unit.fate}", field=field, fate=unit.fate)
+    if unit.consumed:
+        raise UnitConsumed(f"unit {unit.unit_id} was consumed by processing", field=field)
+
+
+def require_unallocated(unit: UnitState, field: str = "data.unit_id") -> None:
+    """Refuse a unit reserved or issued for a patient."""
+    if unit.issued_patient_id is not None:
+        raise UnitIssuedError(f"unit {unit.unit_id} is issued to a patient", field=field)
+    if unit.reserved_patient_id is not None:
+        raise UnitReservedError(f"unit {unit.unit_id} is reserved for a patient", field=field)
+
+
+def unit_refs(unit_id: str) -> set[Key]:
+    """A unit and its donation."""
+    return {("unit", unit_id), ("donation", isbt.din_of_unit(unit_id))}

@@ -1,0 +1,199 @@
+"""Aggregate states: what ``decide`` needs to know, folded from events by ``evolve``.
+
+Kinds: site, donor, donation, unit and lookback. Each state is a frozen pydantic model that
+round-trips through JSON (the writer keeps them as jsonb in ``write_state``). Changes are made
+with ``model_copy(update=...)``, which skips re-validation: states only ever come from evolve
+or from ``load_state``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal, Protocol, TypeAlias
+
+from pydantic import BaseModel, ConfigDict
+
+from app.events.envelope import Key
+
+Fate = Literal["transfused", "discarded", "fractionated"]
+
+
+class _State(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SiteState(_State):
+    site_id: str
+    site_kind: str
+    name: str
+    region: str
+
+
+class DonorDonation(_State):
+    din: str
+    collected_at: datetime
+    collection_type: str
+
+
+class DonorState(_State):
+    """A pseudonymous donor. ``deferred`` with no ``deferred_until`` is permanent."""
+
+    donor_id: str
+    abo: str | None = None
+    rhd: str | None = None
+    deferred: bool = False
+    deferred_until: datetime | None = None
+    deferral_reason: str | None = None
+    donations: tuple[DonorDonation, ...] = ()
+
+    def deferred_at(self, moment: datetime) -> bool:
+        if not self.deferred:
+            return False
+        return self.deferred_until is None or moment < self.deferred_until
+
+
+class DonationState(_State):
+    """A DIN: a collection from a donor, or a pool (``donor_id`` None, ``parents`` set).
+
+    ``unit_ids`` are the units bearing this DIN (the primary unit and split components);
+    ``tests`` the latest result per marker; ``reactive`` the markers ever found reactive, which
+    a later result never clears.
+    """
+
+    din: str
+    kind: Literal["collection", "pool"] = "collection"
+    donor_id: str | None = None
+    site_id: str | None = None
+    collection_type: str | None = None
+    collected_at: datetime
+    unit_ids: tuple[str, ...] = ()
+    tests: dict[str, str] = {}
+    reactive: tuple[str, ...] = ()
+
+
+class UnitState(_State):
+    """One unit (one DIN + product code). Custody: ``custodian_site_id`` holds it; while
+    shipped it keeps that custodian and ``in_transit_to`` names the destination."""
+
+    unit_id: str
+    din: str
+    product_code: str
+    category: str
+    volume_ml: int
+    collected_at: datetime
+    expires_at: datetime
+    source_dins: tuple[str, ...]
+    parents: tuple[str, ...] = ()
+    children: tuple[str, ...] = ()
+    custodian_site_id: str | None = None
+    location: str | None = None
+    in_transit_to: str | None = None
+    shipment_id: str | None = None
+    shipped_at: datetime | None = None
+    released: bool = False
+    abo: str | None = None
+    rhd: str | None = None
+    quarantined: bool = False
+    quarantine_reason: str | None = None
+    consumed: bool = False
+    reserved_patient_id: str | None = None
+    patient_abo: str | None = None
+    patient_rhd: str | None = None
+    crossmatch: str | None = None
+    issued_patient_id: str | None = None
+    issued_at: datetime | None = None
+    emergency: bool = False
+    fate: Fate | None = None
+    fate_at: datetime | None = None
+    recipient_patient_id: str | None = None
+
+    @property
+    def live(self) -> bool:
+        """Neither consumed by processing nor at a final fate."""
+        return not self.consumed and self.fate is None
+
+    @property
+    def status(self) -> str:
+        if self.fate is not None:
+            return self.fate
+        if self.consumed:
+            return "consumed"
+        if self.in_transit_to is not None:
+            return "in_transit"
+        if self.issued_patient_id is not None:
+            return "issued"
+        if self.reserved_patient_id is not None:
+            return "reserved"
+        if self.quarantined:
+            return "quarantined"
+        return "released" if self.released else "unreleased"
+
+    def expired_at(self, moment: datetime) -> bool:
+        """In date means ``expires_at > moment``; at the boundary the unit is expired."""
+        return self.expires_at <= moment
+
+
+class LookbackState(_State):
+    """The units a lookback found, the sites that may acknowledge each, and who did."""
+
+    lookback_id: str
+    units: dict[str, tuple[str, ...]] = {}
+    acknowledged: dict[str, tuple[str, ...]] = {}
+
+
+State: TypeAlias = SiteState | DonorState | DonationState | UnitState | LookbackState
+
+STATE_MODELS: dict[str, type[_State]] = {
+    "site": SiteState,
+    "donor": DonorState,
+    "donation": DonationState,
+    "unit": UnitState,
+    "lookback": LookbackState,
+}
+
+
+class World(Protocol):
+    """Aggregate states by key; None when the aggregate does not exist.
+
+    The writer's world raises ``StateNotLoaded`` for a key it has not loaded yet; domain code
+    lets that propagate.
+    """
+
+    def get(self, key: Key) -> State | None: ...
+
+
+def dump_state(state: State) -> dict[str, Any]:
+    """A state as a JSON object (for ``write_state``)."""
+    return state.model_dump(mode="json")
+
+
+def load_state(kind: str, body: dict[str, Any]) -> State:
+    """A state back from its JSON object."""
+    loaded = STATE_MODELS[kind].model_validate(body)
+    assert isinstance(loaded, SiteState | DonorState | DonationState | UnitState | LookbackState)
+    return loaded
+
+
+def get_site(world: World, site_id: str) -> SiteState | None:
+    state = world.get(("site", site_id))
+    return state if isinstance(state, SiteState) else None
+
+
+def get_donor(world: World, donor_id: str) -> DonorState | None:
+    state = world.get(("donor", donor_id))
+    return state if isinstance(state, DonorState) else None
+
+
+def get_donation(world: World, din: str) -> DonationState | None:
+    state = world.get(("donation", din))
+    return state if isinstance(state, DonationState) else None
+
+
+def get_unit(world: World, unit_id: str) -> UnitState | None:
+    state = world.get(("unit", unit_id))
+    return state if isinstance(state, UnitState) else None
+
+
+def get_lookback(world: World, lookback_id: str) -> LookbackState | None:
+    state = world.get(("lookback", lookback_id))
+    return state if isinstance(state, LookbackState) else None

@@ -1,0 +1,38 @@
+"""``InMemoryWorld``: aggregate states in a dict, for tests and the simulator."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from app.events.catalogue import Catalogue, default_catalogue
+from app.events.decide import decide
+from app.events.envelope import Command, Key, NewEvent, StoredEvent
+from app.events.evolve import evolve
+from app.events.state import State
+
+
+class InMemoryWorld:
+    """A ``World`` that knows every aggregate it was given; unknown keys are absent (None)."""
+
+    def __init__(self, states: dict[Key, State] | None = None) -> None:
+        self.states: dict[Key, State] = dict(states or {})
+
+    def get(self, key: Key) -> State | None:
+        return self.states.get(key)
+
+    def apply(self, events: Iterable[NewEvent | StoredEvent]) -> None:
+        """Fold events in order, each seeing the states the ones before it left."""
+        for event in events:
+            self.states.update(evolve(self, event))
+
+    def execute(self, cmd: Command, catalogue: Catalogue | None = None) -> list[NewEvent]:
+        """Decide ``cmd`` and apply its events; a refusal raises and changes nothing."""
+        events = decide(self, cmd, catalogue if catalogue is not None else default_catalogue())
+        self.apply(events)
+        return events
+
+    def __iter__(self) -> Iterator[Key]:
+        return iter(self.states)
+
+    def __len__(self) -> int:
+        return len(self.states)
