@@ -16,9 +16,11 @@ from app.events.envelope import Actor
 
 ADMIN: Final = "admin"
 
+# What every site that holds units does to them; lifting a quarantine stays possible for
+# the holder because a reactive donation blocks it whoever asks.
 _UNIT_CARE: Final = frozenset({
     "UnitStored", "TemperatureExcursionRecorded", "UnitShipped", "UnitReceived",
-    "UnitQuarantined", "UnitDiscarded",
+    "UnitQuarantined", "QuarantineLifted", "UnitDiscarded",
 })
 
 ROLE_EVENTS: Final[Mapping[str, frozenset[str]]] = {
@@ -29,7 +31,7 @@ ROLE_EVENTS: Final[Mapping[str, frozenset[str]]] = {
     "lab": frozenset({"TestResultRecorded", "LookbackStarted"}),
     "processing": _UNIT_CARE | {
         "DonorRegistered", "DonorDeferred", "DonorReinstated", "UnitSplit", "UnitsPooled",
-        "UnitReleased", "QuarantineLifted", "UnitShippedForFractionation", "LookbackStarted",
+        "UnitReleased", "UnitShippedForFractionation", "LookbackStarted",
         "LookbackAcknowledged",
     },
     "inventory": _UNIT_CARE | {

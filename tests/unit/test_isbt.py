@@ -1,0 +1,130 @@
+"""ISBT 128 identifiers: DIN forms and check character, product codes, unit ids, groups."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.errors import (
+    DinCheckCharacter,
+    InvalidDin,
+    InvalidProductCode,
+    InvalidUnitId,
+    UnknownBloodGroup,
+)
+from app.events import isbt
+
+
+@pytest.mark.parametrize(("din", "check"), [("G123417654321", "A"), ("G123498654321", "H")])
+def test_published_check_characters(din: str, check: str) -> None:
+    assert isbt.check_character(din) == check
+
+
+@pytest.mark.parametrize("given", [
+    "G123417654321",       # bare
+    "G123417654321A",      # with its check character
+    "=G12341765432100",    # barcode: "=" + DIN + 2 flag characters
+    "g123417654321a",      # scanners and people type lower case
+    " G123417654321 ",
+])
+def test_every_din_form_is_stored_bare(given: str) -> None:
+    assert isbt.parse_din(given) == "G123417654321"
+
+
+@pytest.mark.parametrize("wrong", ["G123417654321B", "G123498654321A", "G1234176543210"])
+def test_a_wrong_check_character_is_a_422_that_says_so(wrong: str) -> None:
+    with pytest.raises(DinCheckCharacter) as caught:
+        isbt.parse_din(wrong, "data.din")
+    assert caught.value.status == 422
+    assert caught.value.field == "data.din"
+    assert "check character" in caught.value.detail
+
+
+@pytest.mark.parametrize("bad", [
+    "G12341765432",        # 12 characters
+    "G12341765432100X",    # too long
+    "O123417654321",       # a facility id never starts with O
+    "0123417654321",       # ... nor with 0
+    "G1234AB654321",       # year must be digits
+    "=G123417654321",      # barcode without flags
+    "",
+    450,
+    None,
+])
+def test_a_malformed_din_is_refused(bad: object) -> None:
+    with pytest.raises(InvalidDin) as caught:
+        isbt.parse_din(bad)
+    assert caught.value.status == 422
+    assert caught.value.field == "din"
+
+
+def test_a_check_character_may_be_star_or_digit() -> None:
+    # The Mod 37-2 alphabet is 0-9, A-Z and *: find DINs whose check is a digit or a star.
+    checks = {isbt.check_character(f"A9999{25:02d}{n:06d}") for n in range(200)}
+    assert "*" in checks
+    assert checks & set("0123456789")
+    for n in range(200):
+        din = f"A999925{n:06d}"
+        assert isbt.parse_din(din + isbt.check_character(din)) == din
+
+
+@pytest.mark.parametrize("code", ["E0398V00", "E2555V00", "E0001VA0", "E0398VAa", "X1234000"])
+def test_product_codes(code: str) -> None:
+    assert isbt.parse_product_code(code) == code
+
+
+@pytest.mark.parametrize("code", ["E0398V0", "e0398V00", "E03A8V00", "E0398V0A", "E0398Vaa", ""])
+def test_malformed_product_codes(code: str) -> None:
+    with pytest.raises(InvalidProductCode):
+        isbt.parse_product_code(code)
+
+
+def test_unit_id_is_din_dash_product_code_with_the_din_normalised() -> None:
+    assert isbt.unit_id_of("A999926123456", "E0398V00") == "A999926123456-E0398V00"
+    checked = "A999926123456" + isbt.check_character("A999926123456")
+    assert isbt.parse_unit_id(f"{checked}-E0398V00") == "A999926123456-E0398V00"
+    with pytest.raises(InvalidUnitId):
+        isbt.parse_unit_id("A999926123456E0398V00")
+    with pytest.raises(DinCheckCharacter):
+        isbt.parse_unit_id("A999926123456" + "Z-E0398V00"
+                           if isbt.check_character("A999926123456") != "Z"
+                           else "A999926123456Y-E0398V00")
+
+
+@pytest.mark.parametrize(("given", "abo"), [
+    ("O", "O"), ("0", "O"), ("a", "A"), ("B", "B"), ("ab", "AB"), ("51", "O"), ("62", "A"),
+    ("73", "B"), ("84", "AB"), ("95", "O"), ("06", "A"), ("17", "B"), ("28", "AB"),
+])
+def test_abo_plain_and_isbt_codes(given: str, abo: str) -> None:
+    assert isbt.parse_abo(given) == abo
+
+
+@pytest.mark.parametrize(("given", "rhd"), [
+    ("+", "POS"), ("-", "NEG"), ("\u2212", "NEG"), ("pos", "POS"), ("NEG", "NEG"),
+    ("positive", "POS"), ("Negative", "NEG"), ("51", "POS"), ("95", "NEG"), ("62", "POS"),
+    ("06", "NEG"), ("28", "NEG"), ("84", "POS"),
+])
+def test_rhd_plain_and_isbt_codes(given: str, rhd: str) -> None:
+    assert isbt.parse_rhd(given) == rhd
+
+
+@pytest.mark.parametrize(("given", "group"), [
+    ("O NEG", ("O", "NEG")), ("AB+", ("AB", "POS")), ("a pos", ("A", "POS")),
+    ("B-", ("B", "NEG")), ("51", ("O", "POS")), ("95", ("O", "NEG")),
+])
+def test_combined_groups(given: str, group: tuple[str, str]) -> None:
+    assert isbt.parse_group(given) == group
+
+
+@pytest.mark.parametrize("bad", ["C", "OA", "99", "00", "", 1, None])
+def test_unknown_abo_is_a_422(bad: object) -> None:
+    with pytest.raises(UnknownBloodGroup) as caught:
+        isbt.parse_abo(bad, "data.abo")
+    assert caught.value.status == 422
+    assert caught.value.field == "data.abo"
+
+
+@pytest.mark.parametrize("bad", ["55", "maybe", "++", "", None])
+def test_unknown_rhd_is_a_422(bad: object) -> None:
+    # 55 is "group O, RhD not specified": it names no RhD.
+    with pytest.raises(UnknownBloodGroup):
+        isbt.parse_rhd(bad)

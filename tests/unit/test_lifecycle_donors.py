@@ -1,0 +1,255 @@
+"""Sites, donors, collection, and who may record what."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from app.errors import (
+    AlreadyExists,
+    CategoryMismatch,
+    DinAlreadyCollected,
+    DinCheckCharacter,
+    DonationIntervalTooShort,
+    DonorDeferredError,
+    DonorNotDeferred,
+    DonorNotFound,
+    ExpiryBeyondShelfLife,
+    InvalidEventData,
+    NotPseudonymous,
+    RoleNotAllowed,
+    SiteKindNotAllowed,
+    SiteNotFound,
+    SiteScopeViolation,
+    UnknownEventType,
+)
+from app.events import isbt
+from app.events.catalogue import Catalogue
+from tests.unit.test_lifecycle_given import ADMIN, T0, Scene, actor, din, scene
+
+COLLECTOR = actor("collector", "BB1")
+
+
+def collection(n: int, donor_id: str, site: str = "BB1", **extra: object) -> dict[str, object]:
+    return {"din": din(n), "donor_id": donor_id, "site_id": site,
+            "collection_type": "whole_blood", "product_code": "E0001V00",
+            "category": "whole_blood", "volume_ml": 450, **extra}
+
+
+def test_a_site_is_registered_once_by_an_admin() -> None:
+    s = scene()
+    err = s.refuse("SiteRegistered", {"site_id": "BB1", "name": "again", "kind": "blood_bank",
+                                      "region": "Aleppo"})
+    assert isinstance(err, AlreadyExists)
+    err = s.refuse("SiteRegistered", {"site_id": "BB9", "name": "x", "kind": "blood_bank",
+                                      "region": "Aleppo"}, actor("processing", "BB1"))
+    assert isinstance(err, RoleNotAllowed) and err.status == 403
+
+
+def test_site_names_keep_utf8() -> None:
+    s = Scene()
+    [event] = s.do("SiteRegistered", {"site_id": "BB-DAM", "name": "بنك الدم المركزي",
+                                      "kind": "blood_bank", "region": "دمشق"})
+    assert event.data["name"] == "بنك الدم المركزي"
+    assert event.stream == "site:BB-DAM"
+
+
+def test_an_unknown_event_type_is_refused() -> None:
+    err = scene().refuse("UnitTeleported", {"unit_id": "x"})
+    assert isinstance(err, UnknownEventType) and err.status == 422
+
+
+@pytest.mark.parametrize("donor_id", ["Fatima Al-Hassan", "فاطمة", "01234567890", "ab"])
+def test_donors_are_pseudonymous(donor_id: str) -> None:
+    err = scene().refuse("DonorRegistered", {"donor_id": donor_id}, COLLECTOR)
+    assert isinstance(err, NotPseudonymous)
+    assert err.field == "data.donor_id"
+
+
+def test_no_field_beyond_the_pseudonym_and_group_is_stored() -> None:
+    err = scene().refuse("DonorRegistered", {"donor_id": "DNR-1", "name": "someone"}, COLLECTOR)
+    assert isinstance(err, InvalidEventData)
+    assert err.field == "data.name"
+
+
+def test_donor_registration_normalises_the_group() -> None:
+    s = scene()
+    [event] = s.do("DonorRegistered", {"donor_id": "DNR-1", "abo": "o", "rhd": "-"}, COLLECTOR)
+    assert event.data == {"donor_id": "DNR-1", "abo": "O", "rhd": "NEG"}
+    assert event.stream == "donor:DNR-1"
+    assert isinstance(s.refuse("DonorRegistered", {"donor_id": "DNR-1"}, COLLECTOR),
+                      AlreadyExists)
+
+
+def test_collection_creates_a_unit_with_its_expiry_and_refs() -> None:
+    s = scene()
+    donor = s.new_donor()
+    checked = din(7) + isbt.check_character(din(7))
+    [event] = s.do("DonationCollected", collection(7, donor, din=checked), COLLECTOR,
+                   at=T0 + timedelta(hours=1))
+    unit_id = f"{din(7)}-E0001V00"
+    assert event.stream == unit_id
+    assert event.data["din"] == din(7)
+    assert event.data["unit_id"] == unit_id
+    assert event.data["expires_at"] == "2025-04-05T09:00:00.000000Z"  # 35 days
+    assert {("unit", unit_id), ("donation", din(7)), ("donor", donor), ("site", "BB1")} <= (
+        event.refs)
+    unit = s.unit(unit_id)
+    assert (unit.custodian_site_id, unit.status, unit.source_dins) == ("BB1", "unreleased",
+                                                                       (din(7),))
+    assert s.donor(donor).donations[0].din == din(7)
+
+
+def test_a_wrong_check_character_in_a_collection_is_a_422() -> None:
+    s = scene()
+    wrong = "B" if isbt.check_character(din(7)) != "B" else "C"
+    err = s.refuse("DonationCollected", collection(7, s.new_donor(), din=din(7) + wrong),
+                   COLLECTOR)
+    assert isinstance(err, DinCheckCharacter)
+    assert err.field == "data.din"
+
+
+def test_volumes_are_integers_never_floats() -> None:
+    s = scene()
+    err = s.refuse("DonationCollected", collection(7, s.new_donor(), volume_ml=450.0),
+                   COLLECTOR)
+    assert isinstance(err, InvalidEventData)
+    assert err.field == "data.volume_ml"
+
+
+def test_a_din_is_collected_once() -> None:
+    s = scene()
+    s.collect(7)
+    err = s.refuse("DonationCollected", collection(7, s.new_donor()), COLLECTOR)
+    assert isinstance(err, DinAlreadyCollected)
+
+
+def test_a_mobile_unit_collects_but_a_hospital_does_not() -> None:
+    s = scene()
+    s.collect(site="MU1")
+    err = s.refuse("DonationCollected", collection(8, s.new_donor(), site="H1"),
+                   actor("collector", "H1"))
+    assert isinstance(err, SiteKindNotAllowed)
+
+
+def test_collection_at_an_unregistered_site_is_refused() -> None:
+    s = scene()
+    err = s.refuse("DonationCollected", collection(8, s.new_donor(), site="BB404"),
+                   actor("collector", "BB404"))
+    assert isinstance(err, SiteNotFound) and err.status == 404
+
+
+def test_a_key_collects_only_for_its_own_site() -> None:
+    s = scene()
+    err = s.refuse("DonationCollected", collection(8, s.new_donor(), site="BB2"), COLLECTOR)
+    assert isinstance(err, SiteScopeViolation)
+    assert err.field == "data.site_id"
+    s.do("DonationCollected", collection(8, s.new_donor(), site="BB2"), ADMIN)
+
+
+def test_the_category_must_fit_the_collection_type() -> None:
+    s = scene()
+    err = s.refuse("DonationCollected", collection(8, s.new_donor(), category="platelets"),
+                   COLLECTOR)
+    assert isinstance(err, CategoryMismatch)
+    s.do("DonationCollected", collection(
+        9, s.new_donor(), collection_type="apheresis_platelets", category="platelets",
+        product_code="E3084V00"), COLLECTOR)
+
+
+def test_an_expiry_may_be_shortened_never_extended() -> None:
+    s = scene()
+    at = s.later(minutes=1)
+    err = s.refuse("DonationCollected", collection(
+        8, s.new_donor(), expires_at="2026-01-01T00:00:00Z"), COLLECTOR, at=at)
+    assert isinstance(err, ExpiryBeyondShelfLife)
+    [event] = s.do("DonationCollected", collection(
+        9, s.new_donor(), expires_at="2025-03-02T08:00:00+00:00"), COLLECTOR, at=at)
+    assert event.data["expires_at"] == "2025-03-02T08:00:00.000000Z"
+
+
+def test_collection_needs_a_registered_donor() -> None:
+    err = scene().refuse("DonationCollected", collection(8, "DNR-404"), COLLECTOR)
+    assert isinstance(err, DonorNotFound)
+
+
+def test_a_deferred_donor_cannot_give_until_the_date() -> None:
+    s = scene()
+    donor = s.new_donor()
+    s.do("DonorDeferred", {"donor_id": donor, "reason": "low haemoglobin",
+                           "until": "2025-04-01"}, COLLECTOR)
+    err = s.refuse("DonationCollected", collection(8, donor), COLLECTOR,
+                   at=T0 + timedelta(days=30))
+    assert isinstance(err, DonorDeferredError)
+    s.do("DonationCollected", collection(8, donor), COLLECTOR, at=T0 + timedelta(days=31))
+
+
+def test_a_permanent_deferral_lasts_until_reinstatement() -> None:
+    s = scene()
+    donor = s.new_donor()
+    s.do("DonorDeferred", {"donor_id": donor, "reason": "confirmed positive"}, COLLECTOR)
+    far = T0 + timedelta(days=3000)
+    assert isinstance(s.refuse("DonationCollected", collection(8, donor), COLLECTOR, at=far),
+                      DonorDeferredError)
+    s.do("DonorReinstated", {"donor_id": donor, "reason": "confirmatory testing negative"},
+         actor("processing", "BB1"), at=far)
+    s.do("DonationCollected", collection(8, donor), COLLECTOR, at=far + timedelta(minutes=1))
+
+
+def test_only_a_deferred_donor_can_be_reinstated() -> None:
+    s = scene()
+    err = s.refuse("DonorReinstated", {"donor_id": s.new_donor(), "reason": "x"},
+                   actor("processing", "BB1"))
+    assert isinstance(err, DonorNotDeferred)
+
+
+@pytest.mark.parametrize(("first", "second", "days", "allowed"), [
+    ("whole_blood", "whole_blood", 55, False),
+    ("whole_blood", "whole_blood", 56, True),
+    ("apheresis_plasma", "apheresis_plasma", 13, False),
+    ("apheresis_plasma", "apheresis_plasma", 14, True),
+    ("apheresis_platelets", "apheresis_platelets", 7, True),
+    ("apheresis_platelets", "apheresis_platelets", 6, False),
+    ("whole_blood", "apheresis_plasma", 20, False),   # the longer interval of the two counts
+    ("apheresis_plasma", "whole_blood", 20, False),
+])
+def test_the_minimum_interval_depends_on_the_collection_type(
+        first: str, second: str, days: int, allowed: bool) -> None:
+    s = scene()
+    donor = s.new_donor()
+    categories = {"whole_blood": ("whole_blood", "E0001V00"),
+                  "apheresis_plasma": ("plasma", "E2555V00"),
+                  "apheresis_platelets": ("platelets", "E3084V00")}
+    for n, (kind, at) in enumerate(((first, T0), (second, T0 + timedelta(days=days)))):
+        category, code = categories[kind]
+        data = collection(10 + n, donor, collection_type=kind, category=category,
+                          product_code=code)
+        if n == 1 and not allowed:
+            err = s.refuse("DonationCollected", data, COLLECTOR, at=at)
+            assert isinstance(err, DonationIntervalTooShort)
+            assert err.extra["previous_din"] == din(10)
+        else:
+            s.do("DonationCollected", data, COLLECTOR, at=at)
+
+
+def test_the_interval_is_configurable() -> None:
+    s = Scene(Catalogue(min_donation_interval_days={"whole_blood": 90})).network()
+    donor = s.new_donor()
+    s.do("DonationCollected", collection(1, donor), COLLECTOR, at=T0)
+    err = s.refuse("DonationCollected", collection(2, donor), COLLECTOR,
+                   at=T0 + timedelta(days=60))
+    assert isinstance(err, DonationIntervalTooShort)
+
+
+def test_an_auditor_records_nothing() -> None:
+    s = scene()
+    err = s.refuse("DonorRegistered", {"donor_id": "DNR-9"}, actor("auditor", None))
+    assert isinstance(err, RoleNotAllowed)
+
+
+def test_a_lab_cannot_collect() -> None:
+    s = scene()
+    err = s.refuse("DonationCollected", collection(8, s.new_donor(), site="LAB1"),
+                   actor("lab", "LAB1"))
+    assert isinstance(err, RoleNotAllowed)
