@@ -1,0 +1,90 @@
+"""The demo data of ``bloodtrace serve --demo`` (``make run``): on an empty log, a small
+simulated national network and a set of demo API keys, printed once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+from rich.console import Console
+from rich.table import Table
+
+from app.bootstrap import open_services, resolve_admin_url
+from app.config import Settings
+from app.sim.network import NetworkConfig
+from app.sim.runner import run_simulation
+from app.sim.state import SimConfig
+from app.store.keys import create_key
+
+DEMO = SimConfig(network=NetworkConfig(), donations=400, days=120, seed=2026)
+
+DEMO_KEYS: tuple[tuple[str, str | None], ...] = (
+    ("admin", None),
+    ("auditor", None),
+    ("collector", "BB-DAM-01"),
+    ("processing", "BB-DAM-01"),
+    ("inventory", "BB-DAM-01"),
+    ("lab", "LAB-DAM-01"),
+    ("hospital", "H-DAM-01"),
+    ("collector", "MU-ALE-01"),
+    ("inventory", "BB-ALE-01"),
+    ("hospital", "H-ALE-01"),
+    ("hospital", "H-DEZ-02"),
+)
+"""(role, site) of each demo key: national roles, and a few sites of Damascus, Aleppo and
+Deir ez-Zor."""
+
+
+@dataclass(frozen=True, slots=True)
+class DemoKey:
+    role: str
+    site_id: str | None
+    token: str
+
+
+async def load_demo_if_empty(settings: Settings, console: Console | None = None) -> None:
+    """Load the demo network into an empty log and print demo keys; on a log that already
+    holds events, print how to create a key instead."""
+    # Wide enough that a key never wraps, even when stdout is not a terminal.
+    out = console or Console(width=140)
+    admin_url = resolve_admin_url(settings)
+    async with open_services(settings.model_copy(update={"database_url": admin_url})) as svc:
+        async with svc.pool.acquire() as con:
+            head: int = await con.fetchval("SELECT position FROM log_head WHERE id = 1")
+        if head:
+            out.print(f"[bold]bloodtrace[/bold]: the log already holds {head:,} events; "
+                      "no demo data loaded. Create a key with:\n"
+                      "  bloodtrace keys create --role admin\n"
+                      "  bloodtrace keys create --role hospital --site H-DAM-01")
+            return
+        with out.status("loading the demo network (36 blood banks, "
+                        f"{DEMO.donations} donations over {DEMO.days} days)..."):
+            report = await run_simulation(svc.writer, DEMO)
+    out.print(f"demo network loaded: {report.events:,} events, {report.donations} donations, "
+              f"{report.units} units; {report.refused} commands refused by the rules "
+              "(as a real network would see)")
+    keys = await create_demo_keys(admin_url)
+    print_keys(out, keys)
+
+
+async def create_demo_keys(admin_url: str) -> list[DemoKey]:
+    """One key per (role, site) of ``DEMO_KEYS``, created with the owner connection."""
+    con = await asyncpg.connect(admin_url)
+    try:
+        keys = []
+        for role, site in DEMO_KEYS:
+            issued = await create_key(con, role, site, "demo")
+            keys.append(DemoKey(role, site, issued.token))
+        return keys
+    finally:
+        await con.close()
+
+
+def print_keys(console: Console, keys: list[DemoKey]) -> None:
+    table = Table(title="demo API keys (shown once; send as Authorization: Bearer <key>)")
+    table.add_column("role")
+    table.add_column("site")
+    table.add_column("key", overflow="fold")
+    for key in keys:
+        table.add_row(key.role, key.site_id or "(national)", key.token)
+    console.print(table)

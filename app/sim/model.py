@@ -1,0 +1,164 @@
+"""The simulator's own picture of the network: donors, donations and units as it believes
+them to be. The service's rules stay the judge: a command the sim expected to pass and that is
+refused makes the sim abandon the units involved (see ``Simulator.settle``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from app.events.envelope import Actor
+
+# ABO/RhD of the donor population (illustrative).
+GROUPS: tuple[tuple[str, str, float], ...] = (
+    ("O", "POS", 0.38), ("A", "POS", 0.33), ("B", "POS", 0.10), ("AB", "POS", 0.04),
+    ("O", "NEG", 0.06), ("A", "NEG", 0.06), ("B", "NEG", 0.02), ("AB", "NEG", 0.01),
+)
+
+RED_CELLS = "red_cells"
+PLASMA = "plasma"
+PLATELETS = "platelets"
+WHOLE_BLOOD = "whole_blood"
+
+
+@dataclass(frozen=True, slots=True)
+class Product:
+    """A product code of the sim's catalogue (ISBT form: letter + 4 digits + type + division)."""
+
+    code: str
+    category: str
+    volume_ml: int
+    shelf_days: int
+    storage_dc: tuple[int, int]
+    location: str
+
+
+PRODUCTS: dict[str, Product] = {p.code: p for p in (
+    Product("E0011V00", WHOLE_BLOOD, 450, 35, (20, 60), "fridge-1"),
+    Product("E0398V00", RED_CELLS, 280, 42, (20, 60), "fridge-2"),
+    Product("E2555V00", PLASMA, 250, 365, (-400, -180), "freezer-1"),
+    Product("E3080V00", PLATELETS, 60, 5, (200, 240), "agitator-1"),
+    Product("E3087V00", PLATELETS, 280, 5, (200, 240), "agitator-1"),
+    Product("E4712V00", PLASMA, 600, 365, (-400, -180), "freezer-2"),
+)}
+WB, RBC, FFP, PLT, PLT_POOL, APH_PLASMA = (
+    "E0011V00", "E0398V00", "E2555V00", "E3080V00", "E3087V00", "E4712V00",
+)
+
+
+def red_cells_compatible(donor: tuple[str, str], patient: tuple[str, str]) -> bool:
+    """Red cells: the donor's ABO antigens must be absent from the patient's antibodies."""
+    abo_ok = donor[0] == "O" or donor[0] == patient[0] or patient[0] == "AB"
+    return abo_ok and (donor[1] == "NEG" or patient[1] == "POS")
+
+
+def plasma_compatible(donor: tuple[str, str], patient: tuple[str, str]) -> bool:
+    """Plasma: the donor's antibodies must not meet the patient's antigens (RhD irrelevant)."""
+    return donor[0] == "AB" or donor[0] == patient[0] or patient[0] == "O"
+
+
+@dataclass(slots=True)
+class Step:
+    """One command to send: its type, data, acting key and when it happened.
+
+    ``expect`` names the rule a deliberately wrong command must break (an early donor, a
+    deferred one); ``units`` are the units the sim's picture changed with this step.
+    """
+
+    type: str
+    data: dict[str, Any]
+    actor: Actor
+    at: datetime
+    event_id: UUID
+    expect: str | None = None
+    units: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Donor:
+    donor_id: str
+    abo: str
+    rhd: str
+    home: str
+    next_visit: int
+    donations: list[tuple[str, int]] = field(default_factory=list)
+    deferred_until: int | None = None
+    permanent: bool = False
+    reinstate_on: int | None = None
+
+    @property
+    def group(self) -> tuple[str, str]:
+        return self.abo, self.rhd
+
+
+@dataclass(slots=True)
+class Unit:
+    """A unit as the sim believes it to be. ``status`` is where it stands: stock, transit,
+    reserved, issued or final; ``released`` and ``quarantined`` are its flags."""
+
+    unit_id: str
+    din: str
+    product: Product
+    site: str
+    abo: str
+    rhd: str
+    expires: datetime
+    donor_id: str | None
+    status: str = "stock"
+    released: bool = False
+    quarantined: bool = False
+    patient: str | None = None
+    patient_group: tuple[str, str] | None = None
+    moves: int = 0
+    fractionate: bool = False
+    pool: bool = False
+    fate: str | None = None
+    volume: int = 0
+
+    @property
+    def category(self) -> str:
+        return self.product.category
+
+    @property
+    def group(self) -> tuple[str, str]:
+        return self.abo, self.rhd
+
+    @property
+    def live(self) -> bool:
+        return self.status != "final"
+
+    @property
+    def available(self) -> bool:
+        """Released, not quarantined, in stock: may be shipped, reserved or issued."""
+        return self.status == "stock" and self.released and not self.quarantined
+
+
+@dataclass(slots=True)
+class Donation:
+    din: str
+    donor_id: str
+    site: str
+    bank: str
+    day: int
+    units: list[str] = field(default_factory=list)
+    reactive: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class DayClock:
+    """Monotonic simulated time for one day: each step is a little after the one before, and
+    each phase starts at its hour unless earlier steps already ran past it. Never after
+    ``end``, so every ``occurred_at`` is in the past."""
+
+    base: datetime
+    end: datetime
+    now: datetime
+
+    def phase(self, hour: float) -> None:
+        self.now = max(self.now, self.base + timedelta(hours=hour))
+
+    def tick(self) -> datetime:
+        self.now += timedelta(milliseconds=250)
+        return min(self.now, self.end)

@@ -1,0 +1,231 @@
+"""The simulated national network: sites and the rates that drive the simulation.
+
+Everything configurable lives in one object, ``NetworkConfig`` (``rates`` holds the flows of
+``network.md``). The defaults describe Syria: 14 governorates and 36 blood banks, each bank
+supplying a few hospitals, a mobile collection unit and a screening lab per governorate, and
+one national plasma fractionator. Facility ids and site names are plainly fictitious; place
+names are real and given in English and Arabic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+SiteKind = Literal["blood_bank", "hospital", "mobile_unit", "lab", "fractionator"]
+
+
+@dataclass(frozen=True, slots=True)
+class Governorate:
+    code: str
+    name: str
+    name_ar: str
+
+
+@dataclass(frozen=True, slots=True)
+class BankSpec:
+    """One blood bank: its governorate, town, relative size and how many hospitals it supplies."""
+
+    governorate: str
+    town: str
+    town_ar: str
+    weight: int = 1
+    hospitals: int = 2
+    central: bool = False
+
+
+GOVERNORATES: tuple[Governorate, ...] = (
+    Governorate("DAM", "Damascus", "دمشق"),
+    Governorate("RIF", "Rif Dimashq", "ريف دمشق"),
+    Governorate("ALE", "Aleppo", "حلب"),
+    Governorate("HOM", "Homs", "حمص"),
+    Governorate("HAM", "Hama", "حماة"),
+    Governorate("LAT", "Latakia", "اللاذقية"),
+    Governorate("TAR", "Tartus", "طرطوس"),
+    Governorate("IDL", "Idlib", "إدلب"),
+    Governorate("DRA", "Daraa", "درعا"),
+    Governorate("SWD", "As-Suwayda", "السويداء"),
+    Governorate("QUN", "Quneitra", "القنيطرة"),
+    Governorate("DEZ", "Deir ez-Zor", "دير الزور"),
+    Governorate("RAQ", "Raqqa", "الرقة"),
+    Governorate("HAS", "Al-Hasakah", "الحسكة"),
+)
+
+BANKS: tuple[BankSpec, ...] = (
+    BankSpec("DAM", "Damascus", "دمشق", weight=4, hospitals=4, central=True),
+    BankSpec("DAM", "Al-Mezzeh", "المزة", weight=2),
+    BankSpec("DAM", "Rukn al-Din", "ركن الدين", weight=2),
+    BankSpec("DAM", "Al-Midan", "الميدان"),
+    BankSpec("RIF", "Douma", "دوما", weight=2),
+    BankSpec("RIF", "Qatana", "قطنا"),
+    BankSpec("RIF", "Al-Nabk", "النبك", hospitals=1),
+    BankSpec("ALE", "Aleppo", "حلب", weight=3, hospitals=4),
+    BankSpec("ALE", "Azaz", "أعزاز"),
+    BankSpec("ALE", "Al-Bab", "الباب"),
+    BankSpec("ALE", "Manbij", "منبج"),
+    BankSpec("ALE", "Afrin", "عفرين", hospitals=1),
+    BankSpec("HOM", "Homs", "حمص", weight=2, hospitals=3),
+    BankSpec("HOM", "Al-Rastan", "الرستن", hospitals=1),
+    BankSpec("HOM", "Palmyra", "تدمر", hospitals=1),
+    BankSpec("HAM", "Hama", "حماة", weight=2, hospitals=3),
+    BankSpec("HAM", "Salamiyah", "السلمية"),
+    BankSpec("HAM", "Masyaf", "مصياف", hospitals=1),
+    BankSpec("LAT", "Latakia", "اللاذقية", weight=2, hospitals=3),
+    BankSpec("LAT", "Jableh", "جبلة"),
+    BankSpec("LAT", "Al-Haffah", "الحفة", hospitals=1),
+    BankSpec("TAR", "Tartus", "طرطوس", weight=2),
+    BankSpec("TAR", "Baniyas", "بانياس"),
+    BankSpec("IDL", "Idlib", "إدلب", weight=2),
+    BankSpec("IDL", "Jisr al-Shughur", "جسر الشغور", hospitals=1),
+    BankSpec("DRA", "Daraa", "درعا", weight=2),
+    BankSpec("DRA", "Izraa", "إزرع", hospitals=1),
+    BankSpec("SWD", "As-Suwayda", "السويداء"),
+    BankSpec("QUN", "Quneitra", "القنيطرة", hospitals=1),
+    BankSpec("DEZ", "Deir ez-Zor", "دير الزور", weight=2),
+    BankSpec("DEZ", "Al-Mayadin", "الميادين", hospitals=1),
+    BankSpec("DEZ", "Al-Bukamal", "البوكمال", hospitals=1),
+    BankSpec("RAQ", "Raqqa", "الرقة"),
+    BankSpec("RAQ", "Al-Tabqa", "الطبقة", hospitals=1),
+    BankSpec("HAS", "Al-Hasakah", "الحسكة"),
+    BankSpec("HAS", "Qamishli", "القامشلي"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Rates:
+    """The flows of ``network.md`` (per donation, per unit or per day). Illustrative defaults."""
+
+    whole_blood_share: float = 0.92
+    apheresis_plasma_share: float = 0.05
+    mobile_share: float = 0.25
+    split_share: float = 0.95
+    platelet_share: float = 0.30
+    platelet_pool_share: float = 0.40
+    reactive: tuple[tuple[str, float], ...] = (
+        ("HBV", 0.015), ("HCV", 0.005), ("SYPHILIS", 0.005), ("HIV", 0.0005),
+    )
+    repeat_reactive_factor: float = 0.3
+    """Repeat donors are screened already: their reactive rates are scaled down by this."""
+    false_reactive_share: float = 0.10
+    """Reactive screens that confirmatory testing clears: the donor is reinstated later."""
+    return_interval_days: tuple[int, int] = (90, 180)
+    early_attempt_share: float = 0.01
+    """Returning donors who come back before the minimum interval (refused, as in life)."""
+    min_interval_days: int = 56
+    plasma_to_fractionation: float = 0.60
+    second_hospital_share: float = 0.10
+    return_share: float = 0.03
+    """Issued units returned unused within the return window (back into stock)."""
+    returned_late_share: float = 0.005
+    reservation_cancel_share: float = 0.08
+    emergency_share: float = 0.01
+    excursion_share: float = 0.005
+    damage_share: float = 0.002
+    inspection_share: float = 0.003
+    """Storage periods where visual inspection quarantines a unit for assessment."""
+    adverse_reaction_rate: float = 0.001
+    shipment_refused_share: float = 0.005
+    red_cell_use_per_donation: float = 0.93
+    """Hospital demand for red cells against supply; below 1 some units expire unused."""
+    platelet_use_per_unit: float = 0.90
+    plasma_use_per_unit: float = 0.90
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkConfig:
+    """The network and its rates. ``banks`` limits how many blood banks take part (1-36)."""
+
+    banks: int = len(BANKS)
+    mobile_units_per_governorate: int = 1
+    rates: Rates = field(default_factory=Rates)
+    facility_prefix: str = "Z9"
+    """ISBT facility ids are ``Z9`` + 3 digits: well-formed, plainly fictitious."""
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """One site of the network. ``fin`` is the ISBT facility id of collecting sites."""
+
+    site_id: str
+    kind: SiteKind
+    name: str
+    name_ar: str
+    region: str
+    governorate: str
+    fin: str | None = None
+    supplier: str | None = None
+    """The blood bank that supplies a hospital or processes a mobile unit's collections."""
+    weight: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Network:
+    sites: tuple[Site, ...]
+
+    def of_kind(self, kind: SiteKind) -> list[Site]:
+        return [s for s in self.sites if s.kind == kind]
+
+    def by_id(self, site_id: str) -> Site:
+        return next(s for s in self.sites if s.site_id == site_id)
+
+    @property
+    def fractionator(self) -> Site:
+        return self.of_kind("fractionator")[0]
+
+    def lab_for(self, governorate: str) -> Site:
+        return next(s for s in self.of_kind("lab") if s.governorate == governorate)
+
+
+def bank_order() -> list[BankSpec]:
+    """The central bank first, then one bank per governorate, then the others round-robin,
+    so a small network still spans the country."""
+    by_gov: dict[str, list[BankSpec]] = {}
+    for bank in BANKS:
+        by_gov.setdefault(bank.governorate, []).append(bank)
+    ordered: list[BankSpec] = []
+    while any(by_gov.values()):
+        for gov in GOVERNORATES:
+            if by_gov.get(gov.code):
+                ordered.append(by_gov[gov.code].pop(0))
+    return ordered
+
+
+def build_network(config: NetworkConfig) -> Network:
+    """The sites of ``config``: its first ``banks`` blood banks with their hospitals, a
+    mobile unit and a lab in every governorate they cover, and the fractionator."""
+    govs = {g.code: g for g in GOVERNORATES}
+    chosen = bank_order()[: max(1, min(config.banks, len(BANKS)))]
+    sites: list[Site] = []
+    first_bank: dict[str, Site] = {}
+    per_gov: dict[str, int] = {}
+    for index, spec in enumerate(BANKS, start=1):
+        if spec not in chosen:
+            continue
+        gov = govs[spec.governorate]
+        n = per_gov[gov.code] = per_gov.get(gov.code, 0) + 1
+        name = "Damascus Central Blood Bank" if spec.central else f"{spec.town} Blood Bank"
+        name_ar = "بنك الدم المركزي - دمشق" if spec.central else f"بنك الدم - {spec.town_ar}"
+        bank = Site(f"BB-{gov.code}-{n:02d}", "blood_bank", name, name_ar, gov.name, gov.code,
+                    fin=f"{config.facility_prefix}{index:03d}", weight=spec.weight)
+        sites.append(bank)
+        first_bank.setdefault(gov.code, bank)
+        for _ in range(spec.hospitals):
+            h = sum(1 for s in sites if s.kind == "hospital" and s.governorate == gov.code) + 1
+            sites.append(Site(
+                f"H-{gov.code}-{h:02d}", "hospital", f"{spec.town} Hospital {h}",
+                f"مستشفى {spec.town_ar} {h}", gov.name, gov.code, supplier=bank.site_id,
+            ))
+    mobile_fins = iter(range(501, 1000))
+    for code, bank in first_bank.items():
+        gov = govs[code]
+        for m in range(1, config.mobile_units_per_governorate + 1):
+            sites.append(Site(
+                f"MU-{code}-{m:02d}", "mobile_unit", f"{gov.name} Mobile Collection Unit {m}",
+                f"وحدة التبرع المتنقلة {m} - {gov.name_ar}", gov.name, code,
+                fin=f"{config.facility_prefix}{next(mobile_fins):03d}", supplier=bank.site_id,
+            ))
+        sites.append(Site(f"LAB-{code}-01", "lab", f"{gov.name} Screening Laboratory",
+                          f"مختبر فحص الدم - {gov.name_ar}", gov.name, code))
+    sites.append(Site("FR-RIF-01", "fractionator", "National Plasma Fractionation Centre",
+                      "المركز الوطني لتجزئة البلازما", "Rif Dimashq", "RIF"))
+    return Network(tuple(sites))

@@ -1,0 +1,61 @@
+"""Running a simulation through the service's own writer.
+
+Each step becomes a ``Command`` exactly as the HTTP edge builds one (``command_from_json``,
+with the step's acting key), and goes through ``Writer.append_many``: the same decide, the
+same rules, the same hash chain and the same inline read models as an API request. No row is
+ever inserted behind the writer's back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from app.api.body import command_from_json
+from app.errors import DomainError
+from app.events.envelope import Command
+from app.sim.model import Step
+from app.sim.simulator import SimReport, Simulator
+from app.sim.state import SimConfig
+from app.store.writer import AppendResult, Writer
+
+
+def to_command(step: Step, now: datetime) -> tuple[Command, bytes]:
+    """The command an integrator would send for ``step``, as its key (DomainError if the
+    envelope itself is wrong)."""
+    raw = {"type": step.type, "data": step.data, "event_id": step.event_id,
+           "occurred_at": step.at}
+    return command_from_json(raw, step.actor, now)
+
+
+async def send(writer: Writer, steps: Sequence[Step]) -> list[DomainError | None]:
+    """Append the steps in order, each accepted or refused on its own."""
+    now = datetime.now(UTC)
+    outcomes: list[DomainError | None] = [None] * len(steps)
+    commands: list[tuple[int, tuple[Command, bytes]]] = []
+    for i, step in enumerate(steps):
+        try:
+            commands.append((i, to_command(step, now)))
+        except DomainError as err:
+            outcomes[i] = err
+    results: list[AppendResult | DomainError] = await writer.append_many(
+        [c for _, c in commands])
+    for (i, _), result in zip(commands, results, strict=True):
+        outcomes[i] = result if isinstance(result, DomainError) else None
+    return outcomes
+
+
+async def run_simulation(
+    writer: Writer,
+    config: SimConfig,
+    on_day: Callable[[int], None] | None = None,
+    *,
+    whole_days: bool = False,
+) -> SimReport:
+    """Simulate ``config`` through ``writer``; refusals are counted in the report, never
+    raised. Anything that is not a DomainError (the database is gone) propagates.
+    ``whole_days`` sends a day at a time (see ``Simulator.batches``)."""
+    sim = Simulator(config)
+    for steps in sim.batches(on_day, whole_days=whole_days):
+        sim.settle(steps, await send(writer, steps))
+    return sim.report

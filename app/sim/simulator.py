@@ -1,0 +1,139 @@
+"""The simulator: a seeded, day-by-day stream of commands for a national network.
+
+``Simulator.batches()`` yields the commands of one phase of one simulated day at a time (the
+network's registration first). The caller sends them through the writer and hands the
+outcomes back with ``settle`` before asking for the next phase, so each phase acts on what
+the service actually accepted. The same seed, configuration and ``end`` give the same commands.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from app.errors import DomainError
+from app.sim import distribution, donors, hospital, processing, quality
+from app.sim.model import Step
+from app.sim.state import ADMIN, SimConfig, SimState
+
+Phase = Callable[[SimState], None]
+
+PHASES: tuple[tuple[str, Phase], ...] = (
+    ("collect", donors.collect),
+    ("assess", quality.assess),
+    ("restock", distribution.restock_hospitals),
+    ("receive", lambda s: distribution.receive_all(s, 10.5)),
+    ("transfer", distribution.transfer_between_hospitals),
+    ("bring in", processing.bring_in),
+    ("receive", lambda s: distribution.receive_all(s, 13)),
+    ("split", processing.split),
+    ("reserve", hospital.reserve),
+    ("urgent", distribution.urgent_orders),
+    ("receive", lambda s: distribution.receive_all(s, 15.5)),
+    ("reserve", hospital.reserve_ordered),
+    ("issue", hospital.issue),
+    ("screen", processing.screen),
+    ("transfuse", hospital.transfuse),
+    ("release", processing.release_or_discard),
+    ("pool", processing.pool_platelets),
+    ("lookback", processing.follow_lookbacks),
+    ("incidents", quality.incidents),
+    ("fractionation", distribution.ship_for_fractionation),
+    ("expiry", quality.expire),
+)
+
+
+@dataclass(slots=True)
+class SimReport:
+    """What a run did: accepted events by type, refusals (expected or not) by rule."""
+
+    accepted: Counter[str] = field(default_factory=Counter)
+    expected_refusals: Counter[str] = field(default_factory=Counter)
+    unexpected_refusals: Counter[str] = field(default_factory=Counter)
+    unexpectedly_accepted: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, str] = field(default_factory=dict)
+    """One refusal message per unexpected rule, to tell what went wrong."""
+    donations: int = 0
+    donors: int = 0
+    units: int = 0
+    unmet_requests: int = 0
+
+    @property
+    def events(self) -> int:
+        return sum(self.accepted.values())
+
+    @property
+    def refused(self) -> int:
+        return sum(self.expected_refusals.values()) + sum(self.unexpected_refusals.values())
+
+
+class Simulator:
+    """Generates the commands; keeps its own picture of the network in step with outcomes."""
+
+    def __init__(self, config: SimConfig) -> None:
+        self.state = SimState(config)
+        self.report = SimReport()
+
+    @property
+    def days(self) -> int:
+        return self.state.config.days
+
+    def registration(self) -> list[Step]:
+        """Every site of the network, registered by the national admin the day before."""
+        s = self.state
+        s.clock.now = s.start - timedelta(days=1)
+        for site in s.network.sites:
+            s.emit("SiteRegistered", {"site_id": site.site_id,
+                                      "name": f"{site.name} / {site.name_ar}",
+                                      "kind": site.kind, "region": site.region}, ADMIN)
+        return s.take()
+
+    def batches(self, on_day: Callable[[int], None] | None = None, *,
+                whole_days: bool = False) -> Iterator[list[Step]]:
+        """The registration, then each phase of each day; ``on_day`` after every day.
+
+        With ``whole_days`` a day's phases come as one batch (far fewer round trips); a
+        refusal then shows up in that day's later phases as refusals of the same units,
+        instead of being avoided.
+        """
+        yield self.registration()
+        s = self.state
+        for day in range(s.config.days):
+            s.begin_day(day)
+            for _, phase in PHASES:
+                phase(s)
+                if not whole_days and s.out:
+                    yield s.take()
+            if s.out:
+                yield s.take()
+            if on_day is not None:
+                on_day(day + 1)
+        self._finish_report()
+
+    def settle(self, steps: Sequence[Step], outcomes: Sequence[DomainError | None]) -> None:
+        """Take the outcome of each step: refusals are counted; an unexpected one makes the
+        sim give up the units that step concerned."""
+        for step, refusal in zip(steps, outcomes, strict=True):
+            if refusal is None:
+                if step.expect is not None:
+                    self.report.unexpectedly_accepted[step.expect] += 1
+                self.report.accepted[step.type] += 1
+            elif step.expect is not None:
+                self.report.expected_refusals[refusal.rule] += 1
+            else:
+                rule = f"{step.type}: {refusal.rule}"
+                self.report.unexpected_refusals[rule] += 1
+                self.report.examples.setdefault(rule, refusal.detail)
+                for unit_id in step.units:
+                    unit = self.state.units.get(unit_id)
+                    if unit is not None and unit.live:
+                        self.state.finish(unit, "abandoned")
+
+    def _finish_report(self) -> None:
+        s = self.state
+        self.report.donations = len(s.donations)
+        self.report.donors = len(s.donors)
+        self.report.units = len(s.units)
+        self.report.unmet_requests = sum(s.unmet.values())

@@ -1,0 +1,193 @@
+"""The simulator's state and the helpers every flow uses: acting keys, simulated time,
+identifiers (DINs with their ISO 7064 Mod 37-2 check character, pseudonyms) and stock
+indexes by site and category."""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from stdnum.iso7064 import mod_37_2
+
+from app.events.envelope import Actor
+from app.sim.model import GROUPS, PRODUCTS, DayClock, Donation, Donor, Product, Step, Unit
+from app.sim.network import Network, NetworkConfig, Site, build_network
+
+Request = tuple[str, str, str, tuple[str, str]]
+SAFE_HOURS = timedelta(hours=10)
+ADMIN = Actor(key_id="sim-admin", role="admin", site_id=None)
+
+
+@dataclass(frozen=True, slots=True)
+class SimConfig:
+    """One simulation run: the network, how many donations over how many days, the seed and
+    the moment the simulated period ends (default: now, so every event is in the past)."""
+
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    donations: int = 300
+    days: int = 120
+    seed: int = 7
+    end: datetime | None = None
+
+
+class SimState:
+    """Everything the flows read and change, plus the step buffer of the current phase."""
+
+    def __init__(self, config: SimConfig) -> None:
+        self.config = config
+        self.rates = config.network.rates
+        self.rng = random.Random(config.seed)
+        self._ids = random.Random(config.seed ^ 0x5EED)
+        self.network: Network = build_network(config.network)
+        self.sites: dict[str, Site] = {s.site_id: s for s in self.network.sites}
+        self.banks = self.network.of_kind("blood_bank")
+        self.collecting = self.banks + self.network.of_kind("mobile_unit")
+        self.hospitals: dict[str, list[Site]] = {}
+        for h in self.network.of_kind("hospital"):
+            self.hospitals.setdefault(h.supplier or "", []).append(h)
+        end = config.end or datetime.now(UTC).replace(microsecond=0)
+        self.end = end
+        # Simulated days run midnight to midnight (UTC) and end before today began.
+        midnight = end.replace(hour=0, minute=0, second=0, microsecond=0)
+        self.start = midnight - timedelta(days=config.days)
+        self.clock = DayClock(self.start, end, self.start)
+        self.day = 0
+        self.carry = 0.0
+        self.donors: dict[str, Donor] = {}
+        self.due: dict[str, list[tuple[int, int, str]]] = {s.site_id: [] for s in self.collecting}
+        self.donations: dict[str, Donation] = {}
+        self.units: dict[str, Unit] = {}
+        self.stock: dict[tuple[str, str], dict[str, Unit]] = {}
+        self.expiry: list[tuple[datetime, str]] = []
+        self.collected_today: list[Donation] = []
+        self.in_transit: list[tuple[Unit, str, str]] = []
+        """(unit, shipment id, destination) shipped in this phase, received in the next."""
+        self.excursion_due: list[tuple[Unit, str]] = []
+        """(unit, what happens to it: temperature, inspection or damaged) later today."""
+        self.watch: list[tuple[Unit, str]] = []
+        """Units quarantined today, with why, to assess the next day."""
+        self.pending: dict[str, list[Unit]] = {"reserved": [], "issued": []}
+        self.orders: list[Request] = []
+        """(hospital, category, patient, group) a hospital could not serve from its stock."""
+        self.awaiting: list[Request] = []
+        """Units quarantined today (excursion, inspection) to assess the next day."""
+        self.reinstate: dict[int, list[Donor]] = {}
+        self.lookbacks: list[tuple[str, Donor, int]] = []
+        self.unmet: Counter[str] = Counter()
+        self.out: list[Step] = []
+        self.emitted: Counter[str] = Counter()
+        self._seq: Counter[str] = Counter()
+        self._actors: dict[tuple[str | None, str], Actor] = {}
+
+    # --- time and output -------------------------------------------------------------------
+
+    def begin_day(self, day: int) -> None:
+        self.day = day
+        self.clock.base = self.start + timedelta(days=day)
+
+    def emit(self, type: str, data: dict[str, Any], actor: Actor, *,
+             expect: str | None = None, units: tuple[str, ...] = ()) -> Step:
+        """Queue one command of the current phase, a moment after the previous one."""
+        step = Step(type, data, actor, self.clock.tick(), self.event_id(), expect, units)
+        self.out.append(step)
+        return step
+
+    def take(self) -> list[Step]:
+        steps, self.out = self.out, []
+        return steps
+
+    def when(self, day: int) -> str:
+        """The ISO date-time of the start of simulated ``day``."""
+        return (self.start + timedelta(days=day)).isoformat().replace("+00:00", "Z")
+
+    # --- acting keys and identifiers -------------------------------------------------------
+
+    def actor(self, site_id: str | None, role: str) -> Actor:
+        key = (site_id, role)
+        if key not in self._actors:
+            key_id = "sim-admin" if site_id is None else f"sim-{site_id}-{role}"
+            self._actors[key] = Actor(key_id=key_id, role=role, site_id=site_id)
+        return self._actors[key]
+
+    def event_id(self) -> uuid.UUID:
+        return uuid.UUID(int=self._ids.getrandbits(128), version=4)
+
+    def pseudonym(self, prefix: str) -> str:
+        """A random pseudonym such as ``DNR-7QX2K9`` (never a name or a national id)."""
+        alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+        return prefix + "-" + "".join(self._ids.choice(alphabet) for _ in range(8))
+
+    def serial(self, prefix: str) -> str:
+        self._seq[prefix] += 1
+        return f"{prefix}-{self._seq[prefix]:06d}"
+
+    def new_din(self, fin: str) -> str:
+        """The next bare DIN of facility ``fin``: 5 + 2-digit year + 6-digit sequence."""
+        year = f"{self.clock.now.year % 100:02d}"
+        self._seq[fin + year] += 1
+        return f"{fin}{year}{self._seq[fin + year]:06d}"
+
+    def din_as_sent(self, din: str) -> str:
+        """DINs go out bare or, one time in three, with their Mod 37-2 check character."""
+        if self.rng.random() < 1 / 3:
+            return din + mod_37_2.calc_check_digit(din)
+        return din
+
+    def poisson(self, mean: float) -> int:
+        """A Poisson draw (Knuth for small means, a rounded normal for large ones)."""
+        if mean > 30:
+            return max(0, round(self.rng.gauss(mean, math.sqrt(mean))))
+        limit, k, p = math.exp(-mean), 0, self.rng.random()
+        while p > limit:
+            k += 1
+            p *= self.rng.random()
+        return k
+
+    def random_group(self) -> tuple[str, str]:
+        abo, rhd, _ = self.rng.choices(GROUPS, weights=[g[2] for g in GROUPS])[0]
+        return abo, rhd
+
+    # --- donors, units and stock -----------------------------------------------------------
+
+    def schedule(self, donor: Donor, day: int) -> None:
+        donor.next_visit = day
+        heapq.heappush(self.due[donor.home], (day, len(self.donors), donor.donor_id))
+
+    def add_unit(self, unit_id: str, din: str, code: str, site: str, donor: Donor | None,
+                 group: tuple[str, str], collected: datetime) -> Unit:
+        product: Product = PRODUCTS[code]
+        unit = Unit(unit_id, din, product, site, group[0], group[1],
+                    collected + timedelta(days=product.shelf_days),
+                    donor.donor_id if donor else None)
+        unit.volume = product.volume_ml
+        self.units[unit_id] = unit
+        heapq.heappush(self.expiry, (unit.expires, unit_id))
+        self.stock.setdefault((site, product.category), {})[unit_id] = unit
+        return unit
+
+    def move(self, unit: Unit, site: str) -> None:
+        self.stock.get((unit.site, unit.category), {}).pop(unit.unit_id, None)
+        unit.site = site
+        if unit.live:
+            self.stock.setdefault((site, unit.category), {})[unit.unit_id] = unit
+
+    def finish(self, unit: Unit, fate: str) -> None:
+        """A final fate (transfused, discarded, fractionated), consumed, or abandoned."""
+        unit.status = "final"
+        unit.fate = fate
+        self.stock.get((unit.site, unit.category), {}).pop(unit.unit_id, None)
+
+    def available(self, site: str, category: str) -> list[Unit]:
+        """Units at ``site`` of ``category`` that may be shipped or issued, FEFO; units that
+        expire within the next hours are left for the evening's expiry round."""
+        horizon = self.clock.now + SAFE_HOURS
+        units = [u for u in self.stock.get((site, category), {}).values()
+                 if u.available and u.expires > horizon]
+        units.sort(key=lambda u: (u.expires, u.unit_id))
+        return units
