@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 from app.events.catalogue import default_catalogue
 from app.events.decide import decide, keys_needed
 from app.events.envelope import Command, Key, NewEvent, StateNotLoaded, StoredEvent
-from app.events.evolve import evolve
 from app.events.lineage import lineage_next
 from app.events.service import LifecycleDomain
 from app.events.state import State, dump_state, load_state
 from app.events.world import InMemoryWorld
 from tests.unit.test_lifecycle_given import PLATELETS, RED_CELLS, Scene, actor, din, scene
+
 
 class LazyWorld:
     """Like the writer's world: keys not loaded yet raise StateNotLoaded."""
@@ -88,7 +88,7 @@ def test_keys_needed_plus_lineage_closure_is_all_a_reactive_result_reads() -> No
     events, rounds = rounds_to_decide(world, cmd)
     # Only the donor of the donation is discovered lazily (its id is in the donation state).
     assert rounds <= 1
-    assert [e.type for e in events][0] == "TestResultRecorded"
+    assert events[0].type == "TestResultRecorded"
 
 
 def test_lazy_loading_alone_also_reaches_the_answer() -> None:
