@@ -49,10 +49,11 @@ class ProvenanceProjection:
                            if e.type in _NEEDS_PATIENT and "unit_id" in e.data})
         loads = []
         if units:
-            loads.append(Load(CUSTODY, "unit_id = ANY($1::text[]) AND to_position IS NULL",
-                              (units,)))
+            loads.append(Load(CUSTODY, "unit_id IN (SELECT unnest($1::text[])) "
+                                       "AND to_position IS NULL", (units,)))
         if patients:
-            loads.append(Load(PATIENT_UNITS, "unit_id = ANY($1::text[])", (patients,)))
+            loads.append(Load(PATIENT_UNITS, "unit_id IN (SELECT unnest($1::text[]))",
+                              (patients,)))
         return loads
 
     def apply(self, ws: WorkingSet, event: StoredEvent) -> None:
