@@ -11,7 +11,14 @@ import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Final
 
-from pydantic import BeforeValidator, Field, StrictInt, StringConstraints, ValidationInfo
+from pydantic import (
+    BeforeValidator,
+    Field,
+    StrictInt,
+    StringConstraints,
+    ValidationInfo,
+    WithJsonSchema,
+)
 
 from app.errors import InvalidEventData, NotPseudonymous
 from app.events import isbt
@@ -77,13 +84,39 @@ def _timestamp(value: Any, info: ValidationInfo) -> str:
     )
 
 
-Din = Annotated[str, BeforeValidator(_din)]
-ProductCode = Annotated[str, BeforeValidator(_product_code)]
-UnitId = Annotated[str, BeforeValidator(_unit_id)]
-AboGroup = Annotated[str, BeforeValidator(_abo)]
-RhdType = Annotated[str, BeforeValidator(_rhd)]
-Pseudonym = Annotated[str, BeforeValidator(_pseudonym)]
-Timestamp = Annotated[str, BeforeValidator(_timestamp)]
+_DIN_IN = r"^=?[A-Za-z1-9][A-Za-z0-9]{4}[0-9]{8}[0-9A-Za-z*]?[0-9A-Za-z]?$"
+Din = Annotated[str, BeforeValidator(_din), WithJsonSchema({
+    "type": "string", "pattern": _DIN_IN,
+    "description": "ISBT 128 DIN: 13 characters bare, 14 with the Mod 37-2 check character, "
+                   "or the barcode form '=' + DIN + 2 flags; stored bare",
+    "examples": ["A999926123456"],
+})]
+ProductCode = Annotated[str, BeforeValidator(_product_code), WithJsonSchema({
+    "type": "string", "pattern": r"^[A-Z][0-9]{4}[0-9A-Za-z][0-9A-Z][0-9a-z]$",
+    "description": "ISBT 128 product code: description code, type of donation, division",
+    "examples": ["E0398V00"],
+})]
+UnitId = Annotated[str, BeforeValidator(_unit_id), WithJsonSchema({
+    "type": "string", "description": "DIN + '-' + product code", "examples": [
+        "A999926123456-E0398V00"],
+})]
+AboGroup = Annotated[str, BeforeValidator(_abo), WithJsonSchema({
+    "type": "string", "description": "O, A, B or AB (any case) or an ISBT 128 group code; "
+                                     "stored as O, A, B or AB", "examples": ["O", "AB"],
+})]
+RhdType = Annotated[str, BeforeValidator(_rhd), WithJsonSchema({
+    "type": "string", "description": "POS/NEG, +/-, positive/negative or an ISBT 128 group "
+                                     "code; stored as POS or NEG", "examples": ["NEG"],
+})]
+Pseudonym = Annotated[str, BeforeValidator(_pseudonym), WithJsonSchema({
+    "type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._:-]{2,63}$",
+    "description": "a pseudonym, never a name or a national id", "examples": ["DNR-7QX2K9"],
+})]
+Timestamp = Annotated[str, BeforeValidator(_timestamp), WithJsonSchema({
+    "type": "string", "description": "RFC 3339 with a zone, or a date (midnight UTC); "
+                                     "stored as RFC 3339 UTC", "examples": [
+        "2026-11-20T09:30:00Z"],
+})]
 Ident = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
 """Site, shipment, lookback and physician ids: short ASCII tokens."""
 Text = Annotated[str, StringConstraints(min_length=1, max_length=500)]
