@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m bench.run --quick|--full`` (``make bench-quick`` / ``make bench``)."""

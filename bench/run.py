@@ -1,0 +1,135 @@
+"""``python -m bench.run --quick|--full``: one table of measured figures on the embedded
+PostgreSQL, each beside a limit measured in the same run (raw COPY of the same rows for
+writes, hashlib over the same bytes for verification) and its target. A missed target is
+reported, never fatal. The table is also written to ``bench/out/latest.md``.
+
+``--quick`` (CI, under 2 minutes) only shows that the harness runs; ``--full`` uses the real
+sizes (1 M units for the read queries) and takes 20-30 minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+from rich.console import Console
+
+from app.store.database import embedded_admin_url, with_database
+from app.store.migrate import migrate
+from bench.figures import Figure, markdown, render
+from bench.http_bench import http_appends
+from bench.queries import read_queries
+from bench.storage import feed_latency, offline_verification, rebuild_figure, simulate, verification
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+
+
+@dataclass(frozen=True, slots=True)
+class Sizes:
+    sim_donations: int
+    sim_days: int
+    warmup_s: int
+    http_s: int
+    units: int
+    iterations: int
+
+
+QUICK = Sizes(sim_donations=150, sim_days=40, warmup_s=1, http_s=4, units=30_000,
+              iterations=200)
+FULL = Sizes(sim_donations=15_000, sim_days=200, warmup_s=5, http_s=30, units=1_000_000,
+             iterations=2_000)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
+
+
+async def bench(sizes: Sizes, console: Console) -> tuple[list[Figure], list[str]]:
+    admin_url = embedded_admin_url(ROOT / ".data" / "bench")
+    name = f"bench_{datetime.now(UTC):%Y%m%d_%H%M%S}"
+    admin = await asyncpg.connect(admin_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = with_database(admin_url, name)
+    figures: list[Figure] = []
+    notes: list[str] = []
+    try:
+        owner = await asyncpg.connect(url)
+        await migrate(owner)
+        await owner.close()
+        console.log(f"simulating {sizes.sim_donations:,} donations through the writer")
+        sim, note = await simulate(url, sizes.sim_donations, sizes.sim_days)
+        notes.append(note)
+        console.log("HTTP appends (server + wrk)")
+        http_figures, http_notes = await http_appends(url, sizes.http_s, sizes.warmup_s,
+                                                      OUT / "server.log")
+        figures += http_figures
+        notes += http_notes
+        figures.append(sim)
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=4)
+        assert pool is not None
+        try:
+            console.log("online verification")
+            figures += await verification(pool)
+            offline, why = await offline_verification(pool)
+            figures.append(offline)
+            notes += [why] if why else []
+            console.log("projection rebuild")
+            figures.append(await rebuild_figure(pool))
+            async with pool.acquire() as con:
+                figures.append(await feed_latency(con, sizes.iterations))
+        finally:
+            await pool.close()
+        console.log(f"read queries at {sizes.units:,} units")
+        query_figures, query_note = await read_queries(admin_url, sizes.units, sizes.iterations)
+        figures += query_figures
+        notes.append(query_note)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+    return figures, notes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--quick", action="store_true", help="small sizes; checks the harness")
+    mode.add_argument("--full", action="store_true", help="real sizes (20-30 minutes)")
+    args = parser.parse_args(argv)
+    sizes = FULL if args.full else QUICK
+    logging.basicConfig(level=logging.WARNING)
+    console = Console(width=160)
+    OUT.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    figures, notes = asyncio.run(bench(sizes, console))
+    mode_name = "full" if args.full else "quick"
+    title = (f"bloodtrace bench --{mode_name}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
+             f"{machine()}, embedded PostgreSQL ({time.monotonic() - started:.0f} s)")
+    if not args.full:
+        notes.append("quick mode: small sizes, checks that the harness runs; "
+                     "the figures are not comparable with --full")
+    render(console, title, figures, notes)
+    (OUT / "latest.md").write_text(markdown(title, figures, notes), encoding="utf-8")
+    console.print(f"written to {OUT / 'latest.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

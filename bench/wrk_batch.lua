@@ -1,0 +1,36 @@
+-- POST /v1/events/batch with BATCH DonorRegistered events per request, each donor_id
+-- unique (run id + wrk thread + request counter + index).
+-- Arguments after "--": API key, run id, batch size.
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("thread_no", #threads)
+end
+
+function init(args)
+  token, run, batch, counter = args[1], args[2], tonumber(args[3]), 0
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+  wrk.headers["Authorization"] = "Bearer " .. token
+end
+
+function request()
+  counter = counter + 1
+  local parts = {}
+  for i = 1, batch do
+    parts[i] = string.format('{"type":"DonorRegistered","data":{"donor_id":"B2-%s-%d-%d-%d"}}',
+                             run, thread_no, counter, i)
+  end
+  return wrk.format(nil, "/v1/events/batch", nil,
+                    '{"events":[' .. table.concat(parts, ",") .. ']}')
+end
+
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'RESULT {"requests":%d,"duration_us":%d,"non2xx":%d,"socket_errors":%d,' ..
+    '"p50_us":%d,"p90_us":%d,"p99_us":%d,"max_us":%d}\n',
+    summary.requests, summary.duration, e.status, e.connect + e.read + e.write + e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+end
