@@ -1,0 +1,257 @@
+"""Properties of the domain under random walks of commands over many units.
+
+Any actor may try any step on any unit at any time; mostly a careful user's command, now and
+then anything at all. Whatever happens, every refusal is a DomainError (never another
+exception) and leaves the world unchanged, and the world never reaches an illegal state: each
+unit has exactly one custodian (in transit it stays with the sender), final and consumed
+units never change, issued units are released and in a patient's hands, reactive donations
+leave no live unit out of quarantine, and lineage links both ways.
+
+Two walkers share one step generator: hypothesis (which shrinks a failure to a short walk)
+and a long seeded walk that reaches the deep states (issued, transfused, pooled).
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any, Protocol, TypeVar
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from app.errors import DomainError
+from app.events import isbt
+from app.events.authz import ROLE_EVENTS
+from app.events.decide import decide
+from app.events.envelope import Actor
+from app.events.state import DonationState, UnitState
+from tests.unit.test_lifecycle_given import SITES, Scene, actor, din
+
+T = TypeVar("T")
+ROLES = ("collector", "lab", "processing", "inventory", "hospital")
+ACTORS = [actor(r, s) for r in ROLES for s in SITES] + [Actor("key-admin", "admin", None)]
+SITE_IDS = sorted(SITES)
+PRODUCTS = [("E0398V00", "red_cells"), ("E2555V00", "plasma"), ("E3084V00", "platelets"),
+            ("E0398VA0", "red_cells")]
+MARKERS = ("HIV", "HBV", "HCV", "SYPHILIS", "ABO", "RHD")
+GROUPS = [("O", "NEG"), ("A", "POS"), ("AB", "POS")]
+# Weighted towards the steps that move units along, so walks get deep.
+STEPS = (
+    "donor", "collect", "collect", "split", "split", "pool", "test", "panel", "panel",
+    "release", "release", "quarantine", "lift", "store", "excursion", "ship", "receive",
+    "receive", "reserve", "reserve", "issue", "issue", "return", "transfuse", "transfuse",
+    "reaction", "discard", "fractionate", "lookback", "ack",
+)
+WANTED_STATUS = {"receive": "in_transit", "issue": "reserved", "transfuse": "issued",
+                 "return": "issued", "reserve": "released", "reaction": "transfused",
+                 "release": "unreleased", "ship": "released", "split": "unreleased"}
+MINUTES = (1,) * 12 + (0, 5, 20, 45, 240, 60 * 24)
+
+
+class Chooser(Protocol):
+    def pick(self, options: Sequence[T]) -> T: ...
+
+    def sloppy(self) -> bool: ...
+
+
+class Seeded:
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+
+    def pick(self, options: Sequence[T]) -> T:
+        return self.rng.choice(list(options))
+
+    def sloppy(self) -> bool:
+        return self.rng.random() < 0.15
+
+
+class Drawn:
+    def __init__(self, data: st.DataObject) -> None:
+        self.data = data
+
+    def pick(self, options: Sequence[T]) -> T:
+        return self.data.draw(st.sampled_from(list(options)))
+
+    def sloppy(self) -> bool:
+        return self.data.draw(st.integers(0, 6)) == 6
+
+
+def units(s: Scene) -> list[UnitState]:
+    return [v for v in s.world.states.values() if isinstance(v, UnitState)]
+
+
+def keys(s: Scene, kind: str, default: str) -> list[str]:
+    return sorted(k[1] for k in s.world.states if k[0] == kind) or [default]
+
+
+class Walk:
+    """Generates the next commands from the world as it stands."""
+
+    def __init__(self, s: Scene, c: Chooser) -> None:
+        self.s, self.c = s, c
+
+    def careful(self, right: T, anything: Sequence[T]) -> T:
+        return self.c.pick(anything) if self.c.sloppy() else right
+
+    def commands(self, step: str) -> list[tuple[str, dict[str, Any], str]]:
+        """(type, data, the site a careful user acts from) for one step."""
+        s, c = self.s, self.c
+        everything = units(s)
+        live = [u for u in everything if u.live] or everything
+        fitting = [u for u in everything if u.status == WANTED_STATUS.get(step)] or live
+        unit = c.pick(fitting) if fitting else None
+        unit_id = self.careful(unit.unit_id, [u.unit_id for u in everything]) if unit else (
+            f"{din(999)}-E0001V00")
+        here = unit.custodian_site_id or "BB1" if unit else "BB1"
+        there = unit.in_transit_to if unit and unit.in_transit_to else "H1"
+        holder = unit and (unit.recipient_patient_id or unit.issued_patient_id
+                           or unit.reserved_patient_id)
+        patient = self.careful(holder or "PAT-0001", ["PAT-0001", "PAT-0002"])
+        dins = keys(s, "donation", din(1))
+        if step == "donor":
+            return [("DonorRegistered", {"donor_id": f"DNR-{c.pick(range(1, 60)):04d}"}, "BB1")]
+        if step == "collect":
+            kind = c.pick([("whole_blood", "whole_blood", "E0001V00")] * 3 + [
+                ("apheresis_platelets", "platelets", "E3084V00")])
+            return [("DonationCollected", {
+                "din": din(self.careful(len(s.log), range(1, 80))),
+                "donor_id": c.pick(keys(s, "donor", "DNR-1")),
+                "site_id": self.careful(c.pick(["BB1", "BB2", "MU1"]), SITE_IDS),
+                "collection_type": kind[0], "category": kind[1], "product_code": kind[2],
+                "volume_ml": 450}, "BB1")]
+        if step == "split":
+            comps = {c.pick(PRODUCTS) for _ in range(c.pick([1, 2, 3]))}
+            return [("UnitSplit", {"unit_id": unit_id, "components": [
+                {"product_code": pc, "category": cat, "volume_ml": 100} for pc, cat in comps]},
+                here)]
+        if step == "pool":
+            plts = [u.unit_id for u in live if u.category == "platelets"] or [unit_id]
+            parents = [c.pick(plts) for _ in range(c.pick([2, 3, 4]))]
+            return [("UnitsPooled", {
+                "parent_unit_ids": parents, "din": din(self.careful(len(s.log), range(1, 80))),
+                "product_code": "E3090V00", "category": "platelets", "volume_ml": 100}, here)]
+        if step in ("test", "panel"):
+            chosen = c.pick(dins)
+            abo, rhd = GROUPS[int(chosen[-1]) % 3]   # one donation, one group
+            results = {"ABO": abo, "RHD": rhd}
+            markers = MARKERS if step == "panel" else [c.pick(MARKERS)]
+            return [("TestResultRecorded", {
+                "din": chosen, "marker": m, "lab_site_id": self.careful("LAB1", SITE_IDS),
+                "result": results.get(m) or c.pick(["non_reactive"] * 8 + [
+                    "reactive", "indeterminate"]) if step == "test" else results.get(
+                    m, "non_reactive"),
+            }, "LAB1") for m in markers]
+        if step == "lookback":
+            source = c.pick([{"donor_id": c.pick(keys(s, "donor", "DNR-1"))},
+                             {"din": c.pick(dins)}])
+            return [("LookbackStarted", {"lookback_id": f"LB-{c.pick([1, 2, 3])}",
+                                         "marker": "HIV", **source}, "BB1")]
+        return [self.unit_command(step, unit_id, here, there, patient, unit)]
+
+    def unit_command(self, step: str, unit_id: str, here: str, there: str, patient: str,
+                     unit: UnitState | None) -> tuple[str, dict[str, Any], str]:
+        c = self.c
+        site = self.careful(here, SITE_IDS)
+        shipment = unit.shipment_id if unit and unit.shipment_id else "S-0"
+        table: dict[str, tuple[str, dict[str, Any]]] = {
+            "release": ("UnitReleased", {}),
+            "quarantine": ("UnitQuarantined", {"reason": "hold"}),
+            "lift": ("QuarantineLifted", {"reason": "cleared"}),
+            "store": ("UnitStored", {"site_id": site, "location": "shelf"}),
+            "excursion": ("TemperatureExcursionRecorded", {
+                "min_temp_dc": c.pick([-300, 0, 30, 210]), "max_temp_dc": 250, "minutes": 30}),
+            "ship": ("UnitShipped", {"from_site_id": site, "to_site_id": c.pick(SITE_IDS),
+                                     "shipment_id": f"S-{len(self.s.log)}"}),
+            "receive": ("UnitReceived", {"site_id": self.careful(there, SITE_IDS),
+                                         "shipment_id": self.careful(shipment, ["S-0"]),
+                                         "accepted": c.pick([True, True, True, False])}),
+            "reserve": ("UnitReserved", {"patient_id": patient, "patient_abo": "AB",
+                                         "patient_rhd": "POS", "crossmatch": "compatible"}),
+            "issue": ("UnitIssued", {"patient_id": patient, "emergency": self.c.sloppy(),
+                                     "justification": "bleeding", "physician_id": "PHY-1"}),
+            "return": ("UnitReturned", {}),
+            "transfuse": ("UnitTransfused", {"patient_id": patient}),
+            "reaction": ("AdverseReactionReported", {
+                "patient_id": patient, "reaction_type": "FNHTR", "severity": "severe",
+                "imputability": "possible"}),
+            "discard": ("UnitDiscarded", {"reason": c.pick(
+                ["expired", "damaged", "returned_late", "other"])}),
+            "fractionate": ("UnitShippedForFractionation", {
+                "fractionator_site_id": self.careful("FR1", SITE_IDS)}),
+            "ack": ("LookbackAcknowledged", {"lookback_id": f"LB-{c.pick([1, 2, 3])}",
+                                             "site_id": site}),
+        }
+        type_, extra = table[step]
+        return type_, {"unit_id": unit_id, **extra}, there if step == "receive" else here
+
+    def actor_for(self, type_: str, data: dict[str, Any], here: str) -> Actor:
+        """Mostly a key whose role may record ``type_``, at the site the data names."""
+        site = data.get("site_id") or data.get("from_site_id") or data.get("lab_site_id") or here
+        roles = [r for r in ROLES if type_ in ROLE_EVENTS[r]] or ["admin"]
+        return self.careful(actor(self.c.pick(roles), site), ACTORS)
+
+
+def check_invariants(s: Scene, frozen: dict[str, UnitState]) -> None:
+    reactive_dins = {v.din for v in s.world.states.values()
+                     if isinstance(v, DonationState) and v.reactive}
+    for u in units(s):
+        assert u.custodian_site_id in SITES, u
+        assert u.in_transit_to != u.custodian_site_id
+        assert isbt.din_of_unit(u.unit_id) == u.din
+        if u.unit_id in frozen:
+            assert u == frozen[u.unit_id], f"{u.unit_id} changed after {frozen[u.unit_id].status}"
+        for parent in u.parents:
+            assert s.unit(parent).consumed and u.unit_id in s.unit(parent).children
+        if u.fate == "transfused":
+            assert u.recipient_patient_id is not None
+        if not u.live:
+            frozen[u.unit_id] = u
+            continue
+        if u.in_transit_to is not None:
+            assert u.issued_patient_id is None and u.reserved_patient_id is None
+        if u.issued_patient_id is not None:
+            assert u.released and u.abo is not None and u.issued_at is not None
+        if set(u.source_dins) & reactive_dins:
+            assert u.quarantined, f"{u.unit_id} of a reactive donation is not quarantined"
+
+
+def walk(c: Chooser, steps: int) -> Counter[str]:
+    """Run a walk, checking every outcome; returns the unit statuses seen."""
+    s = Scene().network()
+    for n in range(1, 4):
+        s.new_donor(f"DNR-{n:04d}")
+    w = Walk(s, c)
+    frozen: dict[str, UnitState] = {}
+    seen: Counter[str] = Counter()
+    for _ in range(steps):
+        at = s.later(minutes=c.pick(MINUTES))
+        for type_, data, here in w.commands(c.pick(STEPS)):
+            cmd = s.command(type_, data, w.actor_for(type_, data, here), at)
+            before = dict(s.world.states)
+            try:
+                events = decide(s.world, cmd, s.catalogue)
+            except DomainError:
+                assert s.world.states == before
+                continue
+            assert events[0].event_id == cmd.event_id and events[0].type == type_
+            s.world.apply(events)
+            s.log.extend(events)
+            check_invariants(s, frozen)
+            seen.update(u.status for u in units(s))
+    return seen
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_random_walks_never_reach_an_illegal_state(data: st.DataObject) -> None:
+    walk(Drawn(data), data.draw(st.integers(20, 100), label="steps"))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_long_seeded_walks_reach_every_status_and_stay_legal(seed: int) -> None:
+    seen = walk(Seeded(seed), 2000)
+    assert {"released", "reserved", "issued", "transfused", "quarantined", "in_transit",
+            "consumed", "discarded"} <= set(seen), seen
