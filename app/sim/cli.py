@@ -32,18 +32,30 @@ def demo(
     donations: Annotated[int, typer.Option(min=1, help="Donations to simulate.")] = 2000,
     days: Annotated[int, typer.Option(min=1, help="Simulated days, ending now.")] = 120,
     seed: Annotated[int, typer.Option(help="Same seed, same network and events.")] = 7,
+    force: Annotated[bool, typer.Option(help="Simulate into a log that already holds "
+                                             "events (ids of an earlier run may collide).")]
+    = False,
 ) -> None:
     """Simulate a national network through the writer and its rules (never a bulk insert)."""
     config = SimConfig(network=NetworkConfig(banks=sites), donations=donations, days=days,
                        seed=seed)
     console = Console(stderr=True)
-    report = asyncio.run(_simulate(Settings(), config, console))
+    report = asyncio.run(_simulate(Settings(), config, console, force))
+    if report is None:
+        console.print("[red]the log already holds events: the simulated sites, DINs and "
+                      "donors would collide with them. Use an empty database, or --force."
+                      "[/red]")
+        raise typer.Exit(1)
     print_report(Console(), report)
 
 
-async def _simulate(settings: Settings, config: SimConfig, console: Console) -> SimReport:
+async def _simulate(settings: Settings, config: SimConfig, console: Console, force: bool
+                    ) -> SimReport | None:
     settings = settings.model_copy(update={"database_url": resolve_admin_url(settings)})
     async with open_services(settings) as services:
+        async with services.pool.acquire() as con:
+            if not force and await con.fetchval("SELECT position FROM log_head WHERE id = 1"):
+                return None
         with Progress(TextColumn("simulating days"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), console=console) as bar:
             task = bar.add_task("days", total=config.days)

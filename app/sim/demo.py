@@ -59,7 +59,7 @@ async def load_demo_if_empty(settings: Settings, console: Console | None = None)
             return
         with out.status("loading the demo network (36 blood banks, "
                         f"{DEMO.donations} donations over {DEMO.days} days)..."):
-            report = await run_simulation(svc.writer, DEMO)
+            report = await run_simulation(svc.writer, DEMO, whole_days=True)
     out.print(f"demo network loaded: {report.events:,} events, {report.donations} donations, "
               f"{report.units} units; {report.refused} commands refused by the rules "
               "(as a real network would see)")

@@ -89,7 +89,8 @@ def restock_hospitals(s: SimState) -> None:
             for category in (RED_CELLS, WHOLE_BLOOD, PLATELETS, PLASMA):
                 cover = demand(s, hospital.site_id, category) * COVER_DAYS[category]
                 have = s.available(hospital.site_id, category)
-                spare = [u for u in s.available(bank.site_id, category) if not u.fractionate]
+                spare = [u for u in s.available(bank.site_id, category)
+                         if not (u.fractionate or u.pool)]
                 if category in (RED_CELLS, WHOLE_BLOOD):
                     wanted = []
                     for abo, rhd, share in GROUPS:
@@ -103,17 +104,28 @@ def restock_hospitals(s: SimState) -> None:
 
 
 def urgent_orders(s: SimState) -> None:
-    """Requests a hospital could not meet from its own stock are sent from its bank now."""
+    """Requests a hospital could not meet from its own stock are sent now: from its bank,
+    else another bank of the governorate, else the central bank."""
     s.clock.phase(15)
     orders, s.orders = s.orders, []
     for hospital_id, category, patient, group in orders:
-        bank = s.sites[hospital_id].supplier or ""
-        unit = choose(s.available(bank, category), category, group)
-        if unit is None:
+        for bank in _suppliers(s, hospital_id):
+            unit = choose(s.available(bank, category), category, group)
+            if unit is not None:
+                ship(s, unit, hospital_id, s.serial(f"URG-{bank}"))
+                s.awaiting.append((hospital_id, category, patient, group))
+                break
+        else:
             s.unmet[category] += 1
-            continue
-        ship(s, unit, hospital_id, s.serial(f"URG-{bank}"))
-        s.awaiting.append((hospital_id, category, patient, group))
+
+
+def _suppliers(s: SimState, hospital_id: str) -> list[str]:
+    hospital = s.sites[hospital_id]
+    own = hospital.supplier or ""
+    near = [b.site_id for b in s.banks
+            if b.governorate == hospital.governorate and b.site_id != own]
+    central = [s.banks[0].site_id] if s.banks[0].site_id not in (own, *near) else []
+    return [own, *near, *central]
 
 
 def choose(stock: list[Unit], category: str, group: tuple[str, str]) -> Unit | None:
@@ -172,8 +184,7 @@ def demand(s: SimState, hospital_id: str, category: str) -> float:
         RED_CELLS: split * r.red_cell_use_per_donation,
         WHOLE_BLOOD: r.whole_blood_share * (1 - r.split_share) * r.red_cell_use_per_donation,
         PLASMA: split * (1 - r.plasma_to_fractionation) * r.plasma_use_per_unit,
-        PLATELETS: r.whole_blood_share * r.platelet_share * r.platelet_use_per_unit
-        * (1 - r.platelet_pool_share * 0.75),
+        PLATELETS: r.whole_blood_share * r.platelet_share * r.platelet_use_per_unit,
     }
     return per_day * share * per_category[category] / len(s.hospitals[bank.site_id])
 

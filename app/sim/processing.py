@@ -162,16 +162,22 @@ def follow_lookbacks(s: SimState) -> None:
 
 
 def pool_platelets(s: SimState) -> None:
-    """Released platelets set aside for pooling are pooled in fours of one ABO/RhD group."""
+    """Released platelets set aside for pooling are pooled in fours of one ABO/RhD group;
+    those still without a full pool the next evening go out as single units."""
     s.clock.phase(20)
     for bank in s.banks:
         by_group: dict[tuple[str, str], list[Unit]] = {}
         for unit in s.available(bank.site_id, PLATELETS):
-            if unit.pool and unit.product.code == PLT:
+            if unit.pool:
                 by_group.setdefault(unit.group, []).append(unit)
         for group, units in sorted(by_group.items()):
-            for i in range(0, len(units) - 3, 4):
+            full = len(units) - len(units) % 4
+            for i in range(0, full, 4):
                 _pool(s, bank.site_id, group, units[i:i + 4])
+            wait = timedelta(days=PRODUCTS[PLT].shelf_days - s.rates.platelet_pool_wait_days)
+            for unit in units[full:]:
+                if unit.expires - s.clock.now < wait:
+                    unit.pool = False
 
 
 def _pool(s: SimState, bank: str, group: tuple[str, str], parents: list[Unit]) -> None:

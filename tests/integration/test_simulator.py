@@ -26,6 +26,7 @@ BUSY = Rates(
     early_attempt_share=0.05,
     platelet_share=0.6,
     platelet_pool_share=1.0,
+    platelet_pool_wait_days=3,
     emergency_share=0.1,
     return_share=0.1,
     returned_late_share=0.05,
@@ -35,7 +36,7 @@ BUSY = Rates(
     adverse_reaction_rate=0.05,
     shipment_refused_share=0.03,
 )
-SMALL = SimConfig(network=NetworkConfig(banks=3, rates=BUSY), donations=220, days=100,
+SMALL = SimConfig(network=NetworkConfig(banks=2, rates=BUSY), donations=260, days=100,
                   seed=11, end=END)
 
 
