@@ -158,7 +158,23 @@ def keys_needed(cmd: Command) -> list[tuple[Key, bool]]:
         add("lookback", data.get("lookback_id"))
     else:
         add_unit(data.get("unit_id"))
+    if t == "UnitSplit":
+        _add_components(keys, data)
     return keys
+
+
+def _add_components(keys: list[tuple[Key, bool]], data: Mapping[str, Any]) -> None:
+    """The units a split would create, so their absence is known without another round."""
+    unit_id = _quiet(isbt.parse_unit_id, data.get("unit_id"))
+    components = data.get("components")
+    if unit_id is None or not isinstance(components, list):
+        return
+    din = isbt.din_of_unit(unit_id)
+    for comp in components:
+        code = _quiet(isbt.parse_product_code, comp.get("product_code")) if isinstance(
+            comp, dict) else None
+        if code is not None:
+            keys.append((("unit", isbt.unit_id_of(din, code)), False))
 
 
 def _quiet(parse: Callable[[Any], str], value: Any) -> str | None:

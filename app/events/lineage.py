@@ -7,6 +7,7 @@ closure in rounds; ``units_of`` walks it inside a decision (a writer's world rai
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable
 
 from app.events.envelope import Key
@@ -28,9 +29,9 @@ def units_of(world: World, unit_ids: Iterable[str]) -> list[UnitState]:
     """These units and every unit derived from them, each once, in discovery order."""
     seen: set[str] = set()
     found: list[UnitState] = []
-    queue = list(unit_ids)
+    queue = deque(unit_ids)
     while queue:
-        unit_id = queue.pop(0)
+        unit_id = queue.popleft()
         if unit_id in seen:
             continue
         seen.add(unit_id)

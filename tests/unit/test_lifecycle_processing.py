@@ -191,3 +191,26 @@ def test_a_pool_is_released_once_every_source_donation_passed() -> None:
     [event] = s.do("UnitReleased", {"unit_id": f"{din(900)}-E3090V00"}, PROCESSING)
     assert (event.data["abo"], event.data["rhd"], event.data["category"]) == (
         "O", "POS", "platelets")
+
+
+def test_a_product_code_can_override_its_category_shelf_life() -> None:
+    from app.events.catalogue import Catalogue, Storage
+
+    # Irradiated red cells (say E0400) keep 28 days, not the 42 of their category.
+    catalogue = Catalogue(product_overrides={"E0400": Storage(min_dc=20, max_dc=60,
+                                                              shelf_life_hours=28 * 24)})
+    s = Scene(catalogue).network()
+    parent = s.collect(at=T0)
+    [event] = s.do("UnitSplit", split_data(parent, ("E0400V00", "red_cells", 250),
+                                           (RED_CELLS, "red_cells", 100)), PROCESSING)
+    expiries = [c["expires_at"] for c in event.data["components"]]
+    assert expiries == ["2025-03-29T08:00:00.000000Z", "2025-04-12T08:00:00.000000Z"]
+
+
+def test_keys_needed_for_a_split_names_the_components() -> None:
+    from app.events.decide import keys_needed
+
+    s = scene()
+    parent = s.collect()
+    cmd = s.command("UnitSplit", split_data(parent, (RED_CELLS, "red_cells", 250)))
+    assert (("unit", f"{isbt.din_of_unit(parent)}-{RED_CELLS}"), False) in keys_needed(cmd)
