@@ -83,7 +83,7 @@ async def custody_gaps(
     rows = await con.fetch(
         "SELECT unit_id, din, category, abo, rhd, in_transit_from AS from_site_id, "
         "in_transit_to AS to_site_id, shipment_id, shipped_at FROM rm_units "
-        "WHERE in_transit_to IS NOT NULL AND shipped_at < $1 ORDER BY shipped_at, unit_id "
+        "WHERE in_transit_to IS NOT NULL AND shipped_at <= $1 ORDER BY shipped_at, unit_id "
         "LIMIT $2", now - timedelta(hours=older_than_hours), limit)
     return [dict(r) | {"hours_in_transit": round((now - r["shipped_at"]).total_seconds() / 3600,
                                                  1)} for r in rows]
