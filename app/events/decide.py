@@ -50,7 +50,8 @@ from app.events.decide_testing import (
 )
 from app.events.envelope import Command, Key, NewEvent
 from app.events.lineage import lineage_next
-from app.events.models import MODELS, EventData
+from app.events.models import MODELS
+from app.events.models_base import EventData
 from app.events.state import World
 
 Handler = Callable[[Decision, Any], None]

@@ -19,16 +19,17 @@ from app.errors import (
 )
 from app.events.context import Decision, require_live, require_unallocated, unit_refs
 from app.events.decide_testing import quarantine_all
-from app.events.models import (
+from app.events.models_base import dump
+from app.events.models_units import (
     TemperatureExcursionRecorded,
     UnitReceived,
     UnitShipped,
     UnitStored,
-    dump,
 )
 
 
 def unit_stored(d: Decision, data: UnitStored) -> None:
+    """Storage at the custodian site, at a location there."""
     unit = d.workable(data.unit_id)
     if data.site_id != unit.custodian_site_id:
         raise StorageSiteMismatch(
@@ -51,6 +52,7 @@ def excursion_recorded(d: Decision, data: TemperatureExcursionRecorded) -> None:
 
 
 def unit_shipped(d: Decision, data: UnitShipped) -> None:
+    """Shipped by its custodian (not reserved or issued) to another registered site."""
     unit = d.workable(data.unit_id)
     require_unallocated(unit)
     if data.from_site_id != unit.custodian_site_id:

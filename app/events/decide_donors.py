@@ -23,9 +23,8 @@ from app.events.models import (
     DonorRegistered,
     DonorReinstated,
     SiteRegistered,
-    dump,
-    own,
 )
+from app.events.models_base import dump, own
 from app.events.state import DonorState, get_donation, get_donor, get_site, get_unit
 from app.log.record import format_time, parse_time
 
@@ -33,12 +32,14 @@ COLLECTION_SITE_KINDS = ("blood_bank", "mobile_unit")
 
 
 def site_registered(d: Decision, data: SiteRegistered) -> None:
+    """A new site (admins only, by the role matrix)."""
     if get_site(d.world, data.site_id) is not None:
         raise AlreadyExists(f"site {data.site_id} is already registered", field="data.site_id")
     d.emit("SiteRegistered", f"site:{data.site_id}", dump(data), {("site", data.site_id)})
 
 
 def donor_registered(d: Decision, data: DonorRegistered) -> None:
+    """A new pseudonymous donor."""
     if get_donor(d.world, data.donor_id) is not None:
         raise AlreadyExists(f"donor {data.donor_id} is already registered",
                             field="data.donor_id")
@@ -47,11 +48,13 @@ def donor_registered(d: Decision, data: DonorRegistered) -> None:
 
 
 def donor_deferred(d: Decision, data: DonorDeferred) -> None:
+    """Defer a registered donor until a date, or permanently."""
     _donor(d, data.donor_id)
     d.emit("DonorDeferred", f"donor:{data.donor_id}", own(data), {("donor", data.donor_id)})
 
 
 def donor_reinstated(d: Decision, data: DonorReinstated) -> None:
+    """End the deferral of a donor who is deferred now."""
     donor = _donor(d, data.donor_id)
     if not donor.deferred_at(d.at):
         raise DonorNotDeferred(f"donor {data.donor_id} is not deferred", field="data.donor_id")

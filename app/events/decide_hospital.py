@@ -27,7 +27,8 @@ from app.events.authz import acts_for
 from app.events.compat import compatible, emergency_allowed
 from app.events.context import Decision, require_unallocated, unit_refs
 from app.events.envelope import Key
-from app.events.models import (
+from app.events.models_base import dump
+from app.events.models_units import (
     AdverseReactionReported,
     ReservationReleased,
     UnitDiscarded,
@@ -36,7 +37,6 @@ from app.events.models import (
     UnitReturned,
     UnitShippedForFractionation,
     UnitTransfused,
-    dump,
 )
 from app.events.state import UnitState
 
@@ -77,6 +77,7 @@ def unit_reserved(d: Decision, data: UnitReserved) -> None:
 
 
 def reservation_released(d: Decision, data: ReservationReleased) -> None:
+    """End a reservation that has not been issued."""
     unit = d.workable(data.unit_id)
     if unit.issued_patient_id is not None or unit.reserved_patient_id is None:
         raise UnitNotReserved(f"unit {unit.unit_id} is not reserved", field="data.unit_id")
@@ -168,6 +169,8 @@ def adverse_reaction(d: Decision, data: AdverseReactionReported) -> None:
 
 
 def unit_discarded(d: Decision, data: UnitDiscarded) -> None:
+    """Final fate, with a reason that fits (expired only once expired, returned_late only
+    while issued)."""
     unit = d.workable(data.unit_id)
     if data.reason == "expired" and not unit.expired_at(d.at):
         raise DiscardReasonMismatch(f"unit {unit.unit_id} is not expired", field="data.reason")

@@ -23,12 +23,14 @@ from app.events.context import Decision, unit_refs
 from app.events.decide_testing import quarantine_all
 from app.events.envelope import Key
 from app.events.lineage import units_of
-from app.events.models import LookbackAcknowledged, LookbackStarted, dump
+from app.events.models_base import dump
+from app.events.models_units import LookbackAcknowledged, LookbackStarted
 from app.events.state import UnitState, get_donation, get_donor, get_lookback
 from app.log.record import parse_time
 
 
 def lookback_started(d: Decision, data: LookbackStarted) -> None:
+    """Find, record and quarantine every unit of the donor's (or the DIN's) donations."""
     if get_lookback(d.world, data.lookback_id) is not None:
         raise AlreadyExists(f"lookback {data.lookback_id} exists", field="data.lookback_id")
     refs: set[Key] = {("lookback", data.lookback_id)}
@@ -77,6 +79,7 @@ def _found(unit: UnitState) -> dict[str, Any]:
 
 
 def lookback_acknowledged(d: Decision, data: LookbackAcknowledged) -> None:
+    """A listed site acknowledges a unit of the lookback, once."""
     lookback = get_lookback(d.world, data.lookback_id)
     if lookback is None:
         raise LookbackNotFound(f"lookback {data.lookback_id} does not exist",

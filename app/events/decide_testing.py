@@ -20,14 +20,9 @@ from app.errors import (
 )
 from app.events.context import Decision, unit_refs
 from app.events.lineage import units_of
-from app.events.models import (
-    QuarantineLifted,
-    TestResultRecorded,
-    UnitQuarantined,
-    UnitReleased,
-    dump,
-    own,
-)
+from app.events.models import TestResultRecorded, UnitReleased
+from app.events.models_base import dump, own
+from app.events.models_units import QuarantineLifted, UnitQuarantined
 from app.events.state import UnitState, World, get_donation, get_donor
 from app.log.record import format_time
 
@@ -126,6 +121,7 @@ def known_group(world: World, unit: UnitState) -> tuple[str, str] | None:
 
 
 def unit_quarantined(d: Decision, data: UnitQuarantined) -> None:
+    """Quarantine a live unit, with a reason; not twice."""
     unit = d.workable(data.unit_id)
     if unit.quarantined:
         raise UnitQuarantinedError(

@@ -19,6 +19,7 @@ DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
 def schema_name(event_type: str, version: int = 1) -> str:
+    """The published file name of one event type's schema."""
     return f"{event_type}.v{version}.json"
 
 
@@ -52,6 +53,7 @@ def generate() -> dict[str, str]:
 
 
 def write(directory: Path) -> list[Path]:
+    """Write every schema and the index into ``directory``."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for name, text in generate().items():
@@ -62,6 +64,7 @@ def write(directory: Path) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point: write the schemas, print their paths."""
     args = sys.argv[1:] if argv is None else argv
     for path in write(Path(args[0] if args else "schemas")):
         print(path)

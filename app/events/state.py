@@ -23,6 +23,8 @@ class _State(BaseModel):
 
 
 class SiteState(_State):
+    """A registered site and its kind."""
+
     site_id: str
     site_kind: str
     name: str
@@ -30,6 +32,8 @@ class SiteState(_State):
 
 
 class DonorDonation(_State):
+    """One of a donor's donations, as the interval and lookback rules need it."""
+
     din: str
     collected_at: datetime
     collection_type: str
@@ -175,25 +179,30 @@ def load_state(kind: str, body: dict[str, Any]) -> State:
 
 
 def get_site(world: World, site_id: str) -> SiteState | None:
+    """The site state, or None."""
     state = world.get(("site", site_id))
     return state if isinstance(state, SiteState) else None
 
 
 def get_donor(world: World, donor_id: str) -> DonorState | None:
+    """The donor state, or None."""
     state = world.get(("donor", donor_id))
     return state if isinstance(state, DonorState) else None
 
 
 def get_donation(world: World, din: str) -> DonationState | None:
+    """The donation state, or None."""
     state = world.get(("donation", din))
     return state if isinstance(state, DonationState) else None
 
 
 def get_unit(world: World, unit_id: str) -> UnitState | None:
+    """The unit state, or None."""
     state = world.get(("unit", unit_id))
     return state if isinstance(state, UnitState) else None
 
 
 def get_lookback(world: World, lookback_id: str) -> LookbackState | None:
+    """The lookback state, or None."""
     state = world.get(("lookback", lookback_id))
     return state if isinstance(state, LookbackState) else None
