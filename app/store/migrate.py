@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from importlib import resources
+from pathlib import Path
 
 import asyncpg
 
@@ -12,9 +12,8 @@ LOCK_KEY = 7_304_211  # pg_advisory_xact_lock key: one migrator at a time
 
 def migration_files() -> list[tuple[str, str]]:
     """(name, sql) of every migration shipped in ``app/migrations``, in order."""
-    folder = resources.files("app") / "migrations"
-    names = sorted(p.name for p in folder.iterdir() if p.name.endswith(".sql"))
-    return [(n, (folder / n).read_text(encoding="utf-8")) for n in names]
+    folder = Path(__file__).resolve().parents[1] / "migrations"
+    return [(p.name, p.read_text(encoding="utf-8")) for p in sorted(folder.glob("*.sql"))]
 
 
 async def migrate(con: asyncpg.Connection) -> list[str]:
