@@ -158,6 +158,14 @@ class TestResultRecorded(EventData):
             return {**raw, "result": result.strip().lower()}
         return raw
 
+    @model_validator(mode="after")
+    def _result_fits_marker(self) -> TestResultRecorded:
+        if self.marker not in ("ABO", "RHD") and self.result not in (
+            "reactive", "non_reactive", "indeterminate"
+        ):
+            raise ValueError(f"{self.marker} results are reactive, non_reactive or indeterminate")
+        return self
+
 
 class UnitReleased(EventData):
     """Enrichment: ``abo``, ``rhd``, ``category`` and ``expires_at`` of the released unit."""

@@ -187,3 +187,12 @@ def test_a_client_cannot_forge_a_cause() -> None:
     [q] = s.do("UnitQuarantined", {"unit_id": unit, "reason": "x", "cause_event_id": "forged"},
                PROCESSING)
     assert "cause_event_id" not in q.data
+
+
+@pytest.mark.parametrize(("marker", "value"), [("HIV", "POS"), ("HCV", "O"), ("ABO", "reactive"),
+                                               ("RHD", "AB"), ("HBV", "maybe")])
+def test_a_result_must_fit_its_marker(marker: str, value: str) -> None:
+    s = scene()
+    s.collect()
+    err = s.refuse("TestResultRecorded", result(din(1), marker, value), LAB)
+    assert err.status == 422
