@@ -54,6 +54,8 @@ async def verify_log(
     """
     sha = hashlib.sha256
     head_position, head_chain, head_range = await rows.head()
+    # Verify up to the head seen now: appends committed meanwhile belong to the next check.
+    to = head_position if to is None else min(to, head_position)
     if start <= 1:
         start, chain = 1, GENESIS
     else:
@@ -84,10 +86,9 @@ async def verify_log(
         if progress is not None:
             progress(checked)
     last = expected - 1
-    end = head_position if to is None else min(to, head_position)
-    if last < end:
-        return VerifyReport(False, checked, last + 1, f"log ends at {last}, head says {end}")
-    if to is None or to >= head_position:
+    if last < to:
+        return VerifyReport(False, checked, last + 1, f"log ends at {last}, head says {to}")
+    if to == head_position:
         if chain != head_chain:
             return VerifyReport(False, checked, last, "head chain hash does not match the log")
         if tree is not None and tree.root() != CompactRange.from_bytes(head_range).root():

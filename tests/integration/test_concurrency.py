@@ -57,3 +57,19 @@ async def test_two_processes_and_many_tasks(fresh_db, open_for):
     assert sorted(positions) == list(range(1, 201))
     assert seen == list(range(1, 201))
     assert await recompute(fresh_db) == list(range(1, 201))
+
+
+async def test_verification_while_writers_run_checks_up_to_the_head_it_saw(fresh_db, open_for):
+    from app.log.verify import verify_log
+    from app.store.log_reader import PgLogRows
+
+    async with open_for(fresh_db, domain=LedgerDomain(), inline=()) as s:
+        writing = asyncio.gather(*(s.writer.append(*note(f"v{i % 3}")) for i in range(3000)))
+        reports = []
+        while not writing.done():
+            reports.append(await verify_log(PgLogRows(s.pool)))
+            await asyncio.sleep(0)
+        await writing
+        reports.append(await verify_log(PgLogRows(s.pool)))
+    assert all(r.ok for r in reports), [r for r in reports if not r.ok]
+    assert reports[-1].checked == 3000
