@@ -19,12 +19,8 @@ class LifecycleDomain:
     def __init__(self, catalogue: Catalogue) -> None:
         self.catalogue = catalogue
 
-    def keys_needed(self, cmd: Command) -> list[Key]:
-        """The keys to prefetch; closures are then loaded as decide asks for them."""
-        return [key for key, _deep in keys_needed(cmd)]
-
-    def keys_needed_deep(self, cmd: Command) -> list[tuple[Key, bool]]:
-        """The keys with their "load the lineage closure too" flag."""
+    def keys_needed(self, cmd: Command) -> list[tuple[Key, bool]]:
+        """The keys to prefetch, each with its "and its lineage closure" flag."""
         return keys_needed(cmd)
 
     def lineage_next(self, key: Key, state: State) -> set[Key]:

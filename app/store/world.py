@@ -23,7 +23,11 @@ class World(Protocol):
 class Domain(Protocol):
     """What the writer needs from the pure domain (bound to its catalogue)."""
 
-    def keys_needed(self, cmd: Command) -> Iterable[Key]: ...
+    def keys_needed(self, cmd: Command) -> Iterable[tuple[Key, bool]]:
+        """Keys decide will read; True: also its lineage closure (``lineage_next``)."""
+        ...
+
+    def lineage_next(self, key: Key, state: Any) -> set[Key]: ...
 
     def decide(self, world: World, cmd: Command) -> list[NewEvent]: ...
 
@@ -73,6 +77,21 @@ class BatchWorld:
         for row in rows:
             body = orjson.loads(row["body"])
             self._loaded[(row["kind"], row["id"])] = self._domain.load_state(row["kind"], body)
+
+    async def load_closure(self, con: Conn, roots: Iterable[Key]) -> None:
+        """Load ``roots`` and everything their lineage reaches, one query per level."""
+        frontier = set(roots)
+        while frontier:
+            await self.load(con, frontier)
+            reached: set[Key] = set()
+            for key in frontier:
+                state = self.get(key)
+                if state is not None:
+                    reached |= self._domain.lineage_next(key, state)
+            frontier = {k for k in reached if not self.knows(k)}
+
+    def knows(self, key: Key) -> bool:
+        return key in self._loaded or key in self._changed or key in self._staged
 
     def stage(self, changes: Mapping[Key, Any]) -> None:
         self._staged.update(changes)

@@ -213,7 +213,9 @@ class _Batch:
         self.chain: bytes = head["chain_hash"]
         self.tree = CompactRange.from_bytes(head["compact_range"])
         await self._load_existing([p.cmd.event_id for p in batch])
-        await self.world.load(con, (k for p in batch for k in self.domain.keys_needed(p.cmd)))
+        needs = [need for p in batch for need in self.domain.keys_needed(p.cmd)]
+        await self.world.load(con, (key for key, deep in needs if not deep))
+        await self.world.load_closure(con, (key for key, deep in needs if deep))
 
         decided = [await self._one(p) for p in batch]
         accepted = [d for d in decided if isinstance(d, _Accepted)]
@@ -283,8 +285,9 @@ class _Batch:
             try:
                 events = self.domain.decide(self.world, cmd)
             except StateNotLoaded as missing:
+                # Not prefetched: take the key and its whole lineage, a level per query.
                 self.world.discard()
-                await self.world.load(self.con, [missing.key])
+                await self.world.load_closure(self.con, [missing.key])
                 continue
             if not events:
                 raise RuntimeError(f"decide returned no event for {cmd.type}")

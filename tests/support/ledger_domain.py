@@ -22,9 +22,12 @@ class NoteRefused(RuleViolation):
 
 
 class LedgerDomain:
-    def keys_needed(self, cmd: Command) -> Iterable[Key]:
+    def keys_needed(self, cmd: Command) -> Iterable[tuple[Key, bool]]:
         subject = cmd.data.get("subject")
-        return [("subject", str(subject))] if subject is not None else []
+        return [(("subject", str(subject)), False)] if subject is not None else []
+
+    def lineage_next(self, key: Key, state: Any) -> set[Key]:
+        return set()
 
     def decide(self, world: World, cmd: Command) -> list[NewEvent]:
         if cmd.type != "NoteRecorded":

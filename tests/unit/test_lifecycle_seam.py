@@ -158,7 +158,7 @@ def test_the_domain_adapter_speaks_the_writers_protocol() -> None:
     s = scene()
     domain = LifecycleDomain(default_catalogue())
     cmd = s.command("DonorRegistered", {"donor_id": "DNR-77"}, actor("collector", "BB1"))
-    assert domain.keys_needed(cmd) == [("donor", "DNR-77")]
+    assert domain.keys_needed(cmd) == [(("donor", "DNR-77"), False)]
     [event] = domain.decide(s.world, cmd)
     changes = domain.evolve(s.world, event)
     [(key, state)] = changes.items()
