@@ -1,4 +1,5 @@
-"""The FastAPI application factory."""
+"""The FastAPI application factory: routers, error rendering, request context, metrics and
+the log watcher, all built per app (nothing at import time)."""
 
 from __future__ import annotations
 
@@ -7,31 +8,83 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.api import problems, routes_events, routes_health, routes_verify
+from app.api import (
+    problems,
+    routes_admin,
+    routes_audit,
+    routes_donations,
+    routes_events,
+    routes_fhir,
+    routes_health,
+    routes_lookbacks,
+    routes_schemas,
+    routes_stock,
+    routes_stream,
+    routes_units,
+    routes_verify,
+)
+from app.api.log_watch import LogWatcher
+from app.api.metrics import Metrics
+from app.api.middleware import RequestContext
 from app.api.responses import FastJSON
 from app.bootstrap import Services, open_services
 from app.config import Settings
 
 ServicesFactory = Callable[[Settings], AbstractAsyncContextManager[Services]]
+ROUTERS = (
+    routes_health, routes_events, routes_stream, routes_units, routes_donations, routes_stock,
+    routes_lookbacks, routes_audit, routes_verify, routes_schemas, routes_fhir, routes_admin,
+)
+DESCRIPTION = """\
+Every step of a blood unit's life is an event in one append-only, hash-chained log.
+
+* **Auth**: `Authorization: Bearer <api key>`. A key has a role (collector, lab, processing,
+  inventory, hospital, auditor, admin) and, except auditor and admin, a site. It records only
+  the event types its role allows, for its own site; auditors record nothing. Site keys read
+  what their site touched; auditor and admin keys read everything.
+* **Errors** are RFC 9457 `application/problem+json` with a stable `type` per rule, a
+  `detail` and the offending `field`.
+* **Change feed**: `GET /v1/events?after=` or server-sent events at `/v1/events/stream`
+  (resume with `Last-Event-ID`): commit order equals position order, so nothing is skipped.
+* **Schemas** of every event type: `/v1/schemas`. **FHIR R5** under `/v1/fhir`.
+"""
 
 
 def create_app(settings: Settings, services: ServicesFactory = open_services) -> FastAPI:
-    """Build the app; the services (pool, writer) open in its lifespan."""
+    """Build the app; the services (pool, writer) and the log watcher open in its lifespan."""
+    metrics = Metrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with services(settings) as built:
+            _observe_writer(built, metrics)
+            watcher = LogWatcher(built.app_url)
+            await watcher.start()
             app.state.services = built
-            yield
+            app.state.log_watcher = watcher
+            try:
+                yield
+            finally:
+                await watcher.stop()
 
     app = FastAPI(
         title="bloodtrace",
         version="1.0.0",
         summary="Event-sourced, hash-chained blood unit traceability",
+        description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=FastJSON,
     )
+    app.state.metrics = metrics
     problems.install(app)
-    for module in (routes_health, routes_events, routes_verify):
+    for module in ROUTERS:
         app.include_router(module.router)
+    app.add_middleware(RequestContext, metrics=metrics)
     return app
+
+
+def _observe_writer(built: Services, metrics: Metrics) -> None:
+    """Feed the writer's per-commit observer (batch size, lock wait) into the metrics."""
+    add = getattr(built.writer, "add_observer", None)
+    if add is not None:
+        add(metrics.observe_batch)

@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 import asyncpg
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from app.api.access import require_recorder
+from app.api.metrics import Metrics
 from app.bootstrap import Services
 from app.config import Settings
 from app.errors import Unauthenticated
 from app.events.envelope import Actor
+from app.store.conn import Conn
 from app.store.keys import authenticate
 from app.store.writer import Writer
 
 AUTH_CACHE_SECONDS = 30.0
+ACQUIRE_TIMEOUT_SECONDS = 5.0
+"""Longest a request waits for a database connection before it is a 503."""
+
+bearer = HTTPBearer(auto_error=False, description="An API key: `bt_<key id>_<secret>`")
 
 
 def get_services(request: Request) -> Services:
@@ -38,25 +47,43 @@ def get_writer(services: ServicesDep) -> Writer:
     return services.writer
 
 
+def get_metrics(request: Request) -> Metrics:
+    metrics: Metrics = request.app.state.metrics
+    return metrics
+
+
 PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 WriterDep = Annotated[Writer, Depends(get_writer)]
+MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 
-async def get_actor(request: Request, services: ServicesDep) -> Actor:
+async def get_con(pool: PoolDep) -> AsyncIterator[Conn]:
+    """A pooled connection, returned to the pool as soon as the route function returns.
+    Waiting longer than ``ACQUIRE_TIMEOUT_SECONDS`` (the database is down) raises a
+    TimeoutError, which the edge renders as a 503."""
+    async with pool.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS) as con:
+        yield con
+
+
+ConDep = Annotated[Conn, Depends(get_con, scope="function")]
+
+
+async def get_actor(
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Actor:
     """The key behind ``Authorization: Bearer``. Verified keys are cached briefly, so a
-    revocation takes effect within ``AUTH_CACHE_SECONDS``."""
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    revocation made elsewhere takes effect within ``AUTH_CACHE_SECONDS``."""
+    if credentials is None or not credentials.credentials.strip():
         raise Unauthenticated("send Authorization: Bearer <api key>")
-    token = token.strip()
-    cache: dict[str, tuple[float, Actor]] = services.extras.setdefault("auth_cache", {})
+    token = credentials.credentials.strip()
+    cache = auth_cache(services)
     hit = cache.get(token)
     now = time.monotonic()
     if hit is not None and hit[0] > now:
         return hit[1]
-    async with services.pool.acquire() as con:
+    async with services.pool.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS) as con:
         actor = await authenticate(con, token)
     if actor is None:
         raise Unauthenticated("unknown or revoked API key")
@@ -66,4 +93,19 @@ async def get_actor(request: Request, services: ServicesDep) -> Actor:
     return actor
 
 
+def auth_cache(services: Services) -> dict[str, tuple[float, Actor]]:
+    """Verified tokens → (valid until, actor), per process."""
+    cache: dict[str, tuple[float, Actor]] = services.extras.setdefault("auth_cache", {})
+    return cache
+
+
 ActorDep = Annotated[Actor, Depends(get_actor)]
+
+
+async def get_recorder(actor: ActorDep) -> Actor:
+    """A key that may record events at all (auditors are refused before the body is read)."""
+    require_recorder(actor)
+    return actor
+
+
+RecorderDep = Annotated[Actor, Depends(get_recorder)]

@@ -1,11 +1,15 @@
-"""Fast JSON responses (orjson) and the shared response models."""
+"""Fast JSON responses (orjson) and the response models shared by several routes.
+
+Models document the shape in OpenAPI (and schemathesis checks every response against them);
+read-model rows carry more columns than listed, so the row models allow extra fields.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import orjson
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 from starlette.responses import JSONResponse
 
 
@@ -16,6 +20,12 @@ class FastJSON(JSONResponse):
         return orjson.dumps(content, option=orjson.OPT_NON_STR_KEYS)
 
 
+class Row(BaseModel):
+    """A read-model row: the listed fields plus any others."""
+
+    model_config = ConfigDict(extra="allow")
+
+
 class Actor(BaseModel):
     key_id: str
     role: str
@@ -24,6 +34,16 @@ class Actor(BaseModel):
 
 class FeedEntry(BaseModel):
     """One event as it stands in the log; hashes are base64."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "position": 42, "event_id": "5b0f9a34-4a8e-4b8e-9d7e-0c3f8f1e2a11",
+        "type": "DonorRegistered", "stream": "donor:DNR-7QX2K9", "stream_version": 1,
+        "schema_version": 1, "occurred_at": "2026-11-20T09:30:00.000000Z",
+        "recorded_at": "2026-11-20T09:30:01.000000Z",
+        "actor": {"key_id": "3f9c0e1d2a4b5c6d", "role": "collector", "site_id": "BB-DAM-01"},
+        "data": {"donor_id": "DNR-7QX2K9", "abo": "O", "rhd": "NEG"},
+        "leaf_hash": "0yBq...base64...=", "chain_hash": "lS7x...base64...=",
+    }]})
 
     position: int
     event_id: str
@@ -40,12 +60,21 @@ class FeedEntry(BaseModel):
 
 
 class FeedPage(BaseModel):
+    """A page of the change feed; resume with ``after=next_after``."""
+
     events: list[FeedEntry]
     next_after: int
 
 
 class Problem(BaseModel):
-    """RFC 9457 problem details."""
+    """RFC 9457 problem details; ``rule`` is the last segment of ``type``."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [{
+        "type": "https://bloodtrace.dev/problems/din-check-character",
+        "title": "Wrong DIN check character (ISO 7064 Mod 37-2)", "status": 422,
+        "detail": "data.din: check character 'B' is wrong for G123417654321 (expected 'A')",
+        "rule": "din-check-character", "field": "data.din", "instance": "/v1/events",
+    }]})
 
     type: str
     title: str
@@ -56,7 +85,24 @@ class Problem(BaseModel):
     instance: str | None = None
 
 
-PROBLEMS: dict[int | str, dict[str, Any]] = {
-    code: {"model": Problem, "content": {"application/problem+json": {}}}
-    for code in (400, 401, 403, 404, 409, 413, 422, 503)
+_PROBLEM_TEXT = {
+    400: "Malformed request", 401: "No valid API key", 403: "The key may not do this",
+    404: "Not found", 409: "Refused by a life-cycle rule or a conflict",
+    413: "Request body too large", 422: "Invalid input", 503: "The database is unreachable",
 }
+
+
+def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` map documenting the problem+json answers of a route."""
+    return {code: {
+        "model": Problem, "description": _PROBLEM_TEXT[code],
+        "content": {"application/problem+json": {
+            "schema": {"$ref": "#/components/schemas/Problem"}}},
+    } for code in codes}
+
+
+READ_PROBLEMS = problems(401, 403, 404, 422, 503)
+"""What a read of one thing can answer besides 200."""
+LIST_PROBLEMS = problems(401, 403, 422, 503)
+WRITE_PROBLEMS = problems(400, 401, 403, 404, 409, 413, 422, 503)
+PROBLEMS = WRITE_PROBLEMS

@@ -9,11 +9,16 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
+from app.api.access import reads_everything
 from app.api.body import EventIn, command_from_json, read_json
-from app.api.deps import ActorDep, PoolDep, SettingsDep, WriterDep
-from app.api.responses import PROBLEMS, FastJSON, FeedPage
+from app.api.deps import ActorDep, ConDep, MetricsDep, RecorderDep, SettingsDep, WriterDep
+from app.api.metrics import Metrics
+from app.api.responses import LIST_PROBLEMS, WRITE_PROBLEMS, FastJSON, FeedPage
 from app.errors import DomainError, InvalidInput
+from app.events.envelope import Actor
+from app.store.api_access import site_feed
 from app.store.codec import b64
+from app.store.conn import Conn
 from app.store.log_reader import feed
 from app.store.writer import AppendResult
 
@@ -65,33 +70,49 @@ def _event_body() -> dict[str, Any]:
     }}}
 
 
+def _count(metrics: Metrics, event_type: str, outcome: AppendResult | DomainError) -> None:
+    if isinstance(outcome, DomainError):
+        metrics.refused(outcome.rule, outcome.status)
+    elif outcome.replayed:
+        metrics.replays.inc()
+    else:
+        metrics.appends.labels(type=event_type).inc()
+
+
 @router.post(
-    "/v1/events", status_code=201, response_model=Appended, responses=PROBLEMS,
+    "/v1/events", status_code=201, response_model=Appended, responses=WRITE_PROBLEMS,
     openapi_extra=_event_body(),
 )
 async def record_event(
-    request: Request, actor: ActorDep, writer: WriterDep, settings: SettingsDep
+    request: Request, actor: RecorderDep, writer: WriterDep, settings: SettingsDep,
+    metrics: MetricsDep,
 ) -> Response:
     """Record one event. A retry with the same ``event_id`` and content returns the original
-    result (header ``Idempotent-Replay: true``); other content under that id is a 409."""
+    result (header ``Idempotent-Replay: true``); other content under that id is a 409.
+    The key's role must allow the type, and sites named as acting in ``data`` must be the
+    key's own (admins act for any site)."""
     raw = await read_json(request, settings.max_body_bytes)
     cmd, content = command_from_json(raw, actor, datetime.now(UTC))
     result = await writer.append(cmd, content)
+    _count(metrics, cmd.type, result)
     headers = {"Idempotent-Replay": "true"} if result.replayed else None
     return FastJSON(_appended(result), status_code=201, headers=headers)
 
 
 @router.post(
-    "/v1/events/batch", response_model=BatchOut, responses=PROBLEMS,
+    "/v1/events/batch", response_model=BatchOut, responses=WRITE_PROBLEMS,
     openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
         "schema": {"type": "object", "required": ["events"], "properties": {"events": {
             "type": "array", "maxItems": 1000,
             "items": {"$ref": "#/components/schemas/EventIn"}}}}}}}},
 )
 async def record_batch(
-    request: Request, actor: ActorDep, writer: WriterDep, settings: SettingsDep
+    request: Request, actor: RecorderDep, writer: WriterDep, settings: SettingsDep,
+    metrics: MetricsDep,
 ) -> Response:
-    """Record up to 1000 events, each accepted or refused on its own, in order."""
+    """Record up to 1000 events, each accepted or refused on its own, in order: an offline
+    mobile unit syncs in one call. Each result holds its index and either the append or the
+    problem; the reply is 200 even when items are refused."""
     raw = await read_json(request, settings.max_body_bytes)
     if not isinstance(raw, dict) or not isinstance(raw.get("events"), list):
         raise InvalidInput("body must be {\"events\": [...]}", field="events")
@@ -100,6 +121,7 @@ async def record_batch(
         raise InvalidInput(
             f"at most {settings.max_batch_events} events per batch", field="events"
         )
+    metrics.http_batch.observe(len(items))
     now = datetime.now(UTC)
     outcomes: list[Any] = [None] * len(items)
     commands = []
@@ -113,6 +135,8 @@ async def record_batch(
         outcomes[i] = outcome
     body = []
     for i, outcome in enumerate(outcomes):
+        kind = items[i].get("type") if isinstance(items[i], dict) else None
+        _count(metrics, str(kind), outcome)
         if isinstance(outcome, DomainError):
             body.append({"index": i, "status": outcome.status, "problem": outcome.to_problem()})
         else:
@@ -121,16 +145,25 @@ async def record_batch(
     return FastJSON({"accepted": accepted, "refused": len(items) - accepted, "results": body})
 
 
-@router.get("/v1/events", response_model=FeedPage, responses=PROBLEMS)
+async def feed_page(con: Conn, actor: Actor, after: int, limit: int) -> list[dict[str, Any]]:
+    """The feed as ``actor`` may read it: everything for national keys, else the events that
+    concern the key's site."""
+    if reads_everything(actor):
+        return await feed(con, after, limit)
+    assert actor.site_id is not None
+    return await site_feed(con, actor.site_id, after, limit)
+
+
+@router.get("/v1/events", response_model=FeedPage, responses=LIST_PROBLEMS)
 async def read_feed(
     actor: ActorDep,
-    pool: PoolDep,
-    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    con: ConDep,
+    after: Annotated[int, Query(ge=0, le=2**62, description="last position already seen")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:
     """The change feed in position order. Resume with ``after=next_after``: since commit order
-    equals position order, no event is ever skipped."""
-    async with pool.acquire() as con:
-        events = await feed(con, after, limit)
+    equals position order, no event is ever skipped. Auditor and admin keys read the whole
+    log; a site key reads the events that concern its site."""
+    events = await feed_page(con, actor, after, limit)
     next_after = events[-1]["position"] if events else after
     return FastJSON({"events": events, "next_after": next_after})

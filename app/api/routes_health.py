@@ -1,31 +1,57 @@
-"""Liveness and readiness."""
+"""Liveness, readiness and Prometheus metrics (open, for probes and scrapers)."""
 
 from __future__ import annotations
 
 import asyncio
 
 from fastapi import APIRouter
+from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import BaseModel
 from starlette.responses import Response
 
-from app.api.deps import PoolDep
+from app.api.deps import MetricsDep, PoolDep
 from app.api.responses import FastJSON
+from app.store.errors import is_unavailable
+from app.store.log_reader import head_position
 
 router = APIRouter(tags=["operations"])
+READY_TIMEOUT_SECONDS = 1.0
 
 
-@router.get("/healthz")
+class Health(BaseModel):
+    status: str
+
+
+class Ready(BaseModel):
+    ready: bool
+    log_size: int | None = None
+    reason: str | None = None
+
+
+@router.get("/healthz", response_model=Health)
 async def healthz() -> Response:
     """The process is up."""
     return FastJSON({"status": "ok"})
 
 
-@router.get("/readyz")
+@router.get("/readyz", response_model=Ready, responses={503: {
+    "model": Ready, "description": "The database does not answer within a second"}})
 async def readyz(pool: PoolDep) -> Response:
     """Ready only while the database answers within a second."""
     try:
-        async with asyncio.timeout(1.0):
+        async with asyncio.timeout(READY_TIMEOUT_SECONDS):
             async with pool.acquire() as con:
-                position = await con.fetchval("SELECT position FROM log_head WHERE id = 1")
+                position = await head_position(con)
     except Exception as exc:
+        if not is_unavailable(exc):
+            raise
         return FastJSON({"ready": False, "reason": type(exc).__name__}, status_code=503)
     return FastJSON({"ready": True, "log_size": position})
+
+
+@router.get("/metrics", response_class=Response, responses={200: {
+    "description": "Prometheus text exposition format",
+    "content": {"text/plain": {"schema": {"type": "string"}}}}})
+async def metrics(registry: MetricsDep) -> Response:
+    """Appends, refusals by rule, batch sizes, writer lock wait, request latency."""
+    return Response(registry.exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,93 @@
+"""Wakes change-feed streams when the log grows.
+
+The writer sends ``NOTIFY bloodtrace_log, '<head position>'`` in every commit. One dedicated
+connection per process LISTENs on that channel and wakes every waiting stream. A notification
+is only a hint: streams always read ``WHERE position > cursor`` themselves and also wake on a
+short timeout, so a lost connection (or a missed notification) only delays them; nothing is
+skipped. The connection is re-opened after a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import asyncpg
+
+from app.store.errors import is_unavailable
+
+log = logging.getLogger(__name__)
+CHANNEL = "bloodtrace_log"
+
+
+class LogWatcher:
+    """The known head of the log, and a way to wait until it moves past a position."""
+
+    def __init__(self, url: str, *, retry_seconds: float = 1.0) -> None:
+        self._url = url
+        self._retry = retry_seconds
+        self._head = 0
+        self._moved = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.listening = False
+
+    @property
+    def head(self) -> int:
+        """The highest position announced so far (0 before the first notification)."""
+        return self._head
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="bloodtrace-log-watch")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def wait_past(self, position: int, seconds: float) -> None:
+        """Return once the head is announced past ``position``, or after ``seconds``."""
+        moved = self._moved
+        if self._head > position:
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await moved.wait()
+
+    def _wake(self) -> None:
+        moved, self._moved = self._moved, asyncio.Event()
+        moved.set()
+
+    def _notified(self, _con: Any, _pid: int, _channel: str, payload: object) -> None:
+        if isinstance(payload, str) and payload.isdigit():
+            self._head = max(self._head, int(payload))
+        self._wake()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._listen()
+            except Exception as exc:
+                if not is_unavailable(exc) and not isinstance(exc, asyncpg.PostgresError):
+                    raise
+                log.warning("log watch connection lost (%s); retrying", type(exc).__name__)
+            self.listening = False
+            await asyncio.sleep(self._retry)
+
+    async def _listen(self) -> None:
+        con = await asyncpg.connect(self._url, timeout=5)
+        try:
+            await con.add_listener(CHANNEL, self._notified)
+            self.listening = True
+            # Anything committed while we were not listening is found by the streams' reads.
+            self._wake()
+            while not con.is_closed():
+                # A cheap round trip notices a dead server even when no NOTIFY arrives.
+                await asyncio.sleep(self._retry * 5)
+                await con.execute("SELECT 1", timeout=5)
+        finally:
+            self.listening = False
+            con.terminate()  # never waits on a dead peer

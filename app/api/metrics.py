@@ -1,0 +1,55 @@
+"""Prometheus metrics of one app instance, on a registry of its own (never the global one),
+built by the app factory so that two apps in one process never share counters."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+SIZE_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
+
+
+class Metrics:
+    """Appends, refusals by rule, batch sizes, writer lock wait and request latency."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.appends = Counter(
+            "bloodtrace_events_appended", "Events accepted over HTTP, by requested type",
+            ["type"], registry=r)
+        self.replays = Counter(
+            "bloodtrace_events_replayed", "Idempotent retries answered with the original result",
+            registry=r)
+        self.refusals = Counter(
+            "bloodtrace_refusals", "Requests or batch items refused, by rule and status",
+            ["rule", "status"], registry=r)
+        self.http_batch = Histogram(
+            "bloodtrace_http_batch_events", "Events per POST /v1/events/batch",
+            buckets=SIZE_BUCKETS, registry=r)
+        self.writer_commands = Histogram(
+            "bloodtrace_writer_batch_commands", "Commands per writer transaction (group commit)",
+            buckets=SIZE_BUCKETS, registry=r)
+        self.writer_events = Counter(
+            "bloodtrace_writer_events", "Events written to the log (derived ones included)",
+            registry=r)
+        self.lock_wait = Histogram(
+            "bloodtrace_writer_lock_wait_seconds", "Time the writer waited for the log head lock",
+            buckets=LATENCY_BUCKETS, registry=r)
+        self.latency = Histogram(
+            "bloodtrace_http_request_duration_seconds", "HTTP request latency",
+            ["method", "route", "status"], buckets=LATENCY_BUCKETS, registry=r)
+
+    def observe_batch(self, commands: int, events: int, lock_wait_seconds: float) -> None:
+        """The writer's ``observer`` callback: one call per committed transaction."""
+        self.writer_commands.observe(commands)
+        self.writer_events.inc(events)
+        self.lock_wait.observe(lock_wait_seconds)
+
+    def refused(self, rule: str, status: int) -> None:
+        self.refusals.labels(rule=rule, status=str(status)).inc()
+
+    def exposition(self) -> bytes:
+        """The text exposition format."""
+        data: bytes = generate_latest(self.registry)
+        return data

@@ -1,0 +1,74 @@
+"""Per-request context: a request id (``X-Request-ID``, in every log line), latency metrics,
+one structured access-log line, and the last-resort problem for unhandled exceptions.
+
+A plain ASGI middleware (not ``BaseHTTPMiddleware``), so streamed responses (SSE, export)
+pass through untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.api.metrics import Metrics
+from app.api.problems import unexpected
+from app.logs import request_id
+
+log = logging.getLogger("bloodtrace.access")
+_CLIENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+class RequestContext:
+    """Wraps the app: sets the request id, measures, logs, and answers what nothing handled."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = _incoming_id(scope) or uuid.uuid4().hex
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                MutableHeaders(scope=message).append("X-Request-ID", rid)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            if response_started:
+                log.warning("stream of %s ended by %s", scope["path"], type(exc).__name__)
+            else:
+                response = unexpected(exc, scope["method"], scope["path"])
+                await response(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.latency.labels(
+                method=scope["method"], route=route, status=str(status)).observe(elapsed)
+            log.info("%s %s %d %.1fms", scope["method"], scope["path"], status, elapsed * 1000)
+            request_id.reset(token)
+
+
+def _incoming_id(scope: Scope) -> str | None:
+    """A client's own ``X-Request-ID`` when it is a short token, so ids can be correlated."""
+    for name, value in scope["headers"]:
+        if name == b"x-request-id":
+            text = value.decode("latin-1")
+            return text if _CLIENT_ID.fullmatch(text) else None
+    return None

@@ -1,0 +1,72 @@
+"""Key administration for admin keys: create (the key is shown once) and revoke."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
+
+from app.api import access
+from app.api.deps import ActorDep, ConDep, ServicesDep, auth_cache
+from app.api.responses import FastJSON, problems
+from app.errors import InvalidInput, NotFound
+from app.store.api_keys_admin import revoke_key
+from app.store.keys import NATIONAL_ROLES, create_key
+
+router = APIRouter(tags=["admin"])
+
+Role = Literal["collector", "lab", "processing", "inventory", "hospital", "auditor", "admin"]
+
+
+class KeyIn(BaseModel):
+    """A new key: national roles (auditor, admin) have no site; every other role needs one."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"role": "hospital", "site_id": "H-DAM-01", "label": "blood bank fridge terminal"},
+        {"role": "auditor"},
+    ]})
+
+    role: Role
+    site_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+    label: str | None = Field(default=None, max_length=200)
+
+
+class KeyOut(BaseModel):
+    """The key itself is in ``key``; it is shown here once and never again."""
+
+    key_id: str
+    key: str
+    role: str
+    site_id: str | None
+    label: str | None
+
+
+@router.post("/v1/admin/keys", status_code=201, response_model=KeyOut,
+             responses=problems(401, 403, 422, 503))
+async def create_api_key(body: KeyIn, actor: ActorDep, con: ConDep) -> Response:
+    """Create an API key. Only its SHA-256 is stored: save ``key`` now."""
+    access.require_admin(actor)
+    if (body.role in NATIONAL_ROLES) != (body.site_id is None):
+        raise InvalidInput("auditor and admin keys have no site_id; every other role needs one",
+                           field="site_id")
+    issued = await create_key(con, body.role, body.site_id, body.label)
+    return FastJSON({"key_id": issued.key_id, "key": issued.token, "role": issued.role,
+                     "site_id": issued.site_id, "label": body.label}, status_code=201)
+
+
+@router.delete("/v1/admin/keys/{key_id}", status_code=204,
+               responses=problems(401, 403, 404, 422, 503))
+async def revoke_api_key(
+    key_id: Annotated[str, Path(min_length=1, max_length=64)],
+    actor: ActorDep, con: ConDep, services: ServicesDep,
+) -> Response:
+    """Revoke a key at once in this process (other processes within 30 s)."""
+    access.require_admin(actor)
+    if not await revoke_key(con, key_id):
+        raise NotFound(f"no active key {key_id!r}", field="key_id")
+    cache = auth_cache(services)
+    for token in [t for t, (_, who) in cache.items() if who.key_id == key_id]:
+        del cache[token]
+    return Response(status_code=204)

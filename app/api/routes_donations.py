@@ -1,0 +1,67 @@
+"""A donation and its components; a patient's units (reverse provenance)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, Field
+from starlette.responses import Response
+
+from app.api import access
+from app.api.deps import ActorDep, ConDep
+from app.api.responses import READ_PROBLEMS, FastJSON, Row
+from app.errors import DonationNotFound
+from app.events import isbt
+from app.store import read_queries
+
+router = APIRouter(tags=["units"])
+
+
+class Donation(Row):
+    """A donation (or a pool's new DIN), its test results and every component."""
+
+    din: str
+    kind: str | None = None
+    donor_id: str | None = None
+    site_id: str | None = None
+    tests: list[Row] = Field(default_factory=list)
+    components: list[Row] = Field(default_factory=list)
+    pooled_from: list[Row] = Field(default_factory=list)
+
+
+class PatientUnits(BaseModel):
+    patient_id: str
+    units: list[Row]
+
+
+@router.get("/v1/donations/{din}", response_model=Donation, responses=READ_PROBLEMS)
+async def read_donation(
+    din: Annotated[str, Path(
+        min_length=13, max_length=16, examples=["A999926123456"],
+        description="the DIN bare (13), with its check character (14) or as the barcode "
+                    "form ('=' + DIN + 2 flags)")],
+    actor: ActorDep,
+    con: ConDep,
+) -> Response:
+    """The donation and all its components, with the donation's test results."""
+    bare = isbt.parse_din(din, "din")
+    found = await read_queries.donation(con, bare)
+    if found is None:
+        raise DonationNotFound(f"no donation with DIN {bare}", field="din")
+    await access.require_donation(con, actor, bare)
+    return FastJSON(found)
+
+
+@router.get(
+    "/v1/patients/{patient_id}/units", response_model=PatientUnits, responses=READ_PROBLEMS
+)
+async def read_patient_units(
+    patient_id: Annotated[str, Path(min_length=1, max_length=64, examples=["PAT-4F2K9Q"])],
+    actor: ActorDep,
+    con: ConDep,
+) -> Response:
+    """Reverse provenance: every unit reserved for, issued to or transfused into the
+    (pseudonymous) patient, with each action. Hospital keys see their own site's actions."""
+    units = access.patient_view(actor, await read_queries.patient_units(con, patient_id))
+    return FastJSON({"patient_id": patient_id, "units": units})

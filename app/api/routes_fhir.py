@@ -1,0 +1,133 @@
+"""FHIR R5: ``BiologicallyDerivedProduct`` read and search by DIN, ``Provenance`` by target.
+
+Answers are ``application/fhir+json``; errors stay RFC 9457 problems like the rest of the
+API. The read scope is the same as for ``/v1/units``: a site key sees the units its site
+touched (a search simply leaves the others out).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, Path, Query, Request
+from starlette.responses import Response
+
+from app.api import access
+from app.api.deps import ActorDep, ConDep
+from app.api.responses import LIST_PROBLEMS, READ_PROBLEMS
+from app.errors import InvalidInput, UnitNotFound
+from app.events import isbt
+from app.events.catalogue import Catalogue, default_catalogue
+from app.events.envelope import Actor
+from app.fhir import mapping
+from app.store import read_queries
+from app.store.api_access import touched_units, unit_exists
+from app.store.conn import Conn
+from app.store.log_reader import history
+
+router = APIRouter(prefix="/v1/fhir", tags=["fhir"])
+FHIR_JSON = "application/fhir+json"
+_COLLECTION_TYPES = ("DonationCollected", "UnitsPooled")
+
+
+def _fhir(resource: dict[str, Any]) -> Response:
+    return Response(orjson.dumps(resource), media_type=FHIR_JSON)
+
+
+def _doc(what: str) -> dict[int | str, dict[str, Any]]:
+    return {200: {"description": what, "content": {FHIR_JSON: {"schema": {
+        "type": "object", "required": ["resourceType"],
+        "properties": {"resourceType": {"type": "string"}}}}}}}
+
+
+def get_catalogue() -> Catalogue:
+    """The product catalogue (storage ranges). The default one until the composition root
+    exposes the configured catalogue."""
+    return default_catalogue()
+
+
+CatalogueDep = Annotated[Catalogue, Depends(get_catalogue)]
+
+
+async def _product(con: Conn, unit_id: str, catalogue: Catalogue) -> dict[str, Any] | None:
+    unit = await read_queries.unit_state(con, unit_id)
+    if unit is None:
+        return None
+    donation = await read_queries.donation(con, unit["din"])
+    collector = next((e["actor"] for e in await history(con, "donation", unit["din"])
+                      if e["type"] in _COLLECTION_TYPES), None)
+    storage = None
+    if unit.get("category") in catalogue.storage:
+        rule = catalogue.storage_for(unit["category"], unit.get("product_code"))
+        storage = (rule.min_dc, rule.max_dc)
+    return mapping.product(unit, donation=donation, collector=collector, storage_dc=storage)
+
+
+@router.get("/BiologicallyDerivedProduct/{unit_id}",
+            responses=_doc("A BiologicallyDerivedProduct") | READ_PROBLEMS)
+async def read_product(
+    unit_id: Annotated[str, Path(min_length=15, max_length=40,
+                                 examples=["A999926123456-E0398V00"])],
+    actor: ActorDep, con: ConDep, catalogue: CatalogueDep,
+) -> Response:
+    """One unit as a FHIR R5 ``BiologicallyDerivedProduct``: ISBT product code, DIN as
+    ``biologicalSourceEvent``, division, parents, status, expiry, collection and storage
+    temperature range."""
+    canonical = isbt.parse_unit_id(unit_id, "unit_id")
+    if not await unit_exists(con, canonical):
+        raise UnitNotFound(f"unit {canonical} does not exist", field="unit_id")
+    await access.require_unit(con, actor, canonical, isbt.din_of_unit(canonical))
+    resource = await _product(con, canonical, catalogue)
+    assert resource is not None
+    return _fhir(resource)
+
+
+async def _readable(con: Conn, actor: Actor, unit_ids: list[str]) -> list[str]:
+    if access.reads_everything(actor):
+        return unit_ids
+    assert actor.site_id is not None
+    allowed = await touched_units(con, unit_ids, actor.site_id)
+    return [u for u in unit_ids if u in allowed]
+
+
+@router.get("/BiologicallyDerivedProduct",
+            responses=_doc("A searchset Bundle of BiologicallyDerivedProduct") | LIST_PROBLEMS)
+async def search_products(
+    request: Request, actor: ActorDep, con: ConDep, catalogue: CatalogueDep,
+    source_event: Annotated[str, Query(
+        alias="biological-source-event", min_length=13, max_length=16,
+        description="a DIN (bare, with check character or barcode form)")],
+) -> Response:
+    """Every component of a donation (by DIN) as a searchset ``Bundle``."""
+    din = isbt.parse_din(source_event, "biological-source-event")
+    found = await read_queries.donation(con, din)
+    unit_ids = [c["unit_id"] for c in found["components"]] if found else []
+    resources = [r for u in await _readable(con, actor, unit_ids)
+                 if (r := await _product(con, u, catalogue)) is not None]
+    return _fhir(mapping.searchset(resources, str(request.base_url) + "v1/fhir",
+                                   str(request.url)))
+
+
+@router.get("/Provenance",
+            responses=_doc("A searchset Bundle of Provenance") | LIST_PROBLEMS)
+async def search_provenance(
+    request: Request, actor: ActorDep, con: ConDep,
+    target: Annotated[str, Query(
+        min_length=15, max_length=80, description="BiologicallyDerivedProduct/{unit_id}",
+        examples=["BiologicallyDerivedProduct/A999926123456-E0398V00"])],
+) -> Response:
+    """One ``Provenance`` per event of the unit, in log order: activity (event type),
+    targets, times, the acting key and its site, and the event's position and hashes."""
+    kind, _, raw_id = target.partition("/")
+    if kind != "BiologicallyDerivedProduct":
+        raise InvalidInput("target must be BiologicallyDerivedProduct/{unit_id}",
+                           field="target")
+    unit_id = isbt.parse_unit_id(raw_id, "target")
+    if not await unit_exists(con, unit_id):
+        return _fhir(mapping.searchset([], str(request.base_url) + "v1/fhir",
+                                       str(request.url)))
+    await access.require_unit(con, actor, unit_id, isbt.din_of_unit(unit_id))
+    resources = [mapping.provenance(e, unit_id) for e in await history(con, "unit", unit_id)]
+    return _fhir(mapping.searchset(resources, str(request.base_url) + "v1/fhir",
+                                   str(request.url)))

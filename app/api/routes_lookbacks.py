@@ -1,0 +1,125 @@
+"""Lookback and recall: start one (a ``LookbackStarted`` event), read its result."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, Path, Request
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from starlette.responses import Response
+
+from app.api import access
+from app.api.body import command_from_json, read_json
+from app.api.deps import (
+    ACQUIRE_TIMEOUT_SECONDS,
+    ActorDep,
+    ConDep,
+    MetricsDep,
+    PoolDep,
+    RecorderDep,
+    SettingsDep,
+    WriterDep,
+)
+from app.api.responses import READ_PROBLEMS, WRITE_PROBLEMS, FastJSON, Row
+from app.errors import InvalidInput, LookbackNotFound
+from app.events.authz import check_role
+from app.store import read_queries
+
+router = APIRouter(tags=["lookbacks"])
+
+
+class LookbackIn(BaseModel):
+    """Start a lookback from a donor (donations collected since ``since``) or from one DIN."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"donor_id": "DNR-7QX2K9", "marker": "HIV", "since": "2025-01-01T00:00:00Z"},
+        {"din": "A999926123456", "marker": "HCV"},
+    ]})
+
+    donor_id: str | None = Field(default=None, max_length=64)
+    din: str | None = Field(default=None, max_length=16)
+    marker: str = Field(min_length=1, max_length=32)
+    since: str | None = Field(default=None, max_length=40,
+                              description="RFC 3339 time or a date; donor lookbacks only")
+    lookback_id: str | None = Field(
+        default=None, max_length=64,
+        description="default: derived from event_id, so a retry starts nothing new")
+    event_id: UUID | None = None
+    occurred_at: AwareDatetime | None = None
+
+
+class LookbackOut(Row):
+    """The lookback, the units it found (each with its custodian or recipient) and the items
+    not yet acknowledged. On creation also the log ``position`` and ``event_id``."""
+
+    lookback_id: str
+    marker: str | None = None
+    units: list[Row]
+    open_items: list[str]
+
+
+def _envelope(raw: Any) -> dict[str, Any]:
+    """The ``LookbackStarted`` envelope for a request body; the domain validates the data."""
+    if not isinstance(raw, dict):
+        raise InvalidInput("body must be a JSON object", field=None)
+    unknown = sorted(set(raw) - set(LookbackIn.model_fields))
+    if unknown:
+        raise InvalidInput(f"unknown field {unknown[0]!r}", field=unknown[0])
+    event_id = raw.get("event_id") or str(uuid4())
+    if not isinstance(event_id, str):
+        raise InvalidInput("event_id must be a UUID", field="event_id")
+    lookback_id = raw.get("lookback_id") or "LB-" + event_id.replace("-", "")[:16].upper()
+    data = {"lookback_id": lookback_id} | {
+        k: raw[k] for k in ("donor_id", "din", "marker", "since") if raw.get(k) is not None}
+    envelope = {"type": "LookbackStarted", "data": data, "event_id": event_id}
+    if raw.get("occurred_at") is not None:
+        envelope["occurred_at"] = raw["occurred_at"]
+    return envelope
+
+
+@router.post(
+    "/v1/lookbacks", status_code=201, response_model=LookbackOut, responses=WRITE_PROBLEMS,
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/LookbackIn"}}}}},
+)
+async def start_lookback(
+    request: Request, actor: RecorderDep, writer: WriterDep, settings: SettingsDep,
+    metrics: MetricsDep, pool: PoolDep,
+) -> Response:
+    """Record ``LookbackStarted``: every donation of the donor since ``since`` (or the one
+    DIN), every component through splits and pools, with its custodian or recipient. Units
+    still in stock are quarantined in the same step. Lab, processing and admin keys."""
+    check_role(actor, "LookbackStarted")
+    raw = await read_json(request, settings.max_body_bytes)
+    cmd, content = command_from_json(_envelope(raw), actor, datetime.now(UTC))
+    result = await writer.append(cmd, content)
+    if result.replayed:
+        metrics.replays.inc()
+    else:
+        metrics.appends.labels(type="LookbackStarted").inc()
+    # The connection is taken only now: holding one while the writer (which needs one of
+    # the same pool) commits could starve it.
+    async with pool.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS) as con:
+        found = await read_queries.lookback(con, str(cmd.data["lookback_id"]))
+    if found is None:
+        raise LookbackNotFound("the lookback was recorded but is not readable yet")
+    body = found | {"position": result.position, "event_id": str(result.event_id),
+                    "quarantine_positions": list(result.derived)}
+    return FastJSON(body, status_code=201)
+
+
+@router.get("/v1/lookbacks/{lookback_id}", response_model=LookbackOut, responses=READ_PROBLEMS)
+async def read_lookback(
+    lookback_id: Annotated[str, Path(min_length=1, max_length=64)],
+    actor: ActorDep,
+    con: ConDep,
+) -> Response:
+    """A lookback's result: its units with custodian or recipient, acknowledgements and the
+    open items. Readable by national keys, the starting site and sites holding its units."""
+    found = await read_queries.lookback(con, lookback_id)
+    if found is None:
+        raise LookbackNotFound(f"lookback {lookback_id} does not exist", field="lookback_id")
+    access.require_lookback(actor, found)
+    return FastJSON(found)

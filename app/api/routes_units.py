@@ -1,0 +1,102 @@
+"""Reading one unit: its state, its history in the log, its provenance."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, Field
+from starlette.responses import Response
+
+from app.api import access
+from app.api.deps import ActorDep, ConDep
+from app.api.proofs import attach_inclusion_proofs
+from app.api.responses import READ_PROBLEMS, FastJSON, FeedEntry, Row
+from app.errors import UnitNotFound
+from app.events import isbt
+from app.events.envelope import Actor
+from app.store import read_queries
+from app.store.api_access import unit_exists
+from app.store.conn import Conn
+from app.store.log_reader import history
+
+router = APIRouter(tags=["units"])
+
+UnitIdPath = Annotated[str, Path(
+    min_length=15, max_length=40,
+    description="DIN (bare, with check character or barcode form) + '-' + product code",
+    examples=["A999926123456-E0398V00"],
+)]
+
+
+class Unit(Row):
+    """A unit's current state (``rm_units``), its donation's tests, parents and children."""
+
+    unit_id: str
+    din: str
+    status: str
+    product_code: str | None = None
+    category: str | None = None
+    custodian_site_id: str | None = None
+    expires_at: str | None = None
+    tests: list[Row] = Field(default_factory=list)
+    parents: list[Row] = Field(default_factory=list)
+    children: list[Row] = Field(default_factory=list)
+
+
+class UnitHistory(BaseModel):
+    unit_id: str
+    events: list[FeedEntry]
+
+
+class Provenance(Row):
+    """Donor pseudonyms → donations → lineage → custody chain → recipient or fate, and every
+    event of the unit with its hashes and an RFC 9162 inclusion proof."""
+
+    unit: Row
+    donors: list[str]
+    donations: list[Row]
+    lineage: Row
+    custody: list[Row]
+    patients: list[Row]
+    fate: Row
+    events: list[Row]
+
+
+async def _readable_unit(con: Conn, actor: Actor, raw_id: str) -> str:
+    """The canonical unit id, once the unit is known to exist and the key may read it."""
+    unit_id = isbt.parse_unit_id(raw_id, "unit_id")
+    if not await unit_exists(con, unit_id):
+        raise UnitNotFound(f"unit {unit_id} does not exist", field="unit_id")
+    await access.require_unit(con, actor, unit_id, isbt.din_of_unit(unit_id))
+    return unit_id
+
+
+@router.get("/v1/units/{unit_id}", response_model=Unit, responses=READ_PROBLEMS)
+async def read_unit(unit_id: UnitIdPath, actor: ActorDep, con: ConDep) -> Response:
+    """Current state: status, custodian and location, ABO/RhD, expiry, the donation's test
+    results, parents and children."""
+    canonical = await _readable_unit(con, actor, unit_id)
+    return FastJSON(await read_queries.unit_state(con, canonical))
+
+
+@router.get("/v1/units/{unit_id}/history", response_model=UnitHistory, responses=READ_PROBLEMS)
+async def read_history(unit_id: UnitIdPath, actor: ActorDep, con: ConDep) -> Response:
+    """Every event of the unit, in log order, with its position, leaf and chain hashes (a
+    unit's life is a few dozen events, so this list is not paged)."""
+    canonical = await _readable_unit(con, actor, unit_id)
+    return FastJSON({"unit_id": canonical, "events": await history(con, "unit", canonical)})
+
+
+@router.get(
+    "/v1/units/{unit_id}/provenance", response_model=Provenance, responses=READ_PROBLEMS
+)
+async def read_provenance(unit_id: UnitIdPath, actor: ActorDep, con: ConDep) -> Response:
+    """Lineage, custody chain, donor pseudonyms, recipient or fate, and for every event of
+    the unit an inclusion proof in the Merkle tree of the current log size."""
+    canonical = await _readable_unit(con, actor, unit_id)
+    found = await read_queries.provenance(con, canonical)
+    if found is None:
+        raise UnitNotFound(f"unit {canonical} does not exist", field="unit_id")
+    await attach_inclusion_proofs(con, found["events"])
+    return FastJSON(found)

@@ -1,0 +1,202 @@
+"""Unit state and log entries → FHIR R5 ``BiologicallyDerivedProduct``, ``Provenance`` and
+search ``Bundle`` resources, as plain JSON-ready dicts. Pure: no I/O, no web framework.
+
+References to sites, donors, patients and API keys are logical (by identifier): the service
+keeps no Organization or Patient resources, and donors and patients are pseudonyms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from app.fhir import systems as s
+
+JSON = dict[str, Any]
+
+
+def _time(value: Any) -> str | None:
+    """A FHIR dateTime/instant from a datetime or an RFC 3339 string."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return str(value)
+
+
+def _ref(kind: str, system: str, value: str, display: str | None = None) -> JSON:
+    ref: JSON = {"type": kind, "identifier": {"system": system, "value": value}}
+    if display is not None:
+        ref["display"] = display
+    return ref
+
+
+def _site(site_id: str) -> JSON:
+    return _ref("Organization", s.SITE_ID, site_id, site_id)
+
+
+def _celsius(tenths: int) -> JSON:
+    value: int | float = tenths // 10 if tenths % 10 == 0 else tenths / 10
+    return {"value": value, "unit": "°C", "system": s.UCUM, "code": "Cel"}
+
+
+def _coding(system: str, code: str, display: str | None = None) -> JSON:
+    coding: JSON = {"system": system, "code": code}
+    if display is not None:
+        coding["display"] = display
+    return coding
+
+
+def _properties(unit: Mapping[str, Any]) -> list[JSON]:
+    props: list[JSON] = []
+    abo, rhd = unit.get("abo"), unit.get("rhd")
+    if abo is not None and rhd is not None and (abo, rhd) in s.ISBT_GROUP_CODES:
+        props.append({
+            "type": {"coding": [_coding(s.PROPERTY_TYPE, "aborhd", "ABORhD")]},
+            "valueCodeableConcept": {
+                "coding": [_coding(s.ISBT_ABO_RHD, s.ISBT_GROUP_CODES[(abo, rhd)])],
+                "text": f"{abo} {rhd}"},
+        })
+    if unit.get("collection_type"):
+        props.append({"type": {"coding": [_coding(s.PROPERTY_TYPE, "collectiontype",
+                                                  "Collection Type")]},
+                      "valueString": str(unit["collection_type"])})
+    props.append({"type": {"coding": [_coding(s.LOCAL_PROPERTY, "status")]},
+                  "valueCodeableConcept": {"coding": [_coding(s.UNIT_STATUS,
+                                                              str(unit["status"]))]}})
+    if unit.get("volume_ml") is not None:
+        props.append({"type": {"coding": [_coding(s.LOCAL_PROPERTY, "volume")]},
+                      "valueQuantity": {"value": int(unit["volume_ml"]), "unit": "mL",
+                                        "system": s.UCUM, "code": "mL"}})
+    return props
+
+
+def product(
+    unit: Mapping[str, Any],
+    *,
+    donation: Mapping[str, Any] | None = None,
+    collector: Mapping[str, Any] | None = None,
+    storage_dc: tuple[int | None, int | None] | None = None,
+) -> JSON:
+    """A unit (a row of unit state with ``parents``) as a ``BiologicallyDerivedProduct``.
+
+    ``donation`` gives the collection (donor pseudonym, time, site), ``collector`` the actor
+    of the collection event, ``storage_dc`` the category's range in tenths of °C.
+    """
+    code = str(unit.get("product_code") or "")
+    resource: JSON = {
+        "resourceType": "BiologicallyDerivedProduct",
+        "id": unit["unit_id"],
+        "identifier": [{"system": s.UNIT_ID, "value": unit["unit_id"]}],
+        "biologicalSourceEvent": {"system": s.ISBT_DIN, "value": unit["din"]},
+        "productStatus": _coding(
+            s.PRODUCT_STATUS, *(("available", "Available") if unit["status"] == "released"
+                                else ("unavailable", "Unavailable"))),
+        "property": _properties(unit),
+    }
+    category = unit.get("category")
+    if category in s.CATEGORY_KIND:
+        resource["productCategory"] = _coding(s.PRODUCT_CATEGORY, s.CATEGORY_KIND[category])
+    if len(code) == 8:
+        resource["productCode"] = {"coding": [_coding(s.ISBT_PRODUCT_CODE, code[:5])],
+                                   "text": f"{code} ({category})" if category else code}
+        resource["division"] = code[6:]
+    parents = [p["unit_id"] for p in unit.get("parents", ())]
+    if parents:
+        resource["parent"] = [{"reference": f"BiologicallyDerivedProduct/{p}"} for p in parents]
+    if unit.get("expires_at") is not None:
+        resource["expirationDate"] = _time(unit["expires_at"])
+    site = unit.get("collected_site_id") or (donation or {}).get("site_id")
+    if site:
+        resource["processingFacility"] = [_site(str(site))]
+    collection = _collection(unit, donation, collector)
+    if collection:
+        resource["collection"] = collection
+    if storage_dc is not None and storage_dc != (None, None):
+        low, high = storage_dc
+        resource["storageTempRequirements"] = (
+            ({"low": _celsius(low)} if low is not None else {})
+            | ({"high": _celsius(high)} if high is not None else {}))
+    return resource
+
+
+def _collection(unit: Mapping[str, Any], donation: Mapping[str, Any] | None,
+                collector: Mapping[str, Any] | None) -> JSON:
+    collection: JSON = {}
+    if collector is not None and collector.get("key_id"):
+        collection["collector"] = _ref(
+            "PractitionerRole", s.API_KEY, str(collector["key_id"]),
+            f"{collector.get('role')} key of {collector.get('site_id') or 'the network'}")
+    donor = unit.get("donor_id") or (donation or {}).get("donor_id")
+    if donor:
+        collection["source"] = _ref("Patient", s.DONOR, str(donor), "donor (pseudonym)")
+    collected = unit.get("collected_at") or (donation or {}).get("collected_at")
+    if collected is not None:
+        collection["collectedDateTime"] = _time(collected)
+    return collection
+
+
+def units_named(data: Mapping[str, Any]) -> list[str]:
+    """Every unit id an event's data names (the unit, parents, components, units found)."""
+    found: list[str] = []
+    if isinstance(data.get("unit_id"), str):
+        found.append(data["unit_id"])
+    for name in ("parent_unit_ids",):
+        found.extend(u for u in data.get(name) or () if isinstance(u, str))
+    for name in ("components", "units"):
+        found.extend(c["unit_id"] for c in data.get(name) or ()
+                     if isinstance(c, Mapping) and isinstance(c.get("unit_id"), str))
+    return list(dict.fromkeys(found))
+
+
+def provenance(entry: Mapping[str, Any], target_unit_id: str | None = None) -> JSON:
+    """One log entry (a feed entry) as a ``Provenance``: what happened (``activity``), to
+    which units (``target``), when, by which key for which site, with its log position and
+    hashes as extensions."""
+    data: Mapping[str, Any] = entry.get("data") or {}
+    units = units_named(data)
+    if target_unit_id is not None and target_unit_id not in units:
+        units.insert(0, target_unit_id)
+    actor: Mapping[str, Any] = entry.get("actor") or {}
+    agent: JSON = {
+        "type": {"coding": [_coding(s.PROVENANCE_PARTICIPANT, "author", "Author")]},
+        "who": _ref("Device", s.API_KEY, str(actor.get("key_id")),
+                    f"{actor.get('role')} key"),
+    }
+    if actor.get("site_id"):
+        agent["onBehalfOf"] = _site(str(actor["site_id"]))
+    resource: JSON = {
+        "resourceType": "Provenance",
+        "id": f"evt-{entry['position']}",
+        "extension": [
+            {"url": s.LOG_POSITION, "valueInteger64": str(entry["position"])},
+            {"url": s.LEAF_HASH, "valueBase64Binary": entry["leaf_hash"]},
+            {"url": s.CHAIN_HASH, "valueBase64Binary": entry["chain_hash"]},
+        ],
+        "target": [{"reference": f"BiologicallyDerivedProduct/{u}"} for u in units]
+        or [{"identifier": {"system": s.LOCAL + "NamingSystem/stream",
+                            "value": str(entry["stream"])}}],
+        "occurredDateTime": _time(entry["occurred_at"]),
+        "recorded": _time(entry["recorded_at"]),
+        "activity": {"coding": [_coding(s.EVENT_TYPE, str(entry["type"]))],
+                     "text": str(entry["type"])},
+        "agent": [agent],
+    }
+    if isinstance(data.get("patient_id"), str):
+        resource["patient"] = _ref("Patient", s.PATIENT, data["patient_id"],
+                                   "patient (pseudonym)")
+    return resource
+
+
+def searchset(resources: Sequence[JSON], base_url: str, self_url: str) -> JSON:
+    """A search result ``Bundle`` of ``resources`` (all matches: no paging)."""
+    base = base_url.rstrip("/")
+    return {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "total": len(resources),
+        "link": [{"relation": "self", "url": self_url}],
+        "entry": [{"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r,
+                   "search": {"mode": "match"}} for r in resources],
+    }
