@@ -6,11 +6,13 @@ Read scope:
 - **auditor** and **admin** (the national roles) read everything: the whole change feed, every
   unit, donation, patient, lookback and the audit views.
 - A **site key** (collector, lab, processing, inventory, hospital) reads what its site touched:
-  a unit or donation that its site acted on or was named in (collected, tested, processed,
-  stored, shipped, received, issued, transfused, discarded, acknowledged), and the
-  provenance and FHIR views of such a unit; the stock of its own site; the patient actions its
-  own site recorded; a lookback its site started or that found a unit its site holds or held.
-  Its change feed is the events that concern its site (positions are then not contiguous).
+  a unit its site acted on or was named in (collected, processed, stored, shipped, received,
+  issued, transfused, discarded, acknowledged) or whose donation its site tested, with the
+  history, provenance (lineage included) and FHIR views of such a unit; a donation its site
+  touched, listing only the components the key may read; the stock of its own site; the
+  patient actions its own site recorded; a lookback its site started or that found a unit its
+  site holds or held. Its change feed is the events that concern its site (positions are then
+  not contiguous).
 - The audit views (``/v1/audit/events``, custody gaps, unfated units, discards) are for the
   national roles. ``/v1/audit/verify`` and ``/v1/schemas`` are open to every key.
 
@@ -25,7 +27,7 @@ from typing import Any
 from app.errors import Forbidden, RoleNotAllowed, SiteScopeViolation
 from app.events.authz import ADMIN, ROLE_EVENTS
 from app.events.envelope import Actor
-from app.store.api_access import site_touches, site_touches_unit
+from app.store.api_access import site_touches, site_touches_unit, touched_units
 from app.store.conn import Conn
 from app.store.keys import NATIONAL_ROLES
 
@@ -62,7 +64,7 @@ def _out_of_scope(actor: Actor, what: str) -> SiteScopeViolation:
 
 
 async def require_unit(con: Conn, actor: Actor, unit_id: str, din: str) -> None:
-    """Refuse a site key that never touched the unit (or its donation)."""
+    """Refuse a site key that never touched the unit (nor tested its donation)."""
     if reads_everything(actor):
         return
     if actor.site_id is None or not await site_touches_unit(con, unit_id, din, actor.site_id):
@@ -75,6 +77,16 @@ async def require_donation(con: Conn, actor: Actor, din: str) -> None:
         return
     if actor.site_id is None or not await site_touches(con, "donation", din, actor.site_id):
         raise _out_of_scope(actor, f"donation {din}")
+
+
+async def readable_units(con: Conn, actor: Actor, unit_ids: list[str]) -> list[str]:
+    """Those of ``unit_ids`` the key may read, in their order."""
+    if reads_everything(actor):
+        return unit_ids
+    if actor.site_id is None:
+        return []
+    allowed = await touched_units(con, unit_ids, actor.site_id)
+    return [u for u in unit_ids if u in allowed]
 
 
 def stock_site(actor: Actor, site: str | None) -> str | None:

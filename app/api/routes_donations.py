@@ -44,12 +44,16 @@ async def read_donation(
     actor: ActorDep,
     con: ConDep,
 ) -> Response:
-    """The donation and all its components, with the donation's test results."""
+    """The donation and its components, with the donation's test results. A site key sees
+    the components it may read (all of them for the collecting site and the testing lab)."""
     bare = isbt.parse_din(din, "din")
     found = await read_queries.donation(con, bare)
     if found is None:
         raise DonationNotFound(f"no donation with DIN {bare}", field="din")
     await access.require_donation(con, actor, bare)
+    allowed = set(await access.readable_units(
+        con, actor, [c["unit_id"] for c in found["components"]]))
+    found["components"] = [c for c in found["components"] if c["unit_id"] in allowed]
     return FastJSON(found)
 
 

@@ -19,10 +19,9 @@ from app.api.responses import LIST_PROBLEMS, READ_PROBLEMS
 from app.errors import InvalidInput, UnitNotFound
 from app.events import isbt
 from app.events.catalogue import Catalogue, default_catalogue
-from app.events.envelope import Actor
 from app.fhir import mapping
 from app.store import read_queries
-from app.store.api_access import touched_units, unit_exists
+from app.store.api_access import unit_exists
 from app.store.conn import Conn
 from app.store.log_reader import history
 
@@ -83,14 +82,6 @@ async def read_product(
     return _fhir(resource)
 
 
-async def _readable(con: Conn, actor: Actor, unit_ids: list[str]) -> list[str]:
-    if access.reads_everything(actor):
-        return unit_ids
-    assert actor.site_id is not None
-    allowed = await touched_units(con, unit_ids, actor.site_id)
-    return [u for u in unit_ids if u in allowed]
-
-
 @router.get("/BiologicallyDerivedProduct",
             responses=_doc("A searchset Bundle of BiologicallyDerivedProduct") | LIST_PROBLEMS)
 async def search_products(
@@ -103,7 +94,7 @@ async def search_products(
     din = isbt.parse_din(source_event, "biological-source-event")
     found = await read_queries.donation(con, din)
     unit_ids = [c["unit_id"] for c in found["components"]] if found else []
-    resources = [r for u in await _readable(con, actor, unit_ids)
+    resources = [r for u in await access.readable_units(con, actor, unit_ids)
                  if (r := await _product(con, u, catalogue)) is not None]
     return _fhir(mapping.searchset(resources, str(request.base_url) + "v1/fhir",
                                    str(request.url)))

@@ -27,11 +27,22 @@ async def site_touches(con: Conn, kind: str, ref: str, site_id: str) -> bool:
     return found
 
 
+_TESTED = """
+SELECT EXISTS (
+    SELECT 1 FROM event_refs x
+      JOIN events e ON e.position = x.position AND e.type = 'TestResultRecorded'
+      JOIN event_refs s ON s.kind = 'site' AND s.ref = $2 AND s.position = x.position
+     WHERE x.kind = 'donation' AND x.ref = $1)
+"""
+
+
 async def site_touches_unit(con: Conn, unit_id: str, din: str, site_id: str) -> bool:
-    """A site touches a unit when it touched the unit itself or its donation (a lab that
-    tested it, the collection site)."""
-    return await site_touches(con, "unit", unit_id, site_id) or await site_touches(
-        con, "donation", din, site_id)
+    """A site touches a unit when it touched the unit itself, or tested its donation (a lab
+    tests a donation's samples without ever holding its units)."""
+    if await site_touches(con, "unit", unit_id, site_id):
+        return True
+    tested: bool = await con.fetchval(_TESTED, din, site_id)
+    return tested
 
 
 async def site_feed(con: Conn, site_id: str, after: int, limit: int) -> list[dict[str, Any]]:
@@ -47,7 +58,7 @@ async def site_feed(con: Conn, site_id: str, after: int, limit: int) -> list[dic
 
 
 async def touched_units(con: Conn, unit_ids: list[str], site_id: str) -> set[str]:
-    """Those of ``unit_ids`` that ``site_id`` touched (directly or through their donation)."""
+    """Those of ``unit_ids`` that ``site_id`` touched (see ``site_touches_unit``)."""
     if not unit_ids:
         return set()
     rows = await con.fetch(
@@ -55,8 +66,12 @@ async def touched_units(con: Conn, unit_ids: list[str], site_id: str) -> set[str
             WHERE EXISTS (
                 SELECT 1 FROM event_refs x
                   JOIN event_refs s ON s.kind = 'site' AND s.ref = $2 AND s.position = x.position
-                 WHERE (x.kind = 'unit' AND x.ref = u.id)
-                    OR (x.kind = 'donation' AND x.ref = split_part(u.id, '-', 1)))""",
+                 WHERE x.kind = 'unit' AND x.ref = u.id)
+               OR EXISTS (
+                SELECT 1 FROM event_refs x
+                  JOIN events e ON e.position = x.position AND e.type = 'TestResultRecorded'
+                  JOIN event_refs s ON s.kind = 'site' AND s.ref = $2 AND s.position = x.position
+                 WHERE x.kind = 'donation' AND x.ref = split_part(u.id, '-', 1))""",
         unit_ids, site_id,
     )
     return {r["id"] for r in rows}

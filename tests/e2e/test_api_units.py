@@ -150,8 +150,16 @@ async def test_site_keys_read_only_what_their_site_touched(client, make_key):
         assert (response.status_code, response.json()["rule"]) == (403, "site-scope"), key
         assert (await net.get(key, f"/v1/units/{red}/history")).status_code == 403
         assert (await net.get(key, f"/v1/donations/{din(1)}")).status_code == 403
-    # The hospital sees the whole donation (it holds one of its components).
-    assert (await net.get("hospital@H1", f"/v1/donations/{din(1)}")).status_code == 200
+    # The hospital sees the donation, with the one component it holds; the lab sees them all.
+    seen = (await net.get("hospital@H1", f"/v1/donations/{din(1)}")).json()["components"]
+    assert [c["unit_id"] for c in seen] == [red]
+    seen = (await net.get("lab@LAB1", f"/v1/donations/{din(1)}")).json()["components"]
+    assert len(seen) == 3
+    whole = f"{din(1)}-E0001V00"
+    assert (await net.get("hospital@H1", f"/v1/units/{whole}")).status_code == 403
+    # ...but the provenance of its own unit shows the lineage up to the donor.
+    prov = (await net.get("hospital@H1", f"/v1/units/{red}/provenance")).json()
+    assert whole in {n["unit_id"] for n in prov["lineage"]["nodes"]}
 
 
 async def test_unknown_unit_is_404_problem(client, make_key):
