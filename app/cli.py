@@ -34,24 +34,30 @@ PLUGINS = (
 @app.command()
 def serve(
     demo: Annotated[bool, typer.Option(help="Load the demo network into an empty log.")] = False,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes (they share the one "
+                                                     "serialised writer through the head lock).")]
+    = 1,
 ) -> None:
     """Migrate, then serve the API (HOST/PORT from the environment)."""
+    import os
+
     import uvicorn
 
-    from app.api.app import create_app
     from app.logs import configure_logging
 
     settings = Settings()
     configure_logging(settings.log_json)
     admin_url = resolve_admin_url(settings)
+    # Workers read their settings from the environment: point them at the same database.
+    os.environ["DATABASE_URL"] = admin_url
     settings = settings.model_copy(update={"database_url": admin_url, "demo_on_empty": demo})
     asyncio.run(migrate_database(admin_url))
     if demo:
         from app.sim.demo import load_demo_if_empty
 
         asyncio.run(load_demo_if_empty(settings))
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level="warning", access_log=False)
+    uvicorn.run("app.asgi:app_from_env", factory=True, host=settings.host, port=settings.port,
+                workers=workers, log_level="warning", access_log=False)
 
 
 @app.command()
