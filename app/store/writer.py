@@ -96,9 +96,13 @@ class Writer:
         self._domain = domain
         self._batch_max = batch_max
         self._inline = tuple(inline)
-        self._observer = observer
+        self._observers: list[BatchObserver] = [observer] if observer is not None else []
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+
+    def add_observer(self, observer: BatchObserver) -> None:
+        """Call ``observer(commands, events, lock_wait_seconds)`` after every commit."""
+        self._observers.append(observer)
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="bloodtrace-writer")
@@ -166,7 +170,7 @@ class Writer:
 
     async def _commit(self, batch: list[_Pending]) -> list[AppendResult | DomainError]:
         async with self._pool.acquire() as con, con.transaction():
-            return await _Batch(con, self._domain, self._inline, self._observer).run(batch)
+            return await _Batch(con, self._domain, self._inline, self._observers).run(batch)
 
 
 def _settle(p: _Pending, outcome: AppendResult | BaseException) -> None:
@@ -186,12 +190,12 @@ class _Batch:
         con: Conn,
         domain: Domain,
         inline: Sequence[InlineApplier],
-        observer: BatchObserver | None,
+        observers: Sequence[BatchObserver],
     ) -> None:
         self.con = con
         self.domain = domain
         self.inline = inline
-        self.observer = observer
+        self.observers = observers
         self.world = BatchWorld(domain)
         self.versions: dict[str, int] = {}
         self.stored: list[StoredEvent] = []
@@ -230,8 +234,8 @@ class _Batch:
                 outcomes.append(item)
         if self.stored:
             await self._write()
-        if self.observer is not None:
-            self.observer(len(batch), len(self.stored), waited)
+        for observe in self.observers:
+            observe(len(batch), len(self.stored), waited)
         return outcomes
 
     async def _load_existing(self, ids: list[UUID]) -> None:
