@@ -49,16 +49,19 @@ async def _load(server: Server, con: asyncpg.Connection, script: str, args: list
     return Run(result, start + 1, await head(con), rss.peak)
 
 
-async def http_appends(url: str, seconds: int, warmup: int, log: Path
+async def http_appends(url: str, seconds: int, warmup: int, log: Path, workers: int = 1
                        ) -> tuple[list[Figure], list[str]]:
     con = await asyncpg.connect(url)
     try:
         token = (await create_key(con, "admin", None, "bench")).token
         run_id = uuid.uuid4().hex[:8]
-        with Server(url, log) as server:
+        with Server(url, log, workers) as server:
             await asyncio.to_thread(run_wrk, server.base_url, "wrk_single.lua",
                                     [token, run_id + "w"], connections=CLIENTS, threads=2,
                                     seconds=warmup)
+            floor = await asyncio.to_thread(run_wrk, server.base_url + "/healthz",
+                                            "wrk_get.lua", [], connections=CLIENTS, threads=2,
+                                            seconds=max(2, seconds // 3))
             single = await _load(server, con, "wrk_single.lua", [token, run_id],
                                  CLIENTS, seconds)
             batch = await _load(server, con, "wrk_batch.lua", [token, run_id, str(BATCH)],
@@ -72,14 +75,16 @@ async def http_appends(url: str, seconds: int, warmup: int, log: Path
         rate(f"HTTP append, 1 event/request, {CLIENTS} clients", single.per_s, single_limit,
              "COPY", 3_000),
         latency("HTTP append latency (wrk)", s.p50_ms, s.p99_ms, None, 50),
+        rate(f"HTTP floor: GET /healthz, {CLIENTS} clients (p99 {floor.p99_ms:.0f} ms)",
+             floor.requests / floor.seconds, None, "", None, unit="req/s"),
         rate(f"HTTP batch append, {BATCH} events/request, {BATCH_CLIENTS} clients",
              batch.per_s, batch_limit, "COPY", 30_000),
-        Figure("server RSS under load (peak VmRSS)",
+        Figure(f"server RSS, peak under load ({workers} worker)",
                f"{max(single.peak_rss_mb, batch.peak_rss_mb):,.0f} MB", target="<= 300 MB",
                status="PASS" if max(single.peak_rss_mb, batch.peak_rss_mb) <= 300 else "MISS"),
     ]
     notes = [
-        f"HTTP: `bloodtrace serve` (uvicorn, 1 process) and wrk (2 threads, Lua bodies: "
+        f"HTTP: `bloodtrace serve --workers {workers}` (uvicorn) and wrk (2 threads, Lua bodies: "
         f"DonorRegistered with unique donor ids) as separate processes, {seconds} s each after "
         f"a {warmup} s warm-up; single: {single.events:,} events in {s.seconds:.1f} s, "
         f"{s.non2xx} non-2xx, {s.socket_errors} socket errors; batch: {batch.events:,} events "

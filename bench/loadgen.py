@@ -48,7 +48,7 @@ def ensure_wrk() -> str:
 def run_wrk(url: str, script: str, args: list[str], *, connections: int, threads: int,
             seconds: int, timeout_s: int = 10) -> WrkResult:
     """Run ``bench/<script>`` against ``url`` for ``seconds``; the script's ``done`` prints
-    one ``RESULT {json}`` line."""
+    one ``RESULT {json}`` line (``wrk_get.lua``: plain GETs of the url's path)."""
     cmd = [ensure_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s",
            f"--timeout={timeout_s}s", "-s", str(HERE / script), url, "--", *args]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout

@@ -62,7 +62,8 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, {cpu}, Python {platform.python_version()}"
 
 
-async def bench(sizes: Sizes, console: Console) -> tuple[list[Figure], list[str]]:
+async def bench(sizes: Sizes, console: Console, workers: int
+                ) -> tuple[list[Figure], list[str]]:
     admin_url = embedded_admin_url(ROOT / ".data" / "bench")
     name = f"bench_{datetime.now(UTC):%Y%m%d_%H%M%S}"
     admin = await asyncpg.connect(admin_url)
@@ -79,7 +80,7 @@ async def bench(sizes: Sizes, console: Console) -> tuple[list[Figure], list[str]
         notes.append(note)
         console.log("HTTP appends (server + wrk)")
         http_figures, http_notes = await http_appends(url, sizes.http_s, sizes.warmup_s,
-                                                      OUT / "server.log")
+                                                      OUT / "server.log", workers)
         figures += http_figures
         notes += http_notes
         figures.append(sim)
@@ -112,13 +113,15 @@ def main(argv: list[str] | None = None) -> int:
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--quick", action="store_true", help="small sizes; checks the harness")
     mode.add_argument("--full", action="store_true", help="real sizes (20-30 minutes)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="server worker processes (bloodtrace serve --workers)")
     args = parser.parse_args(argv)
     sizes = FULL if args.full else QUICK
     logging.basicConfig(level=logging.WARNING)
     console = Console(width=160)
     OUT.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    figures, notes = asyncio.run(bench(sizes, console))
+    figures, notes = asyncio.run(bench(sizes, console, args.workers))
     mode_name = "full" if args.full else "quick"
     title = (f"bloodtrace bench --{mode_name}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
              f"{machine()}, embedded PostgreSQL ({time.monotonic() - started:.0f} s)")

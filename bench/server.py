@@ -1,5 +1,6 @@
 """The service under test: ``bloodtrace serve`` as its own process on a free port, with its
-resident memory sampled from ``/proc/<pid>/status`` while load runs."""
+resident memory (summed over the process and its workers) sampled from ``/proc`` while load
+runs."""
 
 from __future__ import annotations
 
@@ -35,11 +36,35 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it (uvicorn's workers)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(children.get(current, []))
+    return found
+
+
+def tree_rss_mb(pid: int) -> float:
+    return sum(rss_mb(p) for p in descendants(pid))
+
+
 class Server:
     """``with Server(url) as server:`` starts the service, waits for /readyz, stops it."""
 
-    def __init__(self, database_url: str, log_path: Path) -> None:
+    def __init__(self, database_url: str, log_path: Path, workers: int = 1) -> None:
         self.database_url = database_url
+        self.workers = workers
         self.port = free_port()
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
@@ -57,8 +82,9 @@ class Server:
         env = os.environ | {"DATABASE_URL": self.database_url, "PORT": str(self.port),
                             "HOST": "127.0.0.1"}
         with self.log_path.open("wb") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"],
-                                         cwd=ROOT, env=env, stdout=log, stderr=log)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "app.cli", "serve", "--workers", str(self.workers)],
+                cwd=ROOT, env=env, stdout=log, stderr=log)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -83,17 +109,18 @@ class Server:
 
 
 class PeakRss:
-    """Samples a process's RSS every 100 ms in a thread; ``peak`` is the highest seen."""
+    """Samples the RSS of a process tree every 200 ms in a thread; ``peak`` is the highest
+    total seen."""
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
-        self.peak = rss_mb(pid)
+        self.peak = tree_rss_mb(pid)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        while not self._stop.wait(0.1):
-            self.peak = max(self.peak, rss_mb(self.pid))
+        while not self._stop.wait(0.2):
+            self.peak = max(self.peak, tree_rss_mb(self.pid))
 
     def __enter__(self) -> PeakRss:
         self._thread.start()
