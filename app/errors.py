@@ -433,3 +433,27 @@ class LookbackAlreadyAcknowledged(RuleViolation):
 class LookbackSiteMismatch(RuleViolation):
     rule = "lookback-site-mismatch"
     title = "Only the site that holds or transfused the unit may acknowledge it"
+
+
+# --- verifiable log (issue 6) ---
+# Raised by app/log (proofs, checkpoints, export) and rendered like every other DomainError.
+
+
+class InvalidProofRequest(InvalidInput):
+    rule = "invalid-proof-request"
+    title = "No such proof can exist (check the position and tree sizes)"
+
+
+class ProofUnavailable(NotFound):
+    rule = "proof-unavailable"
+    title = "The log is not that large yet"
+
+
+class NoCheckpoint(NotFound):
+    rule = "no-checkpoint"
+    title = "No signed checkpoint covers this yet"
+
+
+class ExportRangeError(InvalidInput):
+    rule = "export-range"
+    title = "Nothing to export in this range"

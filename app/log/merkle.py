@@ -81,6 +81,24 @@ class CompactRange:
         self.size += 1
         return completed
 
+    def append_subtree(self, level: int, value: bytes) -> None:
+        """Add the root of a perfect subtree of ``2**level`` leaves that starts at ``size``.
+
+        This joins compact ranges: a range over ``[size, end)`` is ``subtree_levels(size, end)``
+        with its hashes, appended left to right.
+        """
+        if self.size & ((1 << level) - 1):
+            raise ValueError(f"a subtree of level {level} cannot start at leaf {self.size}")
+        index = self.size >> level
+        while index & 1:
+            value = node_hash(self.hashes.pop(), value)
+            index >>= 1
+        self.hashes.append(value)
+        self.size += 1 << level
+
+    def copy(self) -> CompactRange:
+        return CompactRange(self.size, list(self.hashes))
+
     def root(self) -> bytes:
         if not self.hashes:
             return EMPTY_ROOT
@@ -123,6 +141,11 @@ def _perfect(begin: int, end: int) -> list[Node]:
         nodes.append((level, begin >> level))
         begin += 1 << level
     return nodes
+
+
+def subtree_levels(begin: int, end: int) -> list[int]:
+    """The levels of the perfect subtrees that make up leaves ``[begin, end)``, left to right."""
+    return [level for level, _ in _perfect(begin, end)]
 
 
 def _range_hash(begin: int, end: int, nodes: Mapping[Node, bytes]) -> bytes:
