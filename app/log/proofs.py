@@ -118,3 +118,19 @@ async def consistency_proof(con: Conn, from_size: int, to_size: int) -> Consiste
         from_size, to_size, merkle.consistency_proof(from_size, to_size, nodes),
         merkle.root_from_nodes(from_size, nodes), merkle.root_from_nodes(to_size, nodes),
     )
+
+
+async def unit_records_with_proofs(
+    con: Conn, unit_id: str, tree_size: int
+) -> list[tuple[int, bytes, list[bytes]]]:
+    """(position, record, inclusion proof) of every record of the unit within ``tree_size``."""
+    rows = await con.fetch(
+        """SELECT e.position, e.record FROM event_refs r JOIN events e USING (position)
+            WHERE r.kind = 'unit' AND r.ref = $1 AND r.position <= $2
+            ORDER BY e.position LIMIT $3""",
+        unit_id, tree_size, MAX_BATCH,
+    )
+    if not rows:
+        return []
+    proofs = await inclusion_proofs(con, [r["position"] for r in rows], tree_size)
+    return [(r["position"], r["record"], p.proof) for r, p in zip(rows, proofs, strict=True)]

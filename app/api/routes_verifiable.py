@@ -1,0 +1,170 @@
+"""The verifiable log over HTTP: signed checkpoints, RFC 9162 proofs, keys and the export.
+
+Hashes are base64 (standard alphabet, as in C2SP checkpoints). A proof's tree size defaults to
+the latest signed checkpoint, so that every proof here verifies against a signed root.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel
+from starlette.responses import PlainTextResponse, Response, StreamingResponse
+
+from app.api.deps import ConDep, PoolDep, SettingsDep
+from app.api.responses import PROBLEMS, FastJSON
+from app.errors import NoCheckpoint, UnitNotFound
+from app.log.bundle import build_bundle
+from app.log.checkpoints import SignedCheckpoint, key_manifest, latest_checkpoint
+from app.log.export import open_export
+from app.log.notes import b64
+from app.log.proofs import consistency_proof, inclusion_proof, unit_records_with_proofs
+from app.store.conn import Conn
+
+router = APIRouter(tags=["verifiable log"])
+Size = Annotated[int, Query(ge=1, le=2**62)]
+
+
+class CheckpointOut(BaseModel):
+    origin: str
+    size: int
+    root: str
+    chain_head: str
+    note: str
+    """The C2SP signed note, exactly as signed: what to verify and to hand to witnesses."""
+    created_at: datetime
+
+
+class InclusionOut(BaseModel):
+    position: int
+    leaf_index: int
+    tree_size: int
+    leaf_hash: str
+    proof: list[str]
+    root: str
+
+
+class ConsistencyOut(BaseModel):
+    from_size: int
+    to_size: int
+    proof: list[str]
+    from_root: str
+    to_root: str
+
+
+class KeyOut(BaseModel):
+    vkey: str
+    name: str
+    key_id: str
+    valid_from: datetime
+    valid_until: datetime | None
+
+
+class KeysOut(BaseModel):
+    origin: str
+    keys: list[KeyOut]
+
+
+class BundleRecord(BaseModel):
+    position: int
+    record: str
+    proof: list[str]
+
+
+class UnitBundle(BaseModel):
+    format: str
+    unit_id: str
+    checkpoint: str
+    records: list[BundleRecord]
+
+
+async def _latest(con: Conn, origin: str) -> SignedCheckpoint:
+    signed = await latest_checkpoint(con, origin)
+    if signed is None:
+        raise NoCheckpoint("no checkpoint has been signed yet")
+    return signed
+
+
+def _checkpoint(signed: SignedCheckpoint) -> dict[str, Any]:
+    cp = signed.checkpoint
+    return {"origin": cp.origin, "size": cp.size, "root": b64(cp.root),
+            "chain_head": b64(cp.chain_head or b""), "note": signed.note,
+            "created_at": signed.created_at}
+
+
+@router.get("/v1/checkpoints/latest", response_model=CheckpointOut, responses=PROBLEMS)
+async def latest(con: ConDep, settings: SettingsDep) -> Response:
+    """The latest signed checkpoint (tree size, Merkle root, chain head) as a C2SP note."""
+    return FastJSON(_checkpoint(await _latest(con, settings.log_origin)))
+
+
+@router.get("/v1/checkpoints/latest/note", response_class=PlainTextResponse,
+            responses=PROBLEMS)
+async def latest_note(con: ConDep, settings: SettingsDep) -> Response:
+    """The latest signed checkpoint as bare note text, as C2SP witnesses and tools read it."""
+    signed = await _latest(con, settings.log_origin)
+    return PlainTextResponse(signed.note, media_type="text/plain; charset=utf-8")
+
+
+@router.get("/v1/proofs/inclusion", response_model=InclusionOut, responses=PROBLEMS)
+async def inclusion(
+    con: ConDep, settings: SettingsDep, position: Size, tree_size: Size | None = None
+) -> Response:
+    """RFC 9162 inclusion proof of record ``position`` in the tree of ``tree_size`` records
+    (default: the latest checkpoint's)."""
+    size = tree_size or (await _latest(con, settings.log_origin)).checkpoint.size
+    proof = await inclusion_proof(con, position, size)
+    return FastJSON({"position": proof.position, "leaf_index": proof.leaf_index,
+                     "tree_size": proof.tree_size, "leaf_hash": b64(proof.leaf_hash),
+                     "proof": [b64(h) for h in proof.proof], "root": b64(proof.root)})
+
+
+@router.get("/v1/proofs/consistency", response_model=ConsistencyOut, responses=PROBLEMS)
+async def consistency(
+    con: ConDep, settings: SettingsDep, from_size: Size, to_size: Size | None = None
+) -> Response:
+    """RFC 9162 consistency proof that the tree of ``to_size`` (default: the latest
+    checkpoint's) extends the tree of ``from_size``."""
+    size = to_size or (await _latest(con, settings.log_origin)).checkpoint.size
+    proof = await consistency_proof(con, from_size, size)
+    return FastJSON({"from_size": proof.from_size, "to_size": proof.to_size,
+                     "proof": [b64(h) for h in proof.proof], "from_root": b64(proof.from_root),
+                     "to_root": b64(proof.to_root)})
+
+
+@router.get("/v1/proofs/units/{unit_id}", response_model=UnitBundle, responses=PROBLEMS)
+async def unit_bundle(con: ConDep, settings: SettingsDep, unit_id: str) -> Response:
+    """The unit's records with inclusion proofs under the latest checkpoint: a bundle that
+    ``bloodtrace verify-unit`` checks offline."""
+    signed = await _latest(con, settings.log_origin)
+    records = await unit_records_with_proofs(con, unit_id, signed.checkpoint.size)
+    if not records:
+        raise UnitNotFound(f"no record of unit {unit_id} up to checkpoint "
+                           f"{signed.checkpoint.size}", field="unit_id")
+    return FastJSON(build_bundle(unit_id, signed.note, records))
+
+
+@router.get("/v1/keys", response_model=KeysOut, responses=PROBLEMS)
+async def keys(con: ConDep, settings: SettingsDep) -> Response:
+    """The manifest of the keys that sign checkpoints, with their validity windows."""
+    return FastJSON({"origin": settings.log_origin, "keys": await key_manifest(con)})
+
+
+@router.get("/v1/export", responses={
+    200: {"content": {"application/x-ndjson": {}},
+          "description": "JSON lines: header, keys, start, records and checkpoints"},
+    **PROBLEMS,
+})
+async def export(
+    pool: PoolDep, settings: SettingsDep,
+    from_: Annotated[int, Query(alias="from", ge=1, le=2**62)] = 1,
+    to: Size | None = None,
+) -> Response:
+    """Stream records ``from``..``to`` with every checkpoint and key needed to verify them
+    offline (``bloodtrace verify-export``). ``to`` defaults to the latest checkpoint and is
+    otherwise rounded up to the next one, so the export ends on a signed tree head."""
+    lines = await open_export(pool, settings.log_origin, from_, to)
+    return StreamingResponse(lines, media_type="application/x-ndjson", headers={
+        "Content-Disposition": 'attachment; filename="bloodtrace-export.jsonl"'})
