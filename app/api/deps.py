@@ -27,7 +27,7 @@ ACQUIRE_TIMEOUT_SECONDS = 5.0
 bearer = HTTPBearer(auto_error=False, description="An API key: `bt_<key id>_<secret>`")
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -35,19 +35,19 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_pool(services: ServicesDep) -> asyncpg.Pool:
+async def get_pool(services: ServicesDep) -> asyncpg.Pool:
     return services.pool
 
 
-def get_settings(services: ServicesDep) -> Settings:
+async def get_settings(services: ServicesDep) -> Settings:
     return services.settings
 
 
-def get_writer(services: ServicesDep) -> Writer:
+async def get_writer(services: ServicesDep) -> Writer:
     return services.writer
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     metrics: Metrics = request.app.state.metrics
     return metrics
 

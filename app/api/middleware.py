@@ -52,7 +52,8 @@ class RequestContext:
             await self.app(scope, receive, send_with_id)
         except Exception as exc:
             if response_started:
-                log.warning("stream of %s ended by %s", scope["path"], type(exc).__name__)
+                log.warning("stream of %s ended by %s", scope["path"], type(exc).__name__,
+                            exc_info=exc)
             else:
                 response = unexpected(exc, scope["method"], scope["path"])
                 await response(scope, receive, send_with_id)

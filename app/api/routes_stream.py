@@ -17,8 +17,8 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Header, Query, Request
-from fastapi.sse import EventSourceResponse, format_sse_event
-from starlette.responses import Response
+from fastapi.sse import format_sse_event
+from starlette.responses import Response, StreamingResponse
 
 from app.api.deps import ACQUIRE_TIMEOUT_SECONDS, ActorDep, PoolDep
 from app.api.log_watch import LogWatcher
@@ -36,6 +36,14 @@ POLL_SECONDS = 1.0
 HEARTBEAT_SECONDS = 10.0
 """Idle time after which a comment line keeps proxies from closing the stream."""
 RETRY_MS = 2000
+
+
+class EventStream(StreamingResponse):
+    """A ``text/event-stream`` response. Not FastAPI's ``EventSourceResponse``, which would
+    make the route a generator endpoint that starts its 200 before the first read."""
+
+    media_type = "text/event-stream"
+
 
 _STREAM_DOC: dict[int | str, dict[str, Any]] = {200: {
     "description": "An endless `text/event-stream`: `id: <position>`, `data: <feed entry>`; "
@@ -59,7 +67,7 @@ def _cursor(after: int, last_event_id: str | None) -> int:
 
 
 @router.get(
-    "/v1/events/stream", response_class=EventSourceResponse,
+    "/v1/events/stream", response_class=EventStream,
     responses=_STREAM_DOC | LIST_PROBLEMS,
 )
 async def stream_feed(
@@ -79,7 +87,7 @@ async def stream_feed(
     async with pool.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS) as con:
         first = await feed_page(con, actor, cursor, PAGE)
     watcher: LogWatcher = request.app.state.log_watcher
-    return EventSourceResponse(
+    return EventStream(
         _events(pool, watcher, actor, cursor, first),
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )

@@ -3,7 +3,10 @@ and builders that take a unit through its life with the right key at each step."
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import httpx
@@ -105,3 +108,37 @@ class Net:
             "crossmatch": "compatible"})
         await self.ok(key, "UnitIssued", {"unit_id": unit_id, "patient_id": patient})
         await self.ok(key, "UnitTransfused", {"unit_id": unit_id, "patient_id": patient})
+
+
+@asynccontextmanager
+async def served(app: Any) -> AsyncIterator[str]:
+    """Serve ``app`` with uvicorn on a free local port, in this event loop; yields the base
+    URL. Needed where the in-process ASGI transport cannot go: endless SSE streams."""
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                           lifespan="on", timeout_graceful_shutdown=5))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 15)
+
+
+def app_over(services: Any) -> Any:
+    """An app over already-open services (the test owns their lifetime)."""
+    from app.api.app import create_app
+
+    @asynccontextmanager
+    async def given(_: Any) -> AsyncIterator[Any]:
+        yield services
+
+    return create_app(services.settings, services=given)
