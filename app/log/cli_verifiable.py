@@ -1,0 +1,226 @@
+"""CLI commands of the verifiable log: export, verify-export, verify-unit, witness, log-keys.
+
+``verify-export``, ``verify-unit`` and ``witness`` need no database; they are the auditor's and
+the witness's tools. ``app/cli.py`` calls ``register``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from app.log.notes import NoteError, VerifierKey
+
+err = Console(stderr=True)
+KeyOption = Annotated[list[str], typer.Option(
+    "--key", help="A pinned verifier key (name+keyid+base64), or a file of them, one a line. "
+                  "Repeat to pin several (key rotation).")]
+
+
+def pinned_keys(values: list[str]) -> list[VerifierKey]:
+    """Verifier keys from the command line: vkey strings or files holding them."""
+    keys = []
+    for value in values:
+        path = Path(value)
+        lines = path.read_text().splitlines() if path.is_file() else [value]
+        for line in lines:
+            if line.strip() and not line.lstrip().startswith("#"):
+                try:
+                    keys.append(VerifierKey.parse(line))
+                except NoteError as exc:
+                    err.print(f"[red]bad key {line.strip()!r}: {exc}[/red]")
+                    raise typer.Exit(2) from None
+    if not keys:
+        err.print("[red]pin at least one key with --key[/red]")
+        raise typer.Exit(2)
+    return keys
+
+
+def _print_report(report: dict[str, object]) -> None:
+    print(orjson.dumps(report).decode())
+    if not report["ok"]:
+        err.print(f"[red]FAILED[/red]: {report.get('reason')}")
+        raise typer.Exit(1)
+    err.print("[green]verified[/green]")
+
+
+def _bar() -> Progress:
+    return Progress(TextColumn("verifying"), BarColumn(), MofNCompleteColumn(),
+                    TextColumn("records"), TimeElapsedColumn(), console=err, transient=True)
+
+
+def verify_export_command(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The export")],
+    key: KeyOption,
+    min_size: Annotated[int, typer.Option(help="Fail unless a checkpoint covers at least this "
+                                               "many records (a size you know the log reached)")]
+    = 0,
+    workers: Annotated[int | None, typer.Option(help="Processes (default: every core)")] = None,
+) -> None:
+    """Verify an export offline: re-hash every record, recompute the chain and the Merkle
+    root at every checkpoint, check every signature against the pinned keys. Exit 1 on fault."""
+    from app.log.offline_parallel import verify_export_file
+
+    keys = pinned_keys(key)
+    try:
+        with file.open("rb") as lines:
+            header = orjson.loads(lines.readline())
+        total = int(header["to"]) - int(header["from"]) + 1
+        first = int(header["from"]) - 1
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        total, first = None, 0
+    with _bar() as bar:
+        task = bar.add_task("verify", total=total)
+        report = verify_export_file(file, keys, min_size=min_size, workers=workers,
+                                    progress=lambda n: bar.update(task, completed=n - first))
+    _print_report(report.as_dict())
+
+
+def verify_unit_command(
+    bundle: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
+                                           help="A unit bundle (GET /v1/proofs/units/{id})")],
+    key: KeyOption,
+) -> None:
+    """Verify one unit's records and their inclusion proofs under a signed checkpoint."""
+    from app.log.bundle import verify_unit_bundle
+
+    try:
+        document = orjson.loads(bundle.read_bytes())
+    except orjson.JSONDecodeError:
+        document = {}
+    _print_report(verify_unit_bundle(document, pinned_keys(key)).as_dict())
+
+
+def export_command(
+    from_: Annotated[int, typer.Option("--from", min=1)] = 1,
+    to: Annotated[int | None, typer.Option(min=1, help="Default: the latest checkpoint")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write here instead of stdout")] = None,
+) -> None:
+    """Export records, checkpoints and keys as JSON lines, enough to verify offline."""
+    import asyncpg
+
+    from app.bootstrap import resolve_admin_url
+    from app.config import Settings
+    from app.log.export import open_export
+
+    settings = Settings()
+
+    async def run() -> None:
+        pool = await asyncpg.create_pool(resolve_admin_url(settings), min_size=1, max_size=2)
+        assert pool is not None
+        try:
+            stream = await open_export(pool, settings.log_origin, from_, to)
+            target = out.open("wb") if out is not None else sys.stdout.buffer
+            try:
+                async for chunk in stream:
+                    target.write(chunk)
+            finally:
+                if out is not None:
+                    target.close()
+                else:
+                    target.flush()
+        finally:
+            await pool.close()
+
+    from app.errors import DomainError
+
+    try:
+        asyncio.run(run())
+    except DomainError as exc:
+        err.print(f"[red]{exc.detail}[/red]")
+        raise typer.Exit(2) from None
+
+
+def witness_command(
+    url: Annotated[str, typer.Argument(help="The log's base URL, e.g. https://log.example")],
+    state: Annotated[Path, typer.Option(help="Where the witness keeps what it saw")],
+    log_key: Annotated[list[str], typer.Option(help="The log's pinned verifier key(s)")],
+    key: Annotated[Path, typer.Option(help="The witness's Ed25519 key (PEM; made if absent)")],
+    name: Annotated[str, typer.Option(help="The witness's key name")] = "witness.local",
+) -> None:
+    """Fetch the latest checkpoint, refuse a log that shrank or forked, cosign, save state.
+    Prints the cosigned checkpoint."""
+    from app.log.witness import HttpLog, WitnessRefusal, run_witness, witness_signer
+
+    signer, created = witness_signer(key, name)
+    if created:
+        err.print(f"new witness key; its verifier key: {signer.verifier}")
+    try:
+        previous, now = run_witness(HttpLog(url), state, pinned_keys(log_key), signer)
+    except WitnessRefusal as exc:
+        err.print(f"[red]REFUSED[/red]: {exc}")
+        raise typer.Exit(1) from None
+    seen = "first sight" if previous is None else f"extends {previous.size}"
+    err.print(f"cosigned {now.origin} at {now.size} ({seen})")
+    print(now.note, end="")
+
+
+log_keys_app = typer.Typer(help="The keys that sign checkpoints.", no_args_is_help=True)
+
+
+@log_keys_app.command("show")
+def log_keys_show() -> None:
+    """Print the verifier keys of the configured signing keys (auditors pin these)."""
+    from app.config import Settings
+    from app.log.checkpoints import load_signers
+
+    for signer in load_signers(Settings()):
+        print(signer.verifier)
+
+
+@log_keys_app.command("generate")
+def log_keys_generate(
+    out: Annotated[Path, typer.Option(help="PEM file to append the new key to")],
+) -> None:
+    """Append a new Ed25519 key to a PEM file (rotation: it signs beside the old one)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from app.config import Settings
+    from app.log.checkpoints import generate_key_file, private_key_pem
+    from app.log.notes import NoteSigner
+
+    key = generate_key_file(out)
+    if key is None:
+        key = Ed25519PrivateKey.generate()
+        with out.open("ab") as pem:
+            pem.write(private_key_pem(key))
+    print(NoteSigner(Settings().log_origin, key).verifier)
+
+
+@log_keys_app.command("retire")
+def log_keys_retire(
+    vkey: Annotated[str, typer.Argument(help="The verifier key to retire")],
+) -> None:
+    """Close a key's validity window now; remove it from the key file as well."""
+    import asyncpg
+
+    from app.bootstrap import resolve_admin_url
+    from app.config import Settings
+    from app.log.checkpoints import retire_key
+
+    async def run() -> bool:
+        con = await asyncpg.connect(resolve_admin_url(Settings()))
+        try:
+            return await retire_key(con, vkey)
+        finally:
+            await con.close()
+
+    if not asyncio.run(run()):
+        err.print("[red]unknown or already retired[/red]")
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the verifiable-log commands to the ``bloodtrace`` CLI."""
+    app.command("export")(export_command)
+    app.command("verify-export")(verify_export_command)
+    app.command("verify-unit")(verify_unit_command)
+    app.command("witness")(witness_command)
+    app.add_typer(log_keys_app, name="log-keys")
