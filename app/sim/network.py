@@ -101,7 +101,7 @@ class Rates:
     split_share: float = 0.95
     platelet_share: float = 0.30
     platelet_pool_share: float = 0.40
-    platelet_pool_wait_days: int = 1
+    platelet_pool_wait_days: int = 2
     """How long platelets set aside for pooling wait for partners of their group."""
     reactive: tuple[tuple[str, float], ...] = (
         ("HBV", 0.015), ("HCV", 0.005), ("SYPHILIS", 0.005), ("HIV", 0.0005),
