@@ -165,3 +165,29 @@ def test_rotation_keys_from_one_pem_and_from_the_environment(tmp_path):
         parse_private_keys(b"not a key")
     with pytest.raises(SigningKeyError):
         load_signers(Settings(signing_key_file=tmp_path / "missing.pem"))
+
+
+async def test_the_checkpointer_signs_every_n_events_and_on_the_way_out(fresh_db, open_for,
+                                                                        tmp_path):
+    import asyncio
+
+    from app.log.checkpoints import run_checkpointer
+
+    settings = Settings(database_url=fresh_db, data_dir=tmp_path, log_origin=ORIGIN,
+                        checkpoint_every_events=10, checkpoint_every_seconds=3600)
+    async with open_for(fresh_db, domain=LedgerDomain(), inline=()) as s:
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_checkpointer(s.pool, settings, stop))
+        for _ in range(3):
+            await s.writer.append_many([note("a") for _ in range(12)])
+            await asyncio.sleep(0.8)  # a few polls
+        await s.writer.append_many([note("a") for _ in range(3)])  # fewer than N: waits
+        await asyncio.sleep(0.8)
+        async with s.pool.acquire() as con:
+            sizes = [r[0] for r in await con.fetch("SELECT size FROM checkpoints ORDER BY size")]
+        assert sizes == [12, 24, 36]
+        stop.set()
+        await asyncio.wait_for(task, 5)
+        async with s.pool.acquire() as con:
+            assert await con.fetchval("SELECT max(size) FROM checkpoints") == 39
+            assert await con.fetchval("SELECT count(*) FROM signing_keys") == 1
