@@ -49,13 +49,15 @@ async def _load(server: Server, con: asyncpg.Connection, script: str, args: list
     return Run(result, start + 1, await head(con), rss.peak)
 
 
-async def http_appends(url: str, seconds: int, warmup: int, log: Path, workers: int = 1
+async def http_appends(url: str, seconds: int, warmup: int, work: Path, workers: int = 1
                        ) -> tuple[list[Figure], list[str]]:
     con = await asyncpg.connect(url)
     try:
         token = (await create_key(con, "admin", None, "bench")).token
         run_id = uuid.uuid4().hex[:8]
-        with Server(url, log, workers) as server:
+        # The server signs checkpoints with the bench's own key, not the developer's.
+        env = {"BLOODTRACE_DATA_DIR": str(work / "keys")}
+        with Server(url, work / "server.log", workers, env) as server:
             await asyncio.to_thread(run_wrk, server.base_url, "wrk_single.lua",
                                     [token, run_id + "w"], connections=CLIENTS, threads=2,
                                     seconds=warmup)

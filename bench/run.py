@@ -32,6 +32,7 @@ from bench.storage import feed_latency, offline_verification, rebuild_figure, si
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
+WORK = OUT / "work"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +81,7 @@ async def bench(sizes: Sizes, console: Console, workers: int
         notes.append(note)
         console.log("HTTP appends (server + wrk)")
         http_figures, http_notes = await http_appends(url, sizes.http_s, sizes.warmup_s,
-                                                      OUT / "server.log", workers)
+                                                      WORK, workers)
         figures += http_figures
         notes += http_notes
         figures.append(sim)
@@ -88,10 +89,12 @@ async def bench(sizes: Sizes, console: Console, workers: int
         assert pool is not None
         try:
             console.log("online verification")
-            figures += await verification(pool)
-            offline, why = await offline_verification(pool)
+            online, limit = await verification(pool)
+            figures.append(online)
+            console.log("offline export verification")
+            offline, why = await offline_verification(pool, url, WORK, limit)
             figures.append(offline)
-            notes += [why] if why else []
+            notes.append(why)
             console.log("projection rebuild")
             figures.append(await rebuild_figure(pool))
             async with pool.acquire() as con:
@@ -119,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = FULL if args.full else QUICK
     logging.basicConfig(level=logging.WARNING)
     console = Console(width=160)
-    OUT.mkdir(parents=True, exist_ok=True)
+    WORK.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     figures, notes = asyncio.run(bench(sizes, console, args.workers))
     mode_name = "full" if args.full else "quick"

@@ -62,9 +62,11 @@ def tree_rss_mb(pid: int) -> float:
 class Server:
     """``with Server(url) as server:`` starts the service, waits for /readyz, stops it."""
 
-    def __init__(self, database_url: str, log_path: Path, workers: int = 1) -> None:
+    def __init__(self, database_url: str, log_path: Path, workers: int = 1,
+                 env: dict[str, str] | None = None) -> None:
         self.database_url = database_url
         self.workers = workers
+        self.extra_env = env or {}
         self.port = free_port()
         self.log_path = log_path
         self.proc: subprocess.Popen[bytes] | None = None
@@ -80,7 +82,7 @@ class Server:
 
     def __enter__(self) -> Server:
         env = os.environ | {"DATABASE_URL": self.database_url, "PORT": str(self.port),
-                            "HOST": "127.0.0.1"}
+                            "HOST": "127.0.0.1"} | self.extra_env
         with self.log_path.open("wb") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "app.cli", "serve", "--workers", str(self.workers)],

@@ -7,6 +7,7 @@ import importlib.util
 import random
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -55,24 +56,27 @@ async def simulate(url: str, donations: int, days: int) -> tuple[Figure, str]:
                 "COPY", None), note
 
 
-async def verification(pool: asyncpg.Pool) -> list[Figure]:
+async def verification(pool: asyncpg.Pool) -> tuple[Figure, float]:
+    """Online verification of the whole log, and the hashlib limit over the same records."""
     started = time.perf_counter()
     report = await verify_log(PgLogRows(pool))
     seconds = time.perf_counter() - started
     if not report.ok:
         raise RuntimeError(f"the bench log does not verify: {report}")
     limit = await hash_limit(pool)
-    return [rate(f"online verification ({report.checked:,} events)",
-                 report.checked / seconds, limit, "hashlib", 250_000)]
+    return rate(f"online verification ({report.checked:,} events)",
+                report.checked / seconds, limit, "hashlib", 250_000), limit
 
 
-async def offline_verification(pool: asyncpg.Pool) -> tuple[Figure, str | None]:
-    """Offline export verification, when the verifiable-log module that does it exists."""
-    if importlib.util.find_spec("app.log.offline") is None:
+async def offline_verification(pool: asyncpg.Pool, url: str, work: Path, limit: float
+                               ) -> tuple[Figure, str]:
+    """Offline export verification, once the verifiable log's CLI exists."""
+    if importlib.util.find_spec("app.log.cli_verifiable") is None:
         return (Figure("offline export verification", "n/a"),
-                "offline export verification: n/a, app/log/offline.py does not exist yet")
-    return (Figure("offline export verification", "n/a"),
-            "offline export verification: n/a, not wired into the bench yet")
+                "offline export verification: n/a, `bloodtrace verify-export` does not exist")
+    from bench.offline import measure_offline
+
+    return await measure_offline(pool, url, work, limit)
 
 
 async def rebuild_figure(pool: asyncpg.Pool) -> Figure:
