@@ -23,10 +23,12 @@ class ProofError(ValueError):
 
 
 def leaf_hash(record: bytes) -> bytes:
+    """RFC 9162 leaf hash: SHA-256(0x00 || record)."""
     return hashlib.sha256(b"\x00" + record).digest()
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:
+    """RFC 9162 interior node hash: SHA-256(0x01 || left || right)."""
     return hashlib.sha256(b"\x01" + left + right).digest()
 
 
@@ -58,6 +60,7 @@ class CompactRange:
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> CompactRange:
+        """Read ``to_bytes`` output (empty bytes: the empty tree)."""
         if not raw:
             return cls()
         size = int.from_bytes(raw[:8], "big")
@@ -65,6 +68,7 @@ class CompactRange:
         return cls(size, [body[i : i + _SIZE] for i in range(0, len(body), _SIZE)])
 
     def to_bytes(self) -> bytes:
+        """8-byte big-endian size, then the hashes left to right (what log_head stores)."""
         return self.size.to_bytes(8, "big") + b"".join(self.hashes)
 
     def append(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
@@ -100,6 +104,7 @@ class CompactRange:
         return CompactRange(self.size, list(self.hashes))
 
     def root(self) -> bytes:
+        """The Merkle tree hash of leaves [0, size)."""
         if not self.hashes:
             return EMPTY_ROOT
         value = self.hashes[-1]
@@ -177,16 +182,19 @@ def inclusion_nodes(index: int, size: int) -> list[Node]:
 
 
 def inclusion_proof(index: int, size: int, nodes: Mapping[Node, bytes]) -> list[bytes]:
+    """The audit path of leaf ``index`` in the tree of ``size``, from ``inclusion_nodes``."""
     _check_inclusion(index, size)
     return [_range_hash(b, e, nodes) for b, e in _inclusion_ranges(index, 0, size)]
 
 
 def consistency_nodes(size1: int, size2: int) -> list[Node]:
+    """The stored perfect nodes a consistency proof from ``size1`` to ``size2`` reads."""
     _check_consistency(size1, size2)
     return _needed(_consistency_ranges(size1, 0, size2, True))
 
 
 def consistency_proof(size1: int, size2: int, nodes: Mapping[Node, bytes]) -> list[bytes]:
+    """The RFC 9162 consistency proof from ``size1`` to ``size2``, from ``consistency_nodes``."""
     _check_consistency(size1, size2)
     return [_range_hash(b, e, nodes) for b, e in _consistency_ranges(size1, 0, size2, True)]
 
@@ -197,6 +205,7 @@ def root_nodes(size: int) -> list[Node]:
 
 
 def root_from_nodes(size: int, nodes: Mapping[Node, bytes]) -> bytes:
+    """The root of the tree of ``size`` leaves, from the nodes ``root_nodes`` names."""
     return EMPTY_ROOT if size == 0 else _range_hash(0, size, nodes)
 
 
@@ -233,6 +242,7 @@ def _check_hashes(*values: bytes) -> None:
 
 
 def root_from_inclusion(leaf: bytes, index: int, size: int, proof: Sequence[bytes]) -> bytes:
+    """The root an inclusion proof leads to (RFC 9162 §2.1.3.2), checking its exact length."""
     _check_inclusion(index, size)
     _check_hashes(leaf, *proof)
     inner, border = _decompose(index, size)

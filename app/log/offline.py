@@ -24,6 +24,7 @@ from app.log.notes import (
     NoteError,
     UnknownKeyError,
     VerifierKey,
+    b64,
     open_checkpoint,
     parse_note,
 )
@@ -57,10 +58,6 @@ class Fault(Exception):
     def __init__(self, position: int | None, reason: str, checkpoint: int | None = None) -> None:
         super().__init__(reason)
         self.position, self.reason, self.checkpoint = position, reason, checkpoint
-
-
-def _b64(value: bytes) -> str:
-    return binascii.b2a_base64(value, newline=False).decode("ascii")
 
 
 def _hash(text: Any, what: str, position: int | None) -> bytes:
@@ -184,7 +181,7 @@ class Verification:
                               "(records reordered or repeated)")
 
     def _mismatch(self, position: int, leaf: bytes, obj: dict[str, Any]) -> Fault:
-        if obj.get("leaf_hash") != _b64(leaf):
+        if obj.get("leaf_hash") != b64(leaf):
             return Fault(position, f"record {position} does not hash to its leaf hash "
                                   "(the record was changed)")
         return Fault(position, f"chain hash of record {position} does not follow from the "
@@ -271,10 +268,8 @@ class Verification:
         self.checkpoints += 1
 
     def _listed_hint(self, note: str) -> str:
-        try:
-            names = [(s.name, s.key_id.hex()) for s in parse_note(note).signatures]
-        except NoteError:
-            return ""
+        """Name the signing keys the file lists but the auditor did not pin."""
+        names = [(s.name, s.key_id.hex()) for s in parse_note(note).signatures]
         listed = [self.listed[n] for n in names if n in self.listed]
         return f" (the export lists {', '.join(listed)}, which is not pinned)" if listed else ""
 
@@ -307,13 +302,8 @@ class Verification:
         )
 
 
-def verify_export(
-    lines: Iterable[bytes],
-    keys: Sequence[VerifierKey],
-    *,
-    progress: Progress | None = None,
-    min_size: int = 0,
-) -> ExportReport:
+def verify_export(lines: Iterable[bytes], keys: Sequence[VerifierKey], *,
+                  progress: Progress | None = None, min_size: int = 0) -> ExportReport:
     """Verify an export given as lines of bytes against the pinned ``keys``.
 
     ``min_size``: fail unless a checkpoint covering at least that many records checks out

@@ -129,3 +129,20 @@ def test_requests_outside_the_tree_are_refused():
         M.consistency_nodes(6, 5)
     with pytest.raises(M.ProofError):
         M.consistency_nodes(0, 5)
+
+
+def test_compact_ranges_join_at_any_boundary():
+    leaves, nodes, roots = _grow(300)
+    for begin in range(0, 300, 7):
+        for end in range(begin, 301, 11):
+            joined = M.CompactRange()
+            for leaf in leaves[:begin]:
+                joined.append(leaf)
+            start = begin
+            for level in M.subtree_levels(begin, end):
+                joined.append_subtree(level, nodes[(level, start >> level)])
+                start += 1 << level
+            assert (joined.size, joined.root()) == (end, roots[end])
+            assert M.CompactRange.from_bytes(joined.copy().to_bytes()).root() == roots[end]
+    with pytest.raises(ValueError):
+        M.CompactRange(3, [bytes(32), bytes(32)]).append_subtree(1, bytes(32))
