@@ -200,11 +200,15 @@ async def make_checkpoint(
     return None if created is None else SignedCheckpoint(checkpoint, note, created)
 
 
-async def run_checkpointer(pool: asyncpg.Pool, settings: Settings,
-                           stop: asyncio.Event) -> None:
+async def run_checkpointer(pool: asyncpg.Pool, settings: Settings, stop: asyncio.Event,
+                           signers: list[NoteSigner] | None = None) -> None:
     """Sign a checkpoint every ``checkpoint_every_events`` records or, when the log moved,
-    every ``checkpoint_every_seconds``; and once more on the way out."""
-    signers = await asyncio.to_thread(load_signers, settings)
+    every ``checkpoint_every_seconds``; and once more when ``stop`` is set, then return.
+
+    Pass ``signers`` (from ``load_signers``, called at start-up) to fail fast on a bad key.
+    """
+    if signers is None:
+        signers = await asyncio.to_thread(load_signers, settings)
     async with pool.acquire() as con:
         signers = await register_keys(con, signers)
     if not signers:
