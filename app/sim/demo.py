@@ -16,7 +16,7 @@ from app.sim.runner import run_simulation
 from app.sim.state import SimConfig
 from app.store.keys import create_key
 
-DEMO = SimConfig(network=NetworkConfig(), donations=400, days=120, seed=2026)
+DEMO = SimConfig(network=NetworkConfig(), donations=1500, days=120, seed=2026)
 
 DEMO_KEYS: tuple[tuple[str, str | None], ...] = (
     ("admin", None),

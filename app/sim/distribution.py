@@ -21,6 +21,10 @@ ROLE_AT = {"blood_bank": "inventory", "mobile_unit": "inventory", "hospital": "h
 COVER_DAYS = {RED_CELLS: 4.0, WHOLE_BLOOD: 2.0, PLASMA: 5.0, PLATELETS: 1.5}
 HOSPITAL_LOCATION = {RED_CELLS: "blood-fridge", WHOLE_BLOOD: "blood-fridge",
                      PLASMA: "plasma-freezer", PLATELETS: "platelet-agitator"}
+MIN_PAR = {(RED_CELLS, ("O", "NEG")): 2, (RED_CELLS, ("O", "POS")): 2,
+           (RED_CELLS, ("A", "POS")): 1, (PLASMA, ("AB", "POS")): 1}
+"""What every hospital keeps whatever its use: emergency group O red cells, a few of the
+commonest groups, universal plasma."""
 RECEIVED_TEMP_DC = {RED_CELLS: 40, WHOLE_BLOOD: 40, PLASMA: -250, PLATELETS: 220}
 
 
@@ -91,32 +95,40 @@ def restock_hospitals(s: SimState) -> None:
                 have = s.available(hospital.site_id, category)
                 spare = [u for u in s.available(bank.site_id, category)
                          if not (u.fractionate or u.pool)]
+                wanted = []
                 if category in (RED_CELLS, WHOLE_BLOOD):
-                    wanted = []
                     for abo, rhd, share in GROUPS:
-                        par = round(cover * share)
+                        par = max(round(cover * share), MIN_PAR.get((category, (abo, rhd)), 0))
                         held = sum(1 for u in have if u.group == (abo, rhd))
                         wanted += [u for u in spare if u.group == (abo, rhd)][: par - held]
                 else:
-                    wanted = spare[: max(0, round(cover) - len(have))]
+                    for group, par in MIN_PAR.items():
+                        if group[0] == category:
+                            held = sum(1 for u in have if u.group == group[1])
+                            wanted += [u for u in spare if u.group == group[1]][: par - held]
+                    spare = [u for u in spare if u not in wanted]
+                    wanted += spare[: max(0, round(cover) - len(have) - len(wanted))]
                 for unit in wanted:
                     ship(s, unit, hospital.site_id, shipment)
 
 
 def urgent_orders(s: SimState) -> None:
-    """Requests a hospital could not meet from its own stock are sent now: from its bank,
-    else another bank of the governorate, else the central bank."""
+    """Requests a hospital could not meet with the patient's own group are sent now: the
+    same group from its bank, another bank of the governorate or the central bank; failing
+    that the hospital gives a compatible unit of its own, or one is sent."""
     s.clock.phase(15)
     orders, s.orders = s.orders, []
     for hospital_id, category, patient, group in orders:
-        for bank in _suppliers(s, hospital_id):
-            unit = choose(s.available(bank, category), category, group)
+        s.awaiting.append((hospital_id, category, patient, group))
+        suppliers = _suppliers(s, hospital_id)
+        sources = [(bank, True) for bank in suppliers]
+        if choose(s.available(hospital_id, category), category, group) is None:
+            sources += [(bank, False) for bank in suppliers]
+        for bank, identical in sources:
+            unit = choose(s.available(bank, category), category, group, identical=identical)
             if unit is not None:
                 ship(s, unit, hospital_id, s.serial(f"URG-{bank}"))
-                s.awaiting.append((hospital_id, category, patient, group))
                 break
-        else:
-            s.unmet[category] += 1
 
 
 def _suppliers(s: SimState, hospital_id: str) -> list[str]:
@@ -128,13 +140,15 @@ def _suppliers(s: SimState, hospital_id: str) -> list[str]:
     return [own, *near, *central]
 
 
-def choose(stock: list[Unit], category: str, group: tuple[str, str]) -> Unit | None:
-    """The first-expiring unit of the patient's own group, else a compatible one."""
+def choose(stock: list[Unit], category: str, group: tuple[str, str], *,
+           identical: bool = False) -> Unit | None:
+    """The first-expiring unit of the patient's own group, else (unless ``identical``) a
+    compatible one."""
     if category == PLATELETS:
         return stock[0] if stock else None
     same = [u for u in stock if u.group == group]
-    if same:
-        return same[0]
+    if same or identical:
+        return same[0] if same else None
     if category == WHOLE_BLOOD:  # cells and plasma: identical ABO only
         return next((u for u in stock if u.abo == group[0]
                      and red_cells_compatible(u.group, group)), None)

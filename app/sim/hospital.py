@@ -36,8 +36,8 @@ def reserve(s: SimState) -> None:
 
 def _request(s: SimState, hospital: str, category: str,
              patient: tuple[str, tuple[str, str]] | None = None) -> None:
-    """One patient's request. Unmet from the hospital's stock, it becomes an urgent order
-    to the bank (``patient`` is then given again once the unit has arrived)."""
+    """One patient's request: a unit of the patient's own group from the hospital's stock,
+    else an urgent order (``patient`` is given again once it is settled)."""
     first = patient is None
     patient_id, group = patient or (s.pseudonym("PAT"), s.random_group())
     stock = s.available(hospital, category)
@@ -46,7 +46,7 @@ def _request(s: SimState, hospital: str, category: str,
         if o_neg:
             _emergency(s, o_neg[0], patient_id)
             return
-    unit = distribution.choose(stock, category, group)
+    unit = distribution.choose(stock, category, group, identical=first)
     if unit is None:
         if first:
             s.orders.append((hospital, category, patient_id, group))

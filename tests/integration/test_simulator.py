@@ -36,7 +36,7 @@ BUSY = Rates(
     adverse_reaction_rate=0.05,
     shipment_refused_share=0.03,
 )
-SMALL = SimConfig(network=NetworkConfig(banks=2, rates=BUSY), donations=260, days=100,
+SMALL = SimConfig(network=NetworkConfig(banks=1, rates=BUSY), donations=260, days=100,
                   seed=11, end=END)
 
 
