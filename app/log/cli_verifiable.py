@@ -52,8 +52,11 @@ def _print_report(report: dict[str, object]) -> None:
 
 
 def _bar() -> Progress:
+    # Refreshed by the progress callback, not by a thread: with no thread running, the
+    # verifier may fork its worker processes instead of spawning them.
     return Progress(TextColumn("verifying"), BarColumn(), MofNCompleteColumn(),
-                    TextColumn("records"), TimeElapsedColumn(), console=err, transient=True)
+                    TextColumn("records"), TimeElapsedColumn(), console=err, transient=True,
+                    auto_refresh=False)
 
 
 def verify_export_command(
@@ -78,8 +81,9 @@ def verify_export_command(
         total, first = None, 0
     with _bar() as bar:
         task = bar.add_task("verify", total=total)
-        report = verify_export_file(file, keys, min_size=min_size, workers=workers,
-                                    progress=lambda n: bar.update(task, completed=n - first))
+        report = verify_export_file(
+            file, keys, min_size=min_size, workers=workers,
+            progress=lambda n: bar.update(task, completed=n - first, refresh=True))
     _print_report(report.as_dict())
 
 
