@@ -6,8 +6,8 @@ record line before the slice states. The parent joins the slices in file order: 
 predecessor verified without fault starts exactly where that predecessor ended (it checked that
 stated chain hash against the recomputed one), and the slices' Merkle compact ranges are merged
 to settle each checkpoint's root. The first fault in file order is the verdict, so the report is
-the one a single process would give. Each process reads its slice in blocks: memory stays
-constant.
+the one a single process would give. Slices are at most 64 MB and only a few are in flight,
+so memory stays bounded however long the export.
 """
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ import itertools
 import multiprocessing
 import os
 import threading
+from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from concurrent.futures import Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -31,6 +32,8 @@ from app.log.offline import ExportReport, Fault, Pending, Progress, Verification
 
 MIN_PARALLEL_BYTES = 32 << 20
 """Below this (some 50,000 records), starting processes costs more than it saves."""
+SLICE_BYTES = 64 << 20
+"""The work of one task: results wait in memory for a few slices at most."""
 BLOCK = 1 << 20
 _counters: Any = None
 
@@ -69,7 +72,7 @@ def verify_export_file(
                 run.feed(_lines(file, body, total), progress)
                 return run.finish()
             slices = _cut(file, body, total, workers, (run.size, run.chain))
-        _join(run, path, slices, progress)
+        _join(run, path, slices, workers, progress)
         return run.finish()
     except Fault as bad:
         return run.report(False, bad)
@@ -127,9 +130,10 @@ def _anchor(file: IO[bytes], cut: int, floor: int) -> tuple[int, bytes] | None:
 
 def _cut(file: IO[bytes], body: int, total: int, workers: int,
          opening: tuple[int, bytes]) -> list[_Slice]:
+    count = max(workers, -(-(total - body) // SLICE_BYTES))
     bounds = [body]
-    for k in range(1, workers):
-        file.seek(body + (total - body) * k // workers)
+    for k in range(1, count):
+        file.seek(body + (total - body) * k // count)
         file.readline()
         if bounds[-1] < file.tell() < total:
             bounds.append(file.tell())
@@ -141,21 +145,35 @@ def _cut(file: IO[bytes], body: int, total: int, workers: int,
     return slices
 
 
-def _join(run: Verification, path: Path, slices: list[_Slice], progress: Progress | None) -> None:
-    assert run.header is not None
+def _join(run: Verification, path: Path, slices: list[_Slice], workers: int,
+          progress: Progress | None) -> None:
+    """Verify the slices on ``workers`` processes and join them in order. At most two slices
+    per worker are in flight, so memory stays bounded however long the export."""
+    header = run.header
+    assert header is not None
     context = _context()
     counters = context.Array("q", len(slices), lock=False)
-    vkeys = [str(k) for k in run.keys]
-    with ProcessPoolExecutor(len(slices), mp_context=context, initializer=_init,
-                             initargs=(counters,)) as pool:
-        futures = [pool.submit(_verify_slice, str(path), s, run.header, vkeys, run.listed, k)
-                   for k, s in enumerate(slices)]
-        while wait(futures, timeout=0.25, return_when=FIRST_EXCEPTION).not_done:
-            if progress is not None:
-                progress(run.size + sum(counters))
-        tree, chain = CompactRange(run.size, list(run.hashes)), run.chain
-        for future in futures:
-            result: _Result = future.result()
+    vkeys, opening = [str(k) for k in run.keys], run.size
+    tree, chain = CompactRange(run.size, list(run.hashes)), run.chain
+    queued: deque[Future[_Result]] = deque()
+    todo = iter(enumerate(slices))
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init,
+                               initargs=(counters,))
+    try:
+        def submit() -> None:
+            for k, piece in itertools.islice(todo, 1):
+                queued.append(pool.submit(_verify_slice, str(path), piece, header, vkeys,
+                                          run.listed, k))
+
+        for _ in range(2 * workers):
+            submit()
+        while queued:
+            future = queued.popleft()
+            while not wait([future], timeout=0.25).done:
+                if progress is not None:
+                    progress(opening + sum(counters))
+            result = future.result()
+            submit()
             if result.anchor != (tree.size, chain):
                 raise Fault(tree.size + 1, f"the line after record {tree.size} breaks the export")
             for pending in result.pending:
@@ -165,7 +183,9 @@ def _join(run: Verification, path: Path, slices: list[_Slice], progress: Progres
             if result.bad is not None:
                 raise Fault(*result.bad)
             tree, chain = _joined(tree, result.anchor[0], result.size, result.nodes), result.chain
-        run.size, run.chain = tree.size, chain
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    run.size, run.chain = tree.size, chain
     if progress is not None:
         progress(run.size)
 

@@ -70,3 +70,17 @@ def test_a_range_export_joins_from_its_start_line(tmp_path: Path, monkeypatch):
     path.write_bytes(b"".join(lines))
     report = verify_export_file(path, [OLD.verifier], workers=4)
     assert (report.ok, report.checked, report.verified_to) == (True, 144, 200)
+
+
+def test_many_small_slices_join_in_order(tmp_path: Path, monkeypatch):
+    monkeypatch.setattr(offline_parallel, "MIN_PARALLEL_BYTES", 0)
+    monkeypatch.setattr(offline_parallel, "SLICE_BYTES", 5000)  # ~8 records a slice
+    lines = build(n=200, every=10)
+    path = tmp_path / "export.jsonl"
+    path.write_bytes(b"".join(lines))
+    assert verify_export_file(path, [OLD.verifier], workers=2) == verify_export(lines,
+                                                                              [OLD.verifier])
+    lines = _dropped(lines)
+    path.write_bytes(b"".join(lines))
+    report = verify_export_file(path, [OLD.verifier], workers=2)
+    assert report == verify_export(lines, [OLD.verifier]) and report.first_bad_position == 140
