@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -72,8 +73,14 @@ async def open_services(
     *,
     domain: Domain | None = None,
     inline: Sequence[InlineApplier] | None = None,
+    checkpoints: bool = True,
 ) -> AsyncIterator[Services]:
-    """Migrate, open the pool as the INSERT/SELECT role, start the writer; close on exit."""
+    """Migrate, open the pool as the INSERT/SELECT role, start the writer and the
+    checkpointer; on exit, sign a last checkpoint and close."""
+    from app.log.checkpoints import load_signers, run_checkpointer
+
+    # A bad or unreadable signing key stops the start, before anything is served.
+    signers = await asyncio.to_thread(load_signers, settings) if checkpoints else []
     admin_url = resolve_admin_url(settings)
     applied = await migrate_database(admin_url)
     if applied:
@@ -94,8 +101,16 @@ async def open_services(
         inline=inline if inline is not None else default_inline(),
     )
     await writer.start()
+    stop = asyncio.Event()
+    checkpointer = (
+        asyncio.create_task(run_checkpointer(pool, settings, stop, signers), name="checkpointer")
+        if checkpoints else None
+    )
     try:
         yield Services(settings, admin_url, app_url, pool, writer)
     finally:
         await writer.stop()
+        stop.set()
+        if checkpointer is not None:
+            await checkpointer
         await pool.close()

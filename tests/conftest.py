@@ -68,6 +68,8 @@ def open_for() -> Callable[..., Any]:
     """``async with open_for(url, domain=...) as services`` for tests that need options."""
 
     def opener(url: str, **kwargs: Any) -> Any:
+        # Tests of the log sign checkpoints themselves, when they want them.
+        kwargs.setdefault("checkpoints", False)
         return open_services(settings_for(url), **kwargs)
 
     return opener
