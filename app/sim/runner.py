@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from app.api.body import command_from_json
 from app.errors import DomainError
 from app.events.envelope import Command
+from app.log.record import format_time
 from app.sim.model import Step
 from app.sim.simulator import SimReport, Simulator
 from app.sim.state import SimConfig
@@ -23,8 +24,8 @@ from app.store.writer import AppendResult, Writer
 def to_command(step: Step, now: datetime) -> tuple[Command, bytes]:
     """The command an integrator would send for ``step``, as its key (DomainError if the
     envelope itself is wrong)."""
-    raw = {"type": step.type, "data": step.data, "event_id": step.event_id,
-           "occurred_at": step.at}
+    raw = {"type": step.type, "data": step.data, "event_id": str(step.event_id),
+           "occurred_at": format_time(step.at)}
     return command_from_json(raw, step.actor, now)
 
 
