@@ -66,6 +66,6 @@ async def measure_offline(pool: asyncpg.Pool, url: str, work: Path, hash_limit: 
     n = int(report["checked"])
     note = (f"offline: `bloodtrace export` wrote {n:,} records ({size_mb:,.0f} MB) in "
             f"{export_s:.1f} s; `bloodtrace verify-export` (its own process, every core) "
-            f"verified {report.get('checkpoints', '?')} checkpoints in {seconds:.1f} s")
+            f"checked {report.get('checkpoints', '?')} signed checkpoint(s) in {seconds:.1f} s")
     return rate(f"offline export verification ({n:,} events)", n / seconds, hash_limit,
                 "hashlib", None), note

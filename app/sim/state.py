@@ -19,8 +19,10 @@ from app.events.envelope import Actor
 from app.sim.model import GROUPS, PRODUCTS, DayClock, Donation, Donor, Product, Step, Unit
 from app.sim.network import Network, NetworkConfig, Site, build_network
 
-Request = tuple[str, str, str, tuple[str, str]]
+PatientRequest = tuple[str, str, str, tuple[str, str]]
+"""(hospital, category, patient, ABO/RhD group)."""
 SAFE_HOURS = timedelta(hours=10)
+"""Units expiring sooner are not shipped or issued: they wait for the evening's discard."""
 ADMIN = Actor(key_id="sim-admin", role="admin", site_id=None)
 
 
@@ -73,15 +75,14 @@ class SimState:
         self.watch: list[tuple[Unit, str]] = []
         """Units quarantined today, with why, to assess the next day."""
         self.pending: dict[str, list[Unit]] = {"reserved": [], "issued": []}
-        self.orders: list[Request] = []
+        self.orders: list[PatientRequest] = []
         """(hospital, category, patient, group) a hospital could not serve from its stock."""
-        self.awaiting: list[Request] = []
-        """Units quarantined today (excursion, inspection) to assess the next day."""
+        self.awaiting: list[PatientRequest] = []
+        """Requests whose urgent order was settled, to reserve in the next phase."""
         self.reinstate: dict[int, list[Donor]] = {}
         self.lookbacks: list[tuple[str, Donor, int]] = []
         self.unmet: Counter[str] = Counter()
         self.out: list[Step] = []
-        self.emitted: Counter[str] = Counter()
         self._seq: Counter[str] = Counter()
         self._actors: dict[tuple[str | None, str], Actor] = {}
 
@@ -119,7 +120,7 @@ class SimState:
         return uuid.UUID(int=self._ids.getrandbits(128), version=4)
 
     def pseudonym(self, prefix: str) -> str:
-        """A random pseudonym such as ``DNR-7QX2K9`` (never a name or a national id)."""
+        """A random pseudonym such as ``DNR-7QX2K9MA`` (never a name or a national id)."""
         alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
         return prefix + "-" + "".join(self._ids.choice(alphabet) for _ in range(8))
 
