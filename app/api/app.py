@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from app.api import (
+    openapi,
     problems,
     routes_admin,
     routes_audit,
@@ -23,9 +24,11 @@ from app.api import (
     routes_units,
     routes_verify,
 )
+from app.api.body import EventIn
 from app.api.log_watch import LogWatcher
 from app.api.metrics import Metrics
 from app.api.middleware import RequestContext
+from app.api.params import reject_unknown_query
 from app.api.responses import FastJSON
 from app.bootstrap import Services, open_services
 from app.config import Settings
@@ -74,9 +77,12 @@ def create_app(settings: Settings, services: ServicesFactory = open_services) ->
         description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=FastJSON,
+        dependencies=[Depends(reject_unknown_query)],
     )
     app.state.metrics = metrics
     problems.install(app)
+    openapi.install(app, [EventIn, routes_events.BatchIn, routes_lookbacks.LookbackIn,
+                          routes_admin.KeyIn])
     for module in ROUTERS:
         app.include_router(module.router)
     app.add_middleware(RequestContext, metrics=metrics)

@@ -2,19 +2,40 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any, TypeVar
 from uuid import UUID, uuid4
 
 import orjson
 from fastapi import Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
 
+from app.api.params import RFC3339
 from app.errors import FloatNotAllowed, InvalidInput, MalformedRequest, PayloadTooLarge
 from app.events.envelope import Actor, Command
 from app.store.writer import content_hash
 
 FUTURE_SKEW = timedelta(minutes=5)
+_RFC3339 = re.compile(RFC3339)
+
+
+def _rfc3339(value: Any) -> Any:
+    # pydantic would also take "0" or 1700000000 as a time; the contract is RFC 3339 text.
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        raise ValueError("must be an RFC 3339 time with a zone, e.g. 2026-11-20T09:30:00Z")
+    return value
+
+
+Rfc3339 = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
+"""A time given as RFC 3339 text with a zone."""
 
 
 class EventIn(BaseModel):
@@ -33,7 +54,7 @@ class EventIn(BaseModel):
     type: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z]+$")
     data: dict[str, Any]
     event_id: UUID | None = None
-    occurred_at: AwareDatetime | None = None
+    occurred_at: Rfc3339 | None = None
     expected_version: int | None = Field(default=None, ge=0)
 
 
@@ -56,28 +77,46 @@ async def read_json(request: Request, max_bytes: int) -> Any:
 
 
 def reject_floats(value: Any, path: str = "") -> None:
-    """Refuse any floating-point number anywhere in the payload, naming where."""
+    """Refuse any floating-point number anywhere in the payload, naming where; and any text
+    holding U+0000, which PostgreSQL text cannot store."""
     if isinstance(value, float):
         raise FloatNotAllowed(f"{path or 'value'} is a floating-point number", field=path or None)
-    if isinstance(value, dict):
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise InvalidInput(f"{path or 'value'} contains the character U+0000",
+                               field=path or None)
+    elif isinstance(value, dict):
         for key, item in value.items():
-            reject_floats(item, f"{path}.{key}" if path else str(key))
+            name = f"{path}.{key}" if path else str(key)
+            if "\x00" in key:
+                raise InvalidInput(f"a key of {path or 'the body'} contains U+0000",
+                                   field=path or None)
+            reject_floats(item, name)
     elif isinstance(value, list):
         for i, item in enumerate(value):
             reject_floats(item, f"{path}[{i}]")
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_model(model: type[M], raw: Any) -> M:
+    """A parsed body as ``model``; 422 naming the first offending field."""
+    reject_floats(raw)
+    try:
+        return model.model_validate(raw)
+    except ValidationError as err:
+        first = err.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        raise InvalidInput(f"{field}: {first['msg']}" if field else str(first["msg"]),
+                           field=field or None) from None
 
 
 def command_from_json(raw: Any, actor: Actor, now: datetime) -> tuple[Command, bytes]:
     """Turn one parsed envelope into a Command and its idempotency content hash."""
     if not isinstance(raw, dict):
         raise InvalidInput("an event must be a JSON object", field=None)
-    reject_floats(raw)
-    try:
-        envelope = EventIn.model_validate(raw)
-    except ValidationError as err:
-        first = err.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise InvalidInput(f"{field}: {first['msg']}", field=field or None) from None
+    envelope = parse_model(EventIn, raw)
     occurred = envelope.occurred_at.astimezone(UTC) if envelope.occurred_at else now
     if occurred > now + FUTURE_SKEW:
         raise InvalidInput("occurred_at is in the future", field="occurred_at")

@@ -78,7 +78,8 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+    slug = {400: "malformed-request", 404: "not-found", 405: "method-not-allowed",
+            413: "payload-too-large"}.get(exc.status_code, "http-error")
     body = {
         "type": PROBLEM_BASE + slug,
         "title": str(exc.detail),

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from app.api import access
-from app.api.deps import ActorDep, ConDep, ServicesDep, auth_cache
+from app.api.body import parse_model, read_json
+from app.api.deps import ActorDep, ConDep, ServicesDep, SettingsDep, auth_cache
+from app.api.openapi import json_body
+from app.api.params import IDENT, IdentPath
 from app.api.responses import FastJSON, problems
 from app.errors import InvalidInput, NotFound
 from app.store.api_keys_admin import revoke_key
@@ -29,8 +32,9 @@ class KeyIn(BaseModel):
     ]})
 
     role: Role
-    site_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
-    label: str | None = Field(default=None, max_length=200)
+    site_id: str | None = Field(default=None, pattern=IDENT)
+    label: str | None = Field(default=None, max_length=200, pattern=r"^[^\x00-\x1f]*$",
+                              description="free text, no control characters")
 
 
 class KeyOut(BaseModel):
@@ -44,10 +48,13 @@ class KeyOut(BaseModel):
 
 
 @router.post("/v1/admin/keys", status_code=201, response_model=KeyOut,
-             responses=problems(401, 403, 422, 503))
-async def create_api_key(body: KeyIn, actor: ActorDep, con: ConDep) -> Response:
+             responses=problems(400, 401, 403, 413, 422, 503), openapi_extra=json_body(KeyIn))
+async def create_api_key(
+    request: Request, actor: ActorDep, con: ConDep, settings: SettingsDep
+) -> Response:
     """Create an API key. Only its SHA-256 is stored: save ``key`` now."""
     access.require_admin(actor)
+    body = parse_model(KeyIn, await read_json(request, settings.max_body_bytes))
     if (body.role in NATIONAL_ROLES) != (body.site_id is None):
         raise InvalidInput("auditor and admin keys have no site_id; every other role needs one",
                            field="site_id")
@@ -59,7 +66,7 @@ async def create_api_key(body: KeyIn, actor: ActorDep, con: ConDep) -> Response:
 @router.delete("/v1/admin/keys/{key_id}", status_code=204,
                responses=problems(401, 403, 404, 422, 503))
 async def revoke_api_key(
-    key_id: Annotated[str, Path(min_length=1, max_length=64)],
+    key_id: IdentPath,
     actor: ActorDep, con: ConDep, services: ServicesDep,
 ) -> Response:
     """Revoke a key at once in this process (other processes within 30 s)."""

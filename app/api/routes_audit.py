@@ -6,21 +6,26 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel
+from pydantic import BaseModel
 from starlette.responses import Response
 
 from app.api import access
 from app.api.deps import ActorDep, ConDep
+from app.api.params import (
+    IDENT,
+    CodeQuery,
+    EventTypeQuery,
+    FromQuery,
+    IdentQuery,
+    ToQuery,
+    time_window,
+)
 from app.api.responses import LIST_PROBLEMS, FastJSON, FeedEntry, Row
-from app.errors import InvalidInput
 from app.store import read_queries
 
 router = APIRouter(tags=["audit"])
 
 Limit = Annotated[int, Query(ge=1, le=1000)]
-Ident = Annotated[str | None, Query(min_length=1, max_length=64)]
-From = Annotated[AwareDatetime | None, Query(alias="from", description="inclusive, RFC 3339")]
-To = Annotated[AwareDatetime | None, Query(description="exclusive, RFC 3339")]
 
 
 class AuditEntry(FeedEntry):
@@ -45,29 +50,24 @@ class Discards(Row):
     by_actor: list[Row]
 
 
-def _window(from_: AwareDatetime | None, to: AwareDatetime | None) -> None:
-    if from_ is not None and to is not None and to < from_:
-        raise InvalidInput("`to` is before `from`", field="to")
-
-
 @router.get("/v1/audit/events", response_model=AuditPage, responses=LIST_PROBLEMS)
 async def search_events(
     actor: ActorDep,
     con: ConDep,
     key: Annotated[str | None, Query(
-        alias="actor", min_length=1, max_length=64, description="an API key id")] = None,
-    site: Ident = None,
-    type: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
-    from_: From = None,
-    to: To = None,
+        alias="actor", pattern=IDENT, description="an API key id")] = None,
+    site: IdentQuery = None,
+    type: EventTypeQuery = None,
+    from_: FromQuery = None,
+    to: ToQuery = None,
     limit: Limit = 100,
     after: Annotated[int | None, Query(ge=0, le=2**62, description="a position")] = None,
 ) -> Response:
     """Events by acting key, acting site, type and recording time, each with audit
     ``flags`` (``emergency_release``, ``discard``, ``admin_action``)."""
     access.require_national(actor, "the audit search")
-    _window(from_, to)
-    page = await read_queries.audit_events(con, key, site, type, from_, to, limit, after)
+    start, end = time_window(from_, to)
+    page = await read_queries.audit_events(con, key, site, type, start, end, limit, after)
     return FastJSON(page)
 
 
@@ -96,14 +96,14 @@ async def unfated(actor: ActorDep, con: ConDep, limit: Limit = 1000) -> Response
 async def discards(
     actor: ActorDep,
     con: ConDep,
-    from_: From = None,
-    to: To = None,
-    site: Ident = None,
-    key: Annotated[str | None, Query(alias="actor", min_length=1, max_length=64)] = None,
-    reason: Annotated[str | None, Query(min_length=1, max_length=32)] = None,
+    from_: FromQuery = None,
+    to: ToQuery = None,
+    site: IdentQuery = None,
+    key: Annotated[str | None, Query(alias="actor", pattern=IDENT)] = None,
+    reason: CodeQuery = None,
 ) -> Response:
     """Discards in ``[from, to)`` (default: the last 30 days) by reason, by site and by
     acting key, with each key's discard rate among the final fates it recorded."""
     access.require_national(actor, "the discard report")
-    _window(from_, to)
-    return FastJSON(await read_queries.discards(con, from_, to, site, key, reason))
+    start, end = time_window(from_, to)
+    return FastJSON(await read_queries.discards(con, start, end, site, key, reason))

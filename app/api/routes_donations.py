@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from app.api import access
 from app.api.deps import ActorDep, ConDep
+from app.api.params import DinPath, PatientPath
 from app.api.responses import READ_PROBLEMS, FastJSON, Row
 from app.errors import DonationNotFound
 from app.events import isbt
@@ -37,10 +36,7 @@ class PatientUnits(BaseModel):
 
 @router.get("/v1/donations/{din}", response_model=Donation, responses=READ_PROBLEMS)
 async def read_donation(
-    din: Annotated[str, Path(
-        min_length=13, max_length=16, examples=["A999926123456"],
-        description="the DIN bare (13), with its check character (14) or as the barcode "
-                    "form ('=' + DIN + 2 flags)")],
+    din: DinPath,
     actor: ActorDep,
     con: ConDep,
 ) -> Response:
@@ -61,7 +57,7 @@ async def read_donation(
     "/v1/patients/{patient_id}/units", response_model=PatientUnits, responses=READ_PROBLEMS
 )
 async def read_patient_units(
-    patient_id: Annotated[str, Path(min_length=1, max_length=64, examples=["PAT-4F2K9Q"])],
+    patient_id: PatientPath,
     actor: ActorDep,
     con: ConDep,
 ) -> Response:

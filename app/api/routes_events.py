@@ -6,13 +6,14 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from app.api.access import reads_everything
 from app.api.body import EventIn, command_from_json, read_json
 from app.api.deps import ActorDep, ConDep, MetricsDep, RecorderDep, SettingsDep, WriterDep
 from app.api.metrics import Metrics
+from app.api.openapi import json_body
 from app.api.responses import LIST_PROBLEMS, WRITE_PROBLEMS, FastJSON, FeedPage
 from app.errors import DomainError, InvalidInput
 from app.events.envelope import Actor
@@ -35,7 +36,17 @@ class Appended(BaseModel):
 
 
 class BatchIn(BaseModel):
-    events: list[EventIn] = Field(max_length=1000)
+    """Up to 1000 events, each accepted or refused on its own. Each item is an ``EventIn``;
+    an item that is not one is refused alone (its problem is in ``results``), so the items
+    are left unconstrained here."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"events": [
+        {"type": "DonorRegistered", "data": {"donor_id": "DNR-7QX2K9"}},
+        {"type": "DonorDeferred", "data": {"donor_id": "DNR-7QX2K9", "reason": "low Hb",
+                                           "until": "2026-12-20"}},
+    ]}]})
+
+    events: list[Any] = Field(max_length=1000, description="items: EventIn")
 
 
 class BatchItem(BaseModel):
@@ -62,14 +73,6 @@ def _appended(result: AppendResult) -> dict[str, Any]:
     }
 
 
-def _event_body() -> dict[str, Any]:
-    return {"requestBody": {"required": True, "content": {
-        "application/json": {
-            "schema": EventIn.model_json_schema(ref_template="#/components/schemas/{model}")
-        }
-    }}}
-
-
 def _count(metrics: Metrics, event_type: str, outcome: AppendResult | DomainError) -> None:
     if isinstance(outcome, DomainError):
         metrics.refused(outcome.rule, outcome.status)
@@ -81,7 +84,7 @@ def _count(metrics: Metrics, event_type: str, outcome: AppendResult | DomainErro
 
 @router.post(
     "/v1/events", status_code=201, response_model=Appended, responses=WRITE_PROBLEMS,
-    openapi_extra=_event_body(),
+    openapi_extra=json_body(EventIn),
 )
 async def record_event(
     request: Request, actor: RecorderDep, writer: WriterDep, settings: SettingsDep,
@@ -101,10 +104,7 @@ async def record_event(
 
 @router.post(
     "/v1/events/batch", response_model=BatchOut, responses=WRITE_PROBLEMS,
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-        "schema": {"type": "object", "required": ["events"], "properties": {"events": {
-            "type": "array", "maxItems": 1000,
-            "items": {"$ref": "#/components/schemas/EventIn"}}}}}}}},
+    openapi_extra=json_body(BatchIn),
 )
 async def record_batch(
     request: Request, actor: RecorderDep, writer: WriterDep, settings: SettingsDep,
@@ -116,6 +116,9 @@ async def record_batch(
     raw = await read_json(request, settings.max_body_bytes)
     if not isinstance(raw, dict) or not isinstance(raw.get("events"), list):
         raise InvalidInput("body must be {\"events\": [...]}", field="events")
+    unknown = sorted(k for k in raw if k != "events")
+    if unknown:
+        raise InvalidInput(f"unknown field {unknown[0]!r}", field=unknown[0])
     items = raw["events"]
     if len(items) > settings.max_batch_events:
         raise InvalidInput(

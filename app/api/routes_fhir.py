@@ -10,11 +10,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from app.api import access
 from app.api.deps import ActorDep, ConDep
+from app.api.params import DIN, UNIT_ID, UnitIdPath
 from app.api.responses import LIST_PROBLEMS, READ_PROBLEMS
 from app.errors import InvalidInput, UnitNotFound
 from app.events import isbt
@@ -66,8 +67,7 @@ async def _product(con: Conn, unit_id: str, catalogue: Catalogue) -> dict[str, A
 @router.get("/BiologicallyDerivedProduct/{unit_id}",
             responses=_doc("A BiologicallyDerivedProduct") | READ_PROBLEMS)
 async def read_product(
-    unit_id: Annotated[str, Path(min_length=15, max_length=40,
-                                 examples=["A999926123456-E0398V00"])],
+    unit_id: UnitIdPath,
     actor: ActorDep, con: ConDep, catalogue: CatalogueDep,
 ) -> Response:
     """One unit as a FHIR R5 ``BiologicallyDerivedProduct``: ISBT product code, DIN as
@@ -87,7 +87,7 @@ async def read_product(
 async def search_products(
     request: Request, actor: ActorDep, con: ConDep, catalogue: CatalogueDep,
     source_event: Annotated[str, Query(
-        alias="biological-source-event", min_length=13, max_length=16,
+        alias="biological-source-event", pattern=DIN,
         description="a DIN (bare, with check character or barcode form)")],
 ) -> Response:
     """Every component of a donation (by DIN) as a searchset ``Bundle``."""
@@ -105,7 +105,8 @@ async def search_products(
 async def search_provenance(
     request: Request, actor: ActorDep, con: ConDep,
     target: Annotated[str, Query(
-        min_length=15, max_length=80, description="BiologicallyDerivedProduct/{unit_id}",
+        pattern="^BiologicallyDerivedProduct/" + UNIT_ID[1:],
+        description="BiologicallyDerivedProduct/{unit_id}",
         examples=["BiologicallyDerivedProduct/A999926123456-E0398V00"])],
 ) -> Response:
     """One ``Provenance`` per event of the unit, in log order: activity (event type),

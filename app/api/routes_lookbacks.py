@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Path, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from app.api import access
-from app.api.body import command_from_json, read_json
+from app.api.body import Rfc3339, command_from_json, read_json
 from app.api.deps import (
     ACQUIRE_TIMEOUT_SECONDS,
     ActorDep,
@@ -22,6 +22,8 @@ from app.api.deps import (
     SettingsDep,
     WriterDep,
 )
+from app.api.openapi import json_body
+from app.api.params import IdentPath
 from app.api.responses import READ_PROBLEMS, WRITE_PROBLEMS, FastJSON, Row
 from app.errors import InvalidInput, LookbackNotFound
 from app.events.authz import check_role
@@ -47,7 +49,7 @@ class LookbackIn(BaseModel):
         default=None, max_length=64,
         description="default: derived from event_id, so a retry starts nothing new")
     event_id: UUID | None = None
-    occurred_at: AwareDatetime | None = None
+    occurred_at: Rfc3339 | None = None
 
 
 class LookbackOut(Row):
@@ -81,8 +83,7 @@ def _envelope(raw: Any) -> dict[str, Any]:
 
 @router.post(
     "/v1/lookbacks", status_code=201, response_model=LookbackOut, responses=WRITE_PROBLEMS,
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-        "schema": {"$ref": "#/components/schemas/LookbackIn"}}}}},
+    openapi_extra=json_body(LookbackIn),
 )
 async def start_lookback(
     request: Request, actor: RecorderDep, writer: WriterDep, settings: SettingsDep,
@@ -112,7 +113,7 @@ async def start_lookback(
 
 @router.get("/v1/lookbacks/{lookback_id}", response_model=LookbackOut, responses=READ_PROBLEMS)
 async def read_lookback(
-    lookback_id: Annotated[str, Path(min_length=1, max_length=64)],
+    lookback_id: IdentPath,
     actor: ActorDep,
     con: ConDep,
 ) -> Response:

@@ -48,7 +48,8 @@ async def list_schemas() -> Response:
 )
 async def read_schema(
     name: Annotated[str, Path(
-        min_length=1, max_length=80, examples=["DonorRegistered.v1.json"],
+        pattern=r"^[A-Za-z]{1,64}(\.v[0-9]{1,3})?(\.json)?$",
+        examples=["DonorRegistered.v1.json"],
         description="`Type.v1.json`, `Type.v1` or `Type`")],
 ) -> Response:
     """The JSON Schema of one event type's ``data``."""

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from app.api import access
 from app.api.deps import ActorDep, ConDep
+from app.api.params import AboQuery, RhdQuery, SiteQuery, UnitCursorQuery
 from app.api.responses import LIST_PROBLEMS, FastJSON, Row
 from app.events import isbt
 from app.events.catalogue import Category
@@ -17,13 +18,7 @@ from app.store import read_queries
 
 router = APIRouter(tags=["stock"])
 
-SiteQuery = Annotated[str | None, Query(
-    min_length=1, max_length=64, description="a site id; site keys may only give their own")]
 CategoryQuery = Annotated[Category | None, Query()]
-AboQuery = Annotated[str | None, Query(
-    max_length=8, description="O, A, B, AB (any case) or an ISBT 128 group code")]
-RhdQuery = Annotated[str | None, Query(
-    max_length=8, description="POS, NEG, +, - or an ISBT 128 group code")]
 StockStatus = Literal["unreleased", "quarantined", "released", "reserved", "issued"]
 
 
@@ -60,8 +55,7 @@ async def read_stock(
     expiring_within_hours: Annotated[int | None, Query(ge=0, le=24 * 400)] = None,
     status: Annotated[StockStatus | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    after: Annotated[str | None, Query(
-        max_length=40, description="`next_after` of the previous page (a unit id)")] = None,
+    after: UnitCursorQuery = None,
 ) -> Response:
     """Units held in stock (not in transit, not consumed, no final fate): counts and a FEFO
     page (first to expire first). Site keys see their own site's stock."""

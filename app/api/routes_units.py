@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from app.api import access
 from app.api.deps import ActorDep, ConDep
+from app.api.params import UnitIdPath
 from app.api.proofs import attach_inclusion_proofs
 from app.api.responses import READ_PROBLEMS, FastJSON, FeedEntry, Row
 from app.errors import UnitNotFound
@@ -21,13 +20,6 @@ from app.store.conn import Conn
 from app.store.log_reader import history
 
 router = APIRouter(tags=["units"])
-
-UnitIdPath = Annotated[str, Path(
-    min_length=15, max_length=40,
-    description="DIN (bare, with check character or barcode form) + '-' + product code",
-    examples=["A999926123456-E0398V00"],
-)]
-
 
 class Unit(Row):
     """A unit's current state (``rm_units``), its donation's tests, parents and children."""

@@ -62,7 +62,7 @@ async def test_unit_ids_and_dins_accept_every_isbt_form(client, make_key):
     missing = await net.get("admin", f"/v1/donations/{din(99)}")
     assert (missing.status_code, missing.json()["rule"]) == (404, "donation-not-found")
     bad = await net.get("admin", "/v1/units/nonsense-nonsense-X")
-    assert (bad.status_code, bad.json()["rule"]) == (422, "invalid-din")
+    assert (bad.status_code, bad.json()["field"]) == (422, "unit_id")
 
 
 async def test_stock_counts_fefo_and_site_scope(client, make_key):
