@@ -69,7 +69,7 @@ def verify_export_file(
             body = _head(file, run)
             if workers < 2 or total - body < MIN_PARALLEL_BYTES:
                 file.seek(body)
-                run.feed(_lines(file, body, total), progress)
+                run.feed(file, progress)
                 return run.finish()
             slices = _cut(file, body, total, workers, (run.size, run.chain))
         _join(run, path, slices, workers, progress)
