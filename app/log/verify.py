@@ -7,6 +7,7 @@ memory stays constant however long the log is.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass
@@ -40,6 +41,18 @@ class LogRows(Protocol):
     async def head(self) -> tuple[int, bytes, bytes]: ...
 
 
+async def _prefetched(pages: AsyncIterator[list[Row]]) -> AsyncIterator[list[Row]]:
+    """Fetch the next page while the caller hashes this one."""
+    iterator = aiter(pages)
+    pending = asyncio.ensure_future(anext(iterator, None))
+    while True:
+        page = await pending
+        if page is None:
+            return
+        pending = asyncio.ensure_future(anext(iterator, None))
+        yield page
+
+
 async def verify_log(
     rows: LogRows,
     start: int = 1,
@@ -64,10 +77,12 @@ async def verify_log(
             return VerifyReport(False, 0, start - 1, "missing record before the range")
         chain = anchor
     full = start == 1
-    tree = CompactRange.from_bytes(b"") if full else None
+    # The Merkle root is recomputed with a bare compact-range stack: the hot loop must not
+    # allocate the node list that CompactRange.append returns for the writer.
+    stack: list[bytes] = []
     expected = start
     checked = 0
-    async for page in rows.pages(start - 1, to):
+    async for page in _prefetched(rows.pages(start - 1, to)):
         for position, record, stored_leaf, stored_chain in page:
             if position != expected:
                 return VerifyReport(False, checked, expected, f"position {expected} is missing")
@@ -79,8 +94,12 @@ async def verify_log(
             chain = sha(CHAIN_TAG + chain + leaf).digest()
             if chain != stored_chain:
                 return VerifyReport(False, checked, position, "chain hash does not recompute")
-            if tree is not None:
-                tree.append(leaf)
+            if full:
+                index, node = expected - 1, leaf
+                while index & 1:
+                    node = sha(b"\x01" + stack.pop() + node).digest()
+                    index >>= 1
+                stack.append(node)
             expected += 1
             checked += 1
         if progress is not None:
@@ -91,6 +110,6 @@ async def verify_log(
     if to == head_position:
         if chain != head_chain:
             return VerifyReport(False, checked, last, "head chain hash does not match the log")
-        if tree is not None and tree.root() != CompactRange.from_bytes(head_range).root():
+        if full and CompactRange(last, stack).root() != CompactRange.from_bytes(head_range).root():
             return VerifyReport(False, checked, last, "Merkle root does not match the head")
     return VerifyReport(True, checked, None, None)
