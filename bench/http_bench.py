@@ -55,9 +55,7 @@ async def http_appends(url: str, seconds: int, warmup: int, work: Path, workers:
     try:
         token = (await create_key(con, "admin", None, "bench")).token
         run_id = uuid.uuid4().hex[:8]
-        # The server signs checkpoints with the bench's own key, not the developer's.
-        env = {"BLOODTRACE_DATA_DIR": str(work / "keys")}
-        with Server(url, work / "server.log", workers, env) as server:
+        with Server(url, work / "server.log", workers) as server:
             await asyncio.to_thread(run_wrk, server.base_url, "wrk_single.lua",
                                     [token, run_id + "w"], connections=CLIENTS, threads=2,
                                     seconds=warmup)

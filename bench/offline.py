@@ -21,14 +21,10 @@ from bench.figures import Figure, rate
 from bench.server import ROOT
 
 
-def key_env(url: str, key_dir: Path) -> dict[str, str]:
-    """Environment of every bench process: the bench database and the bench signing key."""
-    return os.environ | {"DATABASE_URL": url, "BLOODTRACE_DATA_DIR": str(key_dir)}
-
-
-async def sign_head(pool: asyncpg.Pool, url: str, key_dir: Path) -> str:
-    """Sign a checkpoint at the head with the bench key; return its verifier key."""
-    settings = Settings(database_url=url, data_dir=key_dir)
+async def sign_head(pool: asyncpg.Pool, url: str) -> str:
+    """Sign a checkpoint at the head with the bench key (``BLOODTRACE_DATA_DIR``, set by
+    ``bench.run``); return its verifier key."""
+    settings = Settings(database_url=url)
     signers = await asyncio.to_thread(load_signers, settings)
     async with pool.acquire() as con:
         signers = await register_keys(con, signers)
@@ -43,9 +39,8 @@ def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 async def measure_offline(pool: asyncpg.Pool, url: str, work: Path, hash_limit: float
                           ) -> tuple[Figure, str]:
-    key_dir = work / "keys"
-    vkey = await sign_head(pool, url, key_dir)
-    env = key_env(url, key_dir)
+    vkey = await sign_head(pool, url)
+    env = os.environ | {"DATABASE_URL": url}
     export = work / "export.jsonl"
     started = time.perf_counter()
     made = await asyncio.to_thread(_cli, env, "export", "--out", str(export))

@@ -33,6 +33,7 @@ from bench.storage import feed_latency, offline_verification, rebuild_figure, si
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 WORK = OUT / "work"
+KEYS = WORK / "keys"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING)
     console = Console(width=160)
     WORK.mkdir(parents=True, exist_ok=True)
+    # Every checkpoint of the bench log (in-process writer, server, export) is signed with
+    # the bench's own key, never the developer's: Settings read it from the environment.
+    os.environ["BLOODTRACE_DATA_DIR"] = str(KEYS)
     started = time.monotonic()
     figures, notes = asyncio.run(bench(sizes, console, args.workers))
     mode_name = "full" if args.full else "quick"
