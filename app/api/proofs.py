@@ -1,28 +1,35 @@
-"""Inclusion proofs attached to the events of a provenance answer."""
+"""Inclusion proofs attached to the events of a provenance answer (built by
+``app.log.proofs``): against the latest signed checkpoint when it covers the event, else
+against the current log head (not yet signed)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from app.log import merkle
-from app.store.api_access import merkle_nodes
-from app.store.codec import b64
+from app.log.checkpoints import latest_checkpoint
+from app.log.notes import b64
+from app.log.proofs import inclusion_proofs
 from app.store.conn import Conn
 from app.store.log_reader import head_position
 
 
-async def attach_inclusion_proofs(con: Conn, events: list[dict[str, Any]]) -> None:
-    """Give each event (a dict with ``position``) ``inclusion``: the RFC 9162 audit path of
-    its leaf (index ``position - 1``) in the tree of the current log size, and that tree's
-    root, so a client can check it against a signed checkpoint via a consistency proof."""
+async def attach_inclusion_proofs(con: Conn, events: list[dict[str, Any]], origin: str) -> None:
+    """Give each event (a dict with ``position``) ``inclusion``: leaf index, tree size, root
+    and RFC 9162 audit path, and ``signed``: whether that tree is a signed checkpoint (whose
+    note is then the answer's ``checkpoint``)."""
     if not events:
         return
-    size = await head_position(con)
-    wanted = sorted({n for e in events for n in merkle.inclusion_nodes(e["position"] - 1, size)}
-                    | set(merkle.root_nodes(size)))
-    nodes = await merkle_nodes(con, wanted)
-    root = b64(merkle.root_from_nodes(size, nodes))
-    for event in events:
-        path = merkle.inclusion_proof(event["position"] - 1, size, nodes)
-        event["inclusion"] = {"leaf_index": event["position"] - 1, "tree_size": size,
-                              "root_hash": root, "audit_path": [b64(h) for h in path]}
+    signed = await latest_checkpoint(con, origin)
+    signed_size = signed.checkpoint.size if signed is not None else 0
+    head = await head_position(con)
+    for size, batch in ((signed_size, [e for e in events if e["position"] <= signed_size]),
+                        (head, [e for e in events if e["position"] > signed_size])):
+        if not batch:
+            continue
+        proofs = await inclusion_proofs(con, [e["position"] for e in batch], size)
+        for event, proof in zip(batch, proofs, strict=True):
+            event["inclusion"] = {
+                "leaf_index": proof.leaf_index, "tree_size": proof.tree_size,
+                "root_hash": b64(proof.root), "audit_path": [b64(h) for h in proof.proof],
+                "signed": size == signed_size,
+            }

@@ -7,13 +7,14 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from app.api import access
-from app.api.deps import ActorDep, ConDep
+from app.api.deps import ActorDep, ConDep, SettingsDep
 from app.api.params import UnitIdPath
 from app.api.proofs import attach_inclusion_proofs
 from app.api.responses import READ_PROBLEMS, FastJSON, FeedEntry, Row
 from app.errors import UnitNotFound
 from app.events import isbt
 from app.events.envelope import Actor
+from app.log.checkpoints import latest_checkpoint
 from app.store import read_queries
 from app.store.api_access import unit_exists
 from app.store.conn import Conn
@@ -53,6 +54,7 @@ class Provenance(Row):
     patients: list[Row]
     fate: Row
     events: list[Row]
+    checkpoint: str | None = None
 
 
 async def _readable_unit(con: Conn, actor: Actor, raw_id: str) -> str:
@@ -83,12 +85,18 @@ async def read_history(unit_id: UnitIdPath, actor: ActorDep, con: ConDep) -> Res
 @router.get(
     "/v1/units/{unit_id}/provenance", response_model=Provenance, responses=READ_PROBLEMS
 )
-async def read_provenance(unit_id: UnitIdPath, actor: ActorDep, con: ConDep) -> Response:
+async def read_provenance(
+    unit_id: UnitIdPath, actor: ActorDep, con: ConDep, settings: SettingsDep
+) -> Response:
     """Lineage, custody chain, donor pseudonyms, recipient or fate, and for every event of
-    the unit an inclusion proof in the Merkle tree of the current log size."""
+    the unit an RFC 9162 inclusion proof: in the latest signed checkpoint's tree when it
+    covers the event (``signed: true``; the note is in ``checkpoint``), else in the tree of
+    the current log head."""
     canonical = await _readable_unit(con, actor, unit_id)
     found = await read_queries.provenance(con, canonical)
     if found is None:
         raise UnitNotFound(f"unit {canonical} does not exist", field="unit_id")
-    await attach_inclusion_proofs(con, found["events"])
+    await attach_inclusion_proofs(con, found["events"], settings.log_origin)
+    signed = await latest_checkpoint(con, settings.log_origin)
+    found["checkpoint"] = None if signed is None else signed.note
     return FastJSON(found)

@@ -32,6 +32,7 @@ async def test_unit_state_history_and_provenance_with_verifiable_proofs(client, 
     assert prov["fate"]["fate"] == "transfused"
     assert prov["fate"]["recipient_patient_id"] == "PAT-0001"
     assert [c["site_id"] for c in prov["custody"] if c["kind"] != "transit"][-1] == "H1"
+    assert prov["events"] and {e["inclusion"]["signed"] for e in prov["events"]} <= {True, False}
     for event in prov["events"]:
         proof = event["inclusion"]
         merkle.verify_inclusion(
