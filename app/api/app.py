@@ -62,7 +62,7 @@ def create_app(settings: Settings, services: ServicesFactory = open_services) ->
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with services(settings) as built:
-            _observe_writer(built, metrics)
+            built.writer.add_observer(metrics.observe_batch)
             watcher = LogWatcher(built.app_url)
             await watcher.start()
             app.state.services = built
@@ -89,10 +89,3 @@ def create_app(settings: Settings, services: ServicesFactory = open_services) ->
         app.include_router(module.router)
     app.add_middleware(RequestContext, metrics=metrics)
     return app
-
-
-def _observe_writer(built: Services, metrics: Metrics) -> None:
-    """Feed the writer's per-commit observer (batch size, lock wait) into the metrics."""
-    add = getattr(built.writer, "add_observer", None)
-    if add is not None:
-        add(metrics.observe_batch)

@@ -53,7 +53,10 @@ async def test_metrics_count_appends_refusals_batches_and_latency(client, make_k
     assert "bloodtrace_http_batch_events_count 1.0" in text
     assert 'route="/v1/events",status="201"' in text
     assert 'route="/v1/units/{unit_id}"' not in text  # routes are templates, never raw paths
-    assert "bloodtrace_writer_lock_wait_seconds" in text
+    commits = next(line for line in text.splitlines()
+                   if line.startswith("bloodtrace_writer_batch_commands_count"))
+    assert float(commits.split()[-1]) >= 1
+    assert "bloodtrace_writer_lock_wait_seconds_bucket" in text
 
 
 async def test_readiness_and_health(client):
