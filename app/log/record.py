@@ -20,8 +20,22 @@ _SHA = hashlib.sha256
 
 
 def canonical_json(value: Any) -> bytes:
-    """Canonical JSON bytes: sorted keys, compact, UTF-8. Refuses floats."""
+    """Canonical JSON bytes: sorted keys, compact, UTF-8. Refuses floats (and anything that
+    is not plain JSON), since a float has no single spelling."""
+    _no_floats(value)
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=_refuse)
+
+
+def _no_floats(value: Any) -> None:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float):
+            raise TypeError(f"not canonical JSON: float {item!r}")
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
 
 
 def _refuse(value: Any) -> Any:
