@@ -3,6 +3,8 @@ built by the app factory so that two apps in one process never share counters.""
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -39,12 +41,22 @@ class Metrics:
         self.latency = Histogram(
             "bloodtrace_http_request_duration_seconds", "HTTP request latency",
             ["method", "route", "status"], buckets=LATENCY_BUCKETS, registry=r)
+        self._latency_children: dict[tuple[str, str, int], Any] = {}
 
     def observe_batch(self, commands: int, events: int, lock_wait_seconds: float) -> None:
         """The writer's ``observer`` callback: one call per committed transaction."""
         self.writer_commands.observe(commands)
         self.writer_events.inc(events)
         self.lock_wait.observe(lock_wait_seconds)
+
+    def request_done(self, method: str, route: str, status: int, seconds: float) -> None:
+        """One request's latency; label children are cached (``labels`` takes a lock)."""
+        key = (method, route, status)
+        child = self._latency_children.get(key)
+        if child is None:
+            child = self.latency.labels(method=method, route=route, status=str(status))
+            self._latency_children[key] = child
+        child.observe(seconds)
 
     def refused(self, rule: str, status: int) -> None:
         self.refusals.labels(rule=rule, status=str(status)).inc()

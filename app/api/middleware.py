@@ -1,5 +1,8 @@
 """Per-request context: a request id (``X-Request-ID``, in every log line), latency metrics,
-one structured access-log line, and the last-resort problem for unhandled exceptions.
+a structured access-log line, and the last-resort problem for unhandled exceptions.
+
+The access line is INFO for refusals, errors and slow requests, DEBUG otherwise: at
+thousands of requests a second, a line per success costs more than the request's own work.
 
 A plain ASGI middleware (not ``BaseHTTPMiddleware``), so streamed responses (SSE, export)
 pass through untouched.
@@ -9,10 +12,9 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 import time
-import uuid
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.metrics import Metrics
@@ -21,6 +23,7 @@ from app.logs import request_id
 
 log = logging.getLogger("bloodtrace.access")
 _CLIENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+SLOW_SECONDS = 0.5
 
 
 class RequestContext:
@@ -34,7 +37,7 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = _incoming_id(scope) or uuid.uuid4().hex
+        rid = _incoming_id(scope) or secrets.token_hex(16)
         token = request_id.set(rid)
         started = time.perf_counter()
         status = 500
@@ -45,7 +48,8 @@ class RequestContext:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                MutableHeaders(scope=message).append("X-Request-ID", rid)
+                message["headers"] = [*message.get("headers", ()),
+                                      (b"x-request-id", rid.encode("latin-1"))]
             await send(message)
 
         try:
@@ -60,9 +64,12 @@ class RequestContext:
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", "unmatched")
-            self.metrics.latency.labels(
-                method=scope["method"], route=route, status=str(status)).observe(elapsed)
-            log.info("%s %s %d %.1fms", scope["method"], scope["path"], status, elapsed * 1000)
+            self.metrics.request_done(scope["method"], route, status, elapsed)
+            level = (logging.INFO if status >= 400 or elapsed > SLOW_SECONDS
+                     else logging.DEBUG)
+            if log.isEnabledFor(level):
+                log.log(level, "%s %s %d %.1fms", scope["method"], scope["path"], status,
+                        elapsed * 1000)
             request_id.reset(token)
 
 
