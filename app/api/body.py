@@ -24,6 +24,8 @@ from app.events.envelope import Actor, Command
 from app.store.writer import content_hash
 
 FUTURE_SKEW = timedelta(minutes=5)
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+"""No step of a blood unit's life is recorded as happening before this."""
 _RFC3339 = re.compile(RFC3339)
 
 
@@ -112,14 +114,23 @@ def parse_model(model: type[M], raw: Any) -> M:
                            field=field or None) from None
 
 
+def _in_utc(moment: datetime) -> datetime:
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # year 1 with a positive offset, year 9999 with a negative one
+        raise InvalidInput("occurred_at is out of range", field="occurred_at") from None
+
+
 def command_from_json(raw: Any, actor: Actor, now: datetime) -> tuple[Command, bytes]:
     """Turn one parsed envelope into a Command and its idempotency content hash."""
     if not isinstance(raw, dict):
         raise InvalidInput("an event must be a JSON object", field=None)
     envelope = parse_model(EventIn, raw)
-    occurred = envelope.occurred_at.astimezone(UTC) if envelope.occurred_at else now
+    occurred = _in_utc(envelope.occurred_at) if envelope.occurred_at else now
     if occurred > now + FUTURE_SKEW:
         raise InvalidInput("occurred_at is in the future", field="occurred_at")
+    if occurred < EARLIEST:
+        raise InvalidInput("occurred_at is before 1900", field="occurred_at")
     cmd = Command(
         type=envelope.type,
         data=envelope.data,

@@ -38,7 +38,7 @@ def time_window(from_: str | None, to: str | None) -> tuple[datetime | None, dat
     for name, text in (("from", from_), ("to", to)):
         try:
             parsed.append(None if text is None else parse_time(text))
-        except ValueError:
+        except (ValueError, OverflowError):
             raise InvalidInput(f"{name}: {text!r} is not an RFC 3339 time", field=name) from None
     start, end = parsed
     if start is not None and end is not None and end < start:
