@@ -169,3 +169,32 @@ async def test_unknown_unit_is_404_problem(client, make_key):
     assert response.status_code == 404
     assert response.headers["content-type"].startswith(PROBLEM)
     assert response.json()["rule"] == "unit-not-found"
+
+
+async def test_provenance_proofs_verify_against_the_signed_checkpoint(client, make_key, services):
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from app.log.checkpoints import make_checkpoint
+    from app.log.notes import NoteSigner, open_checkpoint
+
+    net = await Net(client, make_key).setup()
+    red = await net.red_cells_at(1)
+    signer = NoteSigner(services.settings.log_origin,
+                        Ed25519PrivateKey.from_private_bytes(b"p" * 32))
+    async with services.pool.acquire() as con:
+        await make_checkpoint(con, [signer], services.settings.log_origin)
+    await net.transfuse(red, "PAT-0001")  # after the checkpoint: proven against the head
+
+    prov = (await net.get("hospital@H1", f"/v1/units/{red}/provenance")).json()
+    checkpoint, _ = open_checkpoint(prov["checkpoint"], [signer.verifier])
+    signed = [e for e in prov["events"] if e["inclusion"]["signed"]]
+    unsigned = [e for e in prov["events"] if not e["inclusion"]["signed"]]
+    assert signed and unsigned
+    assert all(e["position"] <= checkpoint.size < u["position"]
+               for e in signed for u in unsigned)
+    for event in signed:
+        proof = event["inclusion"]
+        assert proof["tree_size"] == checkpoint.size
+        merkle.verify_inclusion(
+            base64.b64decode(event["leaf_hash"]), proof["leaf_index"], checkpoint.size,
+            [base64.b64decode(h) for h in proof["audit_path"]], checkpoint.root)
