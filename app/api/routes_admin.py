@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from app.api import access
@@ -32,7 +32,9 @@ class KeyIn(BaseModel):
     ]})
 
     role: Role
-    site_id: str | None = Field(default=None, pattern=IDENT)
+    site_id: str | None = Field(default=None, pattern=IDENT,
+                                validation_alias=AliasChoices("site_id", "site"),
+                                description="the key's site (`site` is accepted too)")
     label: str | None = Field(default=None, max_length=200, pattern=r"^[^\x00-\x1f]*$",
                               description="free text, no control characters")
 

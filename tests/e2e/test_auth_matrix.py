@@ -178,5 +178,8 @@ async def test_admin_creates_and_revokes_keys(client, make_key):
     _problem(await client.post("/v1/admin/keys", json={"role": "auditor", "site_id": "H1"},
                                headers=admin), 422)
     _problem(await client.post("/v1/admin/keys", json={"role": "king"}, headers=admin), 422)
+    as_cli = await client.post("/v1/admin/keys", json={"role": "lab", "site": "L1"},
+                               headers=admin)
+    assert (as_cli.status_code, as_cli.json()["site_id"]) == (201, "L1")
     _problem(await client.post("/v1/admin/keys", json={"role": "lab", "site_id": "L1"},
                                headers=bearer), 401)
