@@ -91,6 +91,7 @@ async def open_services(
         min_size=settings.pool_min_size,
         max_size=settings.pool_max_size,
         command_timeout=settings.command_timeout_s,
+        timeout=settings.connect_timeout_s,
         init=_init_connection,
     )
     assert pool is not None

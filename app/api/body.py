@@ -127,6 +127,8 @@ def command_from_json(raw: Any, actor: Actor, now: datetime) -> tuple[Command, b
         raise InvalidInput("an event must be a JSON object", field=None)
     envelope = parse_model(EventIn, raw)
     occurred = _in_utc(envelope.occurred_at) if envelope.occurred_at else now
+    if occurred.year < 1900:
+        raise InvalidInput("occurred_at is before 1900", field="occurred_at")
     if occurred > now + FUTURE_SKEW:
         raise InvalidInput("occurred_at is in the future", field="occurred_at")
     if occurred < EARLIEST:

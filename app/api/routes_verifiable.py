@@ -13,7 +13,8 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
-from app.api.deps import ConDep, PoolDep, SettingsDep
+from app.api.access import require_national, require_unit
+from app.api.deps import ActorDep, ConDep, PoolDep, SettingsDep
 from app.api.responses import PROBLEMS, FastJSON
 from app.errors import NoCheckpoint, UnitNotFound
 from app.log.bundle import build_bundle
@@ -135,9 +136,12 @@ async def consistency(
 
 
 @router.get("/v1/proofs/units/{unit_id}", response_model=UnitBundle, responses=PROBLEMS)
-async def unit_bundle(con: ConDep, settings: SettingsDep, unit_id: str) -> Response:
+async def unit_bundle(
+    actor: ActorDep, con: ConDep, settings: SettingsDep, unit_id: str
+) -> Response:
     """The unit's records with inclusion proofs under the latest checkpoint: a bundle that
-    ``bloodtrace verify-unit`` checks offline."""
+    ``bloodtrace verify-unit`` checks offline. Read rules as for the unit itself."""
+    await require_unit(con, actor, unit_id, unit_id.split("-", 1)[0])
     signed = await _latest(con, settings.log_origin)
     records = await unit_records_with_proofs(con, unit_id, signed.checkpoint.size)
     if not records:
@@ -158,13 +162,15 @@ async def keys(con: ConDep, settings: SettingsDep) -> Response:
     **PROBLEMS,
 })
 async def export(
-    pool: PoolDep, settings: SettingsDep,
+    actor: ActorDep, pool: PoolDep, settings: SettingsDep,
     from_: Annotated[int, Query(alias="from", ge=1, le=2**62)] = 1,
     to: Size | None = None,
 ) -> Response:
     """Stream records ``from``..``to`` with every checkpoint and key needed to verify them
     offline (``bloodtrace verify-export``). ``to`` defaults to the latest checkpoint and is
-    otherwise rounded up to the next one, so the export ends on a signed tree head."""
+    otherwise rounded up to the next one, so the export ends on a signed tree head.
+    The whole log holds every pseudonym: auditor and admin keys only."""
+    require_national(actor, "the export")
     lines = await open_export(pool, settings.log_origin, from_, to)
     return StreamingResponse(lines, media_type="application/x-ndjson", headers={
         "Content-Disposition": 'attachment; filename="bloodtrace-export.jsonl"'})

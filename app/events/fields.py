@@ -76,7 +76,7 @@ def _timestamp(value: Any, info: ValidationInfo) -> str:
                 day = date.fromisoformat(value)
                 return format_time(datetime(day.year, day.month, day.day, tzinfo=UTC))
             return format_time(parse_time(value))
-        except ValueError:
+        except (ValueError, OverflowError):  # year 1 with an offset overflows in UTC
             pass
     raise InvalidEventData(
         f"{_path(info)}: {value!r} is not an RFC 3339 timestamp with a zone or a date",

@@ -17,6 +17,8 @@ _UNAVAILABLE = (
     asyncpg.exceptions.CrashShutdownError,
     asyncpg.exceptions.TooManyConnectionsError,
     asyncpg.exceptions.InterfaceError,
+    # "database does not allow connections" (ALLOW_CONNECTIONS false, maintenance)
+    asyncpg.exceptions.ObjectNotInPrerequisiteStateError,
 )
 
 

@@ -38,6 +38,7 @@ BatchObserver = Callable[[int, int, float], None]
 """Called after each commit with (commands, events, seconds waited for the head lock)."""
 
 MAX_LOAD_ROUNDS = 32
+ACQUIRE_TIMEOUT_S = 10.0
 
 
 def content_hash(cmd: Command, occurred_at_given: bool) -> bytes:
@@ -169,7 +170,7 @@ class Writer:
             _settle(p, outcome)
 
     async def _commit(self, batch: list[_Pending]) -> list[AppendResult | DomainError]:
-        async with self._pool.acquire() as con, con.transaction():
+        async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT_S) as con, con.transaction():
             return await _Batch(con, self._domain, self._inline, self._observers).run(batch)
 
 

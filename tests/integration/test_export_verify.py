@@ -90,8 +90,10 @@ async def test_a_cut_back_log_is_refused_given_the_size_an_auditor_saw(fresh_db,
     assert (report.ok, report.first_bad_position) == (False, 112)
 
 
-async def test_http_routes_and_cli(fresh_db, open_for, tmp_path):
+async def test_http_routes_and_cli(fresh_db, open_for, tmp_path, make_key):
     await fill(open_for, fresh_db, BATCHES, SIGNER)
+    auditor = await make_key("auditor")
+    hospital = await make_key("hospital", "H1")
     async with open_for(fresh_db) as services, verifiable_client(services) as client:
         async with services.pool.acquire() as con:
             from app.log.checkpoints import register_keys
@@ -116,14 +118,19 @@ async def test_http_routes_and_cli(fresh_db, open_for, tmp_path):
             ("/v1/export", {"from": 999}, 422),
             ("/v1/proofs/units/nothing", {}, 404),
         ]:
-            response = await client.get(path, params=params)
+            response = await client.get(path, params=params, headers=auditor)
             assert response.status_code == status, response.text
             assert response.headers["content-type"] == "application/problem+json"
         keys = (await client.get("/v1/keys")).json()
         assert [k["vkey"] for k in keys["keys"]] == [str(SIGNER.verifier)]
-        bundle = (await client.get("/v1/proofs/units/U1")).json()
+        # The export holds every pseudonym, a bundle a unit's whole story: not for anyone.
+        assert (await client.get("/v1/export")).status_code == 401
+        assert (await client.get("/v1/export", headers=hospital)).status_code == 403
+        assert (await client.get("/v1/proofs/units/U1")).status_code == 401
+        assert (await client.get("/v1/proofs/units/U1", headers=hospital)).status_code == 403
+        bundle = (await client.get("/v1/proofs/units/U1", headers=auditor)).json()
         assert verify_unit_bundle(bundle, KEYS).ok and len(bundle["records"]) > 50
-        body = (await client.get("/v1/export", params={"from": 1})).content
+        body = (await client.get("/v1/export", params={"from": 1}, headers=auditor)).content
     assert b'"kind":"key"' in body
     exported = tmp_path / "http.jsonl"
     exported.write_bytes(body)
