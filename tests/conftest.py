@@ -46,9 +46,9 @@ async def template_db(pg_admin_url: str) -> AsyncIterator[str]:
     await admin.close()
 
 
-@pytest.fixture
-async def fresh_db(pg_admin_url: str, template_db: str) -> AsyncIterator[str]:
-    """Superuser URL of a new, migrated, empty database; dropped afterwards."""
+@asynccontextmanager
+async def database_from(pg_admin_url: str, template_db: str) -> AsyncIterator[str]:
+    """Superuser URL of a new database copied from the migrated template; dropped after."""
     name = f"bt_{uuid.uuid4().hex[:12]}"
     admin = await asyncpg.connect(pg_admin_url)
     try:
@@ -57,6 +57,13 @@ async def fresh_db(pg_admin_url: str, template_db: str) -> AsyncIterator[str]:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+@pytest.fixture
+async def fresh_db(pg_admin_url: str, template_db: str) -> AsyncIterator[str]:
+    """Superuser URL of a new, migrated, empty database; dropped afterwards."""
+    async with database_from(pg_admin_url, template_db) as url:
+        yield url
 
 
 def settings_for(url: str, **overrides: Any) -> Settings:

@@ -4,12 +4,10 @@ with a different history or cut back below what it saw, leaving its state untouc
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 import typer
@@ -19,7 +17,7 @@ from typer.testing import CliRunner
 from app.log import notes as N
 from app.log import witness as W
 from app.log.cli_verifiable import register
-from app.store.database import with_database
+from tests.conftest import database_from
 from tests.support.verifiable import ORIGIN, as_superuser, fill, verifiable_client
 
 LOG = N.NoteSigner(ORIGIN, Ed25519PrivateKey.from_private_bytes(b"L" * 32))
@@ -42,16 +40,7 @@ async def served(open_for, url: str) -> AsyncIterator[W.HttpLog]:
             yield W.HttpLog("http://bt.test", bridge)
 
 
-@asynccontextmanager
-async def another_db(pg_admin_url: str, template_db: str) -> AsyncIterator[str]:
-    name = f"bt_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(pg_admin_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template_db}"')
-        yield with_database(pg_admin_url, name)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+another_db = database_from
 
 
 async def round_(open_for, url: str, state: Path, witness: N.NoteSigner, keys=None):
