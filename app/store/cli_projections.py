@@ -21,24 +21,31 @@ def register(app: typer.Typer) -> None:
     app.add_typer(group, name="projections")
 
 
+WRITE_STATE = "write_state"
+"""The writer's aggregate snapshots: derived from the log like a read model, rebuilt with it."""
+
+
 def list_command() -> None:
     """List the read models and their tables."""
     for name, projection in BY_NAME.items():
         print(f"{name}: {', '.join(t.name for t in projection.tables)}")
+    print(f"{WRITE_STATE}: {WRITE_STATE} (the writer's aggregate snapshots)")
 
 
 def rebuild_command(
     name: Annotated[str | None, typer.Argument(
-        help=f"One of: {', '.join(BY_NAME)}. All when left out.")] = None,
+        help=f"One of: {', '.join([*BY_NAME, WRITE_STATE])}. All when left out.")] = None,
 ) -> None:
     """Replay the log into shadow tables and swap them in, without stopping the service."""
-    from app.bootstrap import migrate_database, resolve_admin_url
+    from app.bootstrap import default_domain, migrate_database, resolve_admin_url
     from app.config import Settings
     from app.store.rebuild import rebuild
+    from app.store.rebuild_state import rebuild_write_state
 
     err = Console(stderr=True)
-    if name is not None and name not in BY_NAME:
-        err.print(f"[red]unknown projection {name!r}; known: {', '.join(BY_NAME)}[/red]")
+    known = [*BY_NAME, WRITE_STATE]
+    if name is not None and name not in known:
+        err.print(f"[red]unknown projection {name!r}; known: {', '.join(known)}[/red]")
         raise typer.Exit(2)
     settings = Settings()
 
@@ -50,11 +57,17 @@ def rebuild_command(
         try:
             with Progress(TextColumn("rebuilding {task.description}"), BarColumn(),
                           MofNCompleteColumn(), TimeElapsedColumn(), console=err) as bar:
-                task = bar.add_task(name or "all", total=None)
-                await rebuild(pool, [name] if name else None,
-                              lambda done, head: bar.update(task, completed=done, total=head))
+                if name != WRITE_STATE:
+                    task = bar.add_task(name or "read models", total=None)
+                    await rebuild(pool, [name] if name else None,
+                                  lambda done, head: bar.update(task, completed=done, total=head))
+                if name in (None, WRITE_STATE):
+                    state = bar.add_task(WRITE_STATE, total=None)
+                    await rebuild_write_state(
+                        pool, default_domain(),
+                        lambda done, head: bar.update(state, completed=done, total=head))
         finally:
             await pool.close()
 
     asyncio.run(run())
-    err.print(f"rebuilt: {name or ', '.join(BY_NAME)}")
+    err.print(f"rebuilt: {name or ', '.join(known)}")

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from app.events.envelope import Command, Key, NewEvent, StateNotLoaded
+from app.events.envelope import Command, Key, NewEvent, StateNotLoaded, StoredEvent
 from app.store.conn import Conn
 
 
@@ -31,7 +31,7 @@ class Domain(Protocol):
 
     def decide(self, world: World, cmd: Command) -> list[NewEvent]: ...
 
-    def evolve(self, world: World, event: NewEvent) -> Mapping[Key, Any]: ...
+    def evolve(self, world: World, event: NewEvent | StoredEvent) -> Mapping[Key, Any]: ...
 
     def dump_state(self, state: Any) -> dict[str, Any]: ...
 
@@ -44,8 +44,9 @@ _ABSENT = object()
 class BatchWorld:
     """Loaded states + accepted changes + the current command's staged changes."""
 
-    def __init__(self, domain: Domain) -> None:
+    def __init__(self, domain: Domain, table: str = "write_state") -> None:
         self._domain = domain
+        self._table = table  # the rebuild replays into a shadow of write_state
         self._loaded: dict[Key, Any] = {}
         self._changed: dict[Key, Any] = {}
         self._staged: dict[Key, Any] = {}
@@ -65,8 +66,8 @@ class BatchWorld:
         kinds = [k[0] for k in wanted]
         ids = [k[1] for k in wanted]
         rows = await con.fetch(
-            """SELECT w.kind, w.id, w.body::text AS body
-                 FROM write_state w
+            f"""SELECT w.kind, w.id, w.body::text AS body
+                 FROM {self._table} w
                  JOIN unnest($1::text[], $2::text[]) AS k(kind, id)
                    ON w.kind = k.kind AND w.id = k.id""",
             kinds,

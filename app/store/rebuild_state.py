@@ -1,0 +1,91 @@
+"""Rebuild the writer's aggregate snapshots (``write_state``) from the log.
+
+``write_state`` is derived data: every row is the fold of ``evolve`` over the events that
+concern it. This replays the log through the same pure ``evolve`` into a shadow table, then
+swaps it in under the writer's head-row lock, so the writer never decides against a state the
+log does not support. Run as the table's owner (the swap renames tables).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import asyncpg
+
+from app.events.envelope import StateNotLoaded, StoredEvent
+from app.store.codec import stored_event_from_row
+from app.store.conn import Conn
+from app.store.world import BatchWorld, Domain
+
+LIVE, SHADOW = "write_state", "write_state__shadow"
+PAGE = 5000
+MAX_LOADS = 64
+Progress = Callable[[int, int], None]
+
+
+async def rebuild_write_state(
+    pool: asyncpg.Pool, domain: Domain, progress: Progress | None = None
+) -> int:
+    """Replay every event into a fresh ``write_state``; return the position it is built to."""
+    async with pool.acquire() as con:
+        await con.execute(f"DROP TABLE IF EXISTS {SHADOW}")
+        await con.execute(f"CREATE TABLE {SHADOW} (LIKE {LIVE} INCLUDING ALL)")
+        await con.execute(f"GRANT SELECT, INSERT, UPDATE ON {SHADOW} TO bloodtrace_app")
+        position = 0
+        while True:
+            head: int = await con.fetchval("SELECT position FROM log_head WHERE id = 1")
+            if head - position <= PAGE:
+                break
+            position = await _replay(con, domain, position, head, progress)
+        async with con.transaction():
+            head = await con.fetchval("SELECT position FROM log_head WHERE id = 1 FOR UPDATE")
+            position = await _replay(con, domain, position, head, progress)
+            await con.execute(f"DROP TABLE {LIVE}")
+            await con.execute(f"ALTER TABLE {SHADOW} RENAME TO {LIVE}")
+            await con.execute(f"ALTER INDEX {SHADOW}_pkey RENAME TO {LIVE}_pkey")
+        return position
+
+
+async def _replay(
+    con: Conn, domain: Domain, position: int, head: int, progress: Progress | None
+) -> int:
+    while position < head:
+        rows = await con.fetch(
+            "SELECT position, record, leaf_hash, chain_hash FROM events "
+            "WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3",
+            position, head, PAGE)
+        if not rows:
+            break
+        events = [stored_event_from_row(dict(r)) for r in rows]
+        world = BatchWorld(domain, table=SHADOW)
+        refs = await con.fetch(
+            "SELECT DISTINCT kind, ref FROM event_refs WHERE position > $1 AND position <= $2",
+            position, events[-1].position)
+        await world.load(con, [(r["kind"], r["ref"]) for r in refs])
+        for event in events:
+            await _evolve(con, world, domain, event)
+        kinds, ids, bodies = world.changed_rows()
+        if kinds:
+            await con.execute(
+                f"""INSERT INTO {SHADOW} (kind, id, body)
+                    SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[])
+                    ON CONFLICT (kind, id) DO UPDATE SET body = EXCLUDED.body""",
+                kinds, ids, bodies)
+        position = events[-1].position
+        if progress is not None:
+            progress(position, head)
+    return position
+
+
+async def _evolve(con: Conn, world: BatchWorld, domain: Domain, event: StoredEvent) -> None:
+    """Fold one event, loading any state evolve asks for that the page's refs did not name."""
+    for _ in range(MAX_LOADS):
+        try:
+            world.stage(domain.evolve(world, event))
+        except StateNotLoaded as missing:
+            world.discard()
+            await world.load(con, [missing.key])
+            continue
+        world.accept()
+        return
+    raise RuntimeError(f"evolve of position {event.position} kept asking for more state")
