@@ -21,7 +21,7 @@ async def test_checkpoints_follow_the_log(fresh_db, tmp_path):
     async with open_services(settings, domain=LedgerDomain(), inline=()) as s:
         for _ in range(4):
             await s.writer.append_many([note(f"c{i % 5}") for i in range(60)])
-            await asyncio.sleep(0.6)  # the checkpointer looks every 0.2 s
+            await asyncio.sleep(1.0)  # the checkpointer looks every 0.2 s
         await s.writer.append_many([note("tail")])
     con = await asyncpg.connect(fresh_db)
     try:
