@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from starlette.responses import Response
 
+from app.api.access import require_national
 from app.api.deps import ActorDep, PoolDep
 from app.api.responses import PROBLEMS, FastJSON
 from app.log.verify import verify_log
@@ -31,6 +32,9 @@ async def verify(
     to: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> Response:
     """Re-hash every record in the range and recompute the chain (and, from position 1, the
-    Merkle root). Reports the first bad position and why."""
+    Merkle root). Reports the first bad position and why. A full pass reads the whole log, so
+    it is for auditor and admin keys; a site checks its own units through the inclusion proofs
+    of their provenance."""
+    require_national(actor, "online verification of the log")
     report = await verify_log(PgLogRows(pool), from_, to)
     return FastJSON(report.as_dict())
