@@ -6,7 +6,6 @@ Old schema versions would be upcast here; v1 is the only one so far.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
 from typing import Any
 from uuid import UUID
 
@@ -18,7 +17,7 @@ from app.log.record import parse_time
 FEED_COLUMNS = "position, record, leaf_hash, chain_hash"
 
 
-def stored_event_from_row(row: Mapping[str, Any]) -> StoredEvent:
+def stored_event_from_row(row: Any) -> StoredEvent:
     """Decode a row holding at least ``record``, ``leaf_hash`` and ``chain_hash``."""
     record: bytes = row["record"]
     raw = orjson.loads(record)

@@ -7,8 +7,9 @@ from typing import Any
 
 import asyncpg
 
+from app.events.envelope import StoredEvent
 from app.log.verify import PAGE
-from app.store.codec import FEED_COLUMNS, feed_entry
+from app.store.codec import FEED_COLUMNS, feed_entry, stored_event_from_row
 from app.store.conn import Conn
 
 
@@ -73,3 +74,14 @@ async def history(con: Conn, kind: str, ref: str) -> list[dict[str, Any]]:
 async def head_position(con: Conn) -> int:
     value: int = await con.fetchval("SELECT position FROM log_head WHERE id = 1")
     return value
+
+
+async def stored_events(con: Conn, after: int, upto: int, limit: int) -> list[StoredEvent]:
+    """Events with ``after < position <= upto`` in position order, at most ``limit``: the page
+    every replay (rebuilds of read models and of the writer's state) reads."""
+    rows = await con.fetch(
+        f"SELECT {FEED_COLUMNS} FROM events WHERE position > $1 AND position <= $2 "
+        "ORDER BY position LIMIT $3",
+        after, upto, limit,
+    )
+    return [stored_event_from_row(r) for r in rows]

@@ -23,8 +23,8 @@ from app.projections.base import Projection
 from app.projections.registry import select
 from app.projections.sql import SHADOW, digest_sql
 from app.projections.tables import TableSpec
-from app.store.codec import stored_event_from_row
 from app.store.conn import Conn
+from app.store.log_reader import stored_events
 from app.store.projection_runner import apply_projections, set_positions
 
 Progress = Callable[[int, int], None]
@@ -80,13 +80,9 @@ async def _replay(
 ) -> int:
     """Apply the events in (position, head] to the shadows; return the new position."""
     while position < head:
-        rows = await con.fetch(
-            "SELECT position, record, leaf_hash, chain_hash FROM events "
-            "WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3",
-            position, head, PAGE)
-        if not rows:
+        events = await stored_events(con, position, head, PAGE)
+        if not events:
             break
-        events = [stored_event_from_row(dict(r)) for r in rows]
         async with con.transaction():
             await apply_projections(con, events, projections, SHADOW)
         position = events[-1].position

@@ -13,8 +13,8 @@ from collections.abc import Callable
 import asyncpg
 
 from app.events.envelope import StateNotLoaded, StoredEvent
-from app.store.codec import stored_event_from_row
 from app.store.conn import Conn
+from app.store.log_reader import stored_events
 from app.store.world import BatchWorld, Domain
 
 LIVE, SHADOW = "write_state", "write_state__shadow"
@@ -50,13 +50,9 @@ async def _replay(
     con: Conn, domain: Domain, position: int, head: int, progress: Progress | None
 ) -> int:
     while position < head:
-        rows = await con.fetch(
-            "SELECT position, record, leaf_hash, chain_hash FROM events "
-            "WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3",
-            position, head, PAGE)
-        if not rows:
+        events = await stored_events(con, position, head, PAGE)
+        if not events:
             break
-        events = [stored_event_from_row(dict(r)) for r in rows]
         world = BatchWorld(domain, table=SHADOW)
         refs = await con.fetch(
             "SELECT DISTINCT kind, ref FROM event_refs WHERE position > $1 AND position <= $2",
