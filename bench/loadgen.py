@@ -8,10 +8,12 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+REPORT = "wrk_report.lua"
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,9 +51,12 @@ def run_wrk(url: str, script: str, args: list[str], *, connections: int, threads
             seconds: int, timeout_s: int = 10) -> WrkResult:
     """Run ``bench/<script>`` against ``url`` for ``seconds``; the script's ``done`` prints
     one ``RESULT {json}`` line (``wrk_get.lua``: plain GETs of the url's path)."""
-    cmd = [ensure_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s",
-           f"--timeout={timeout_s}s", "-s", str(HERE / script), url, "--", *args]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    with tempfile.TemporaryDirectory() as tmp:
+        combined = Path(tmp) / script  # the workload, then the one shared RESULT reporter
+        combined.write_text((HERE / script).read_text() + "\n" + (HERE / REPORT).read_text())
+        cmd = [ensure_wrk(), f"-t{threads}", f"-c{connections}", f"-d{seconds}s",
+               f"--timeout={timeout_s}s", "-s", str(combined), url, "--", *args]
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     line = next((x for x in out.splitlines() if x.startswith("RESULT ")), None)
     if line is None:
         raise RuntimeError(f"wrk printed no result:\n{out}")
