@@ -8,6 +8,7 @@ import logging
 from typing import Annotated
 
 import asyncpg
+import orjson
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -124,7 +125,7 @@ def verify(
             await pool.close()
 
     report = asyncio.run(run())
-    print(__import__("orjson").dumps(report).decode())
+    print(orjson.dumps(report).decode())
     if not report["ok"]:
         raise typer.Exit(1)
 

@@ -116,7 +116,7 @@ class Writer:
 
     async def append(self, cmd: Command, content: bytes) -> AppendResult:
         """Record one command; raises its DomainError when refused."""
-        return await self._enqueue(cmd, content)
+        return await self._submit(cmd, content)
 
     async def append_many(
         self, items: Sequence[tuple[Command, bytes]]
@@ -137,9 +137,6 @@ class Writer:
         fut: asyncio.Future[AppendResult] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Pending(cmd, content, fut))
         return fut
-
-    async def _enqueue(self, cmd: Command, content: bytes) -> AppendResult:
-        return await self._submit(cmd, content)
 
     async def _run(self) -> None:
         while True:

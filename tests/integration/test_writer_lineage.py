@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import asyncpg
+import orjson
 
 from app.events.envelope import Command
 from app.store.writer import content_hash
@@ -53,6 +54,6 @@ async def test_lookback_over_twelve_split_donations_in_one_command(services, fre
             result.position)
     finally:
         await con.close()
-    found = {u["unit_id"] for u in __import__("orjson").loads(data)["units"]}
+    found = {u["unit_id"] for u in orjson.loads(data)["units"]}
     assert set(units) <= found
     assert (await recompute(fresh_db))[-1] == result.position + 36
