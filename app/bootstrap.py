@@ -51,7 +51,7 @@ async def migrate_database(admin_url: str) -> list[str]:
 
 def default_domain() -> Domain:
     from app.events.catalogue import default_catalogue
-    from app.events.service import LifecycleDomain
+    from app.events.domain import LifecycleDomain
 
     return LifecycleDomain(default_catalogue())
 

@@ -44,7 +44,7 @@ def serve(
 
     import uvicorn
 
-    from app.logs import configure_logging
+    from app.json_logging import configure_logging
 
     settings = Settings()
     configure_logging(settings.log_json)

@@ -26,7 +26,7 @@ from typing import Any
 
 from app.errors import Forbidden, RoleNotAllowed, SiteScopeViolation
 from app.events.authz import ADMIN, ROLE_EVENTS
-from app.events.envelope import Actor
+from app.events.messages import Actor
 from app.store.api_access import site_touches, site_touches_unit, touched_units
 from app.store.conn import Conn
 from app.store.keys import NATIONAL_ROLES

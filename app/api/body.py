@@ -20,8 +20,7 @@ from pydantic import (
 
 from app.api.params import RFC3339
 from app.errors import FloatNotAllowed, InvalidInput, MalformedRequest, PayloadTooLarge
-from app.events.envelope import Actor, Command
-from app.store.writer import content_hash
+from app.events.messages import Actor, Command, content_hash
 
 FUTURE_SKEW = timedelta(minutes=5)
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)

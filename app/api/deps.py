@@ -15,7 +15,7 @@ from app.api.metrics import Metrics
 from app.bootstrap import Services
 from app.config import Settings
 from app.errors import Unauthenticated
-from app.events.envelope import Actor
+from app.events.messages import Actor
 from app.store.conn import Conn
 from app.store.keys import authenticate
 from app.store.writer import Writer

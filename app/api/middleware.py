@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.metrics import Metrics
 from app.api.problems import unexpected
-from app.logs import request_id
+from app.json_logging import request_id
 
 log = logging.getLogger("bloodtrace.access")
 _CLIENT_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")

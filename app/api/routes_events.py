@@ -16,7 +16,7 @@ from app.api.metrics import Metrics
 from app.api.openapi import json_body
 from app.api.responses import LIST_PROBLEMS, WRITE_PROBLEMS, FastJSON, FeedPage
 from app.errors import DomainError, InvalidInput
-from app.events.envelope import Actor
+from app.events.messages import Actor
 from app.store.api_access import site_feed
 from app.store.codec import b64
 from app.store.conn import Conn

@@ -25,7 +25,7 @@ from app.api.log_watch import LogWatcher
 from app.api.responses import LIST_PROBLEMS, FeedEntry
 from app.api.routes_events import feed_page
 from app.errors import InvalidInput
-from app.events.envelope import Actor
+from app.events.messages import Actor
 from app.store.errors import is_unavailable
 
 router = APIRouter(tags=["events"])

@@ -13,7 +13,7 @@ from app.api.proofs import attach_inclusion_proofs
 from app.api.responses import READ_PROBLEMS, FastJSON, FeedEntry, Row
 from app.errors import UnitNotFound
 from app.events import isbt
-from app.events.envelope import Actor
+from app.events.messages import Actor
 from app.log.checkpoints import latest_checkpoint
 from app.store import read_queries
 from app.store.api_access import unit_exists

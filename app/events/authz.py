@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Final
 
 from app.errors import RoleNotAllowed, SiteScopeViolation
-from app.events.envelope import Actor
+from app.events.messages import Actor
 
 ADMIN: Final = "admin"
 

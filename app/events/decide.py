@@ -16,7 +16,6 @@ from app.errors import DomainError, InvalidEventData, UnknownEventType
 from app.events import isbt
 from app.events.authz import check_role, check_site_scope
 from app.events.catalogue import Catalogue
-from app.events.context import Decision
 from app.events.decide_custody import (
     excursion_recorded,
     unit_received,
@@ -48,8 +47,9 @@ from app.events.decide_testing import (
     unit_quarantined,
     unit_released,
 )
-from app.events.envelope import Command, Key, NewEvent
+from app.events.decision import Decision
 from app.events.lineage import lineage_next
+from app.events.messages import Command, Key, NewEvent
 from app.events.models import MODELS
 from app.events.models_base import EventData
 from app.events.state import World

@@ -17,8 +17,8 @@ from app.errors import (
     StorageSiteMismatch,
     UnitNotInTransit,
 )
-from app.events.context import Decision, require_live, require_unallocated, unit_refs
 from app.events.decide_testing import quarantine_all
+from app.events.decision import Decision, require_live, require_unallocated, unit_refs
 from app.events.models_base import dump
 from app.events.models_units import (
     TemperatureExcursionRecorded,

@@ -16,7 +16,7 @@ from app.errors import (
     InvalidEventData,
 )
 from app.events import isbt
-from app.events.context import Decision
+from app.events.decision import Decision
 from app.events.models import (
     DonationCollected,
     DonorDeferred,

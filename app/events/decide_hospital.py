@@ -25,8 +25,8 @@ from app.errors import (
 )
 from app.events.authz import acts_for
 from app.events.compat import compatible, emergency_allowed
-from app.events.context import Decision, require_unallocated, unit_refs
-from app.events.envelope import Key
+from app.events.decision import Decision, require_unallocated, unit_refs
+from app.events.messages import Key
 from app.events.models_base import dump
 from app.events.models_units import (
     AdverseReactionReported,

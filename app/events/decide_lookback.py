@@ -19,10 +19,10 @@ from app.errors import (
     LookbackSiteMismatch,
     LookbackUnitUnknown,
 )
-from app.events.context import Decision, unit_refs
 from app.events.decide_testing import quarantine_all
-from app.events.envelope import Key
+from app.events.decision import Decision, unit_refs
 from app.events.lineage import units_of
+from app.events.messages import Key
 from app.events.models_base import dump
 from app.events.models_units import LookbackAcknowledged, LookbackStarted
 from app.events.state import UnitState, get_donation, get_donor, get_lookback

@@ -12,10 +12,10 @@ from app.errors import (
     UnitQuarantinedError,
     VolumeExceeded,
 )
-from app.events.context import Decision, require_unallocated
 from app.events.decide_donors import derived_unit_id, expiry
 from app.events.decide_testing import known_group
-from app.events.envelope import Key
+from app.events.decision import Decision, require_unallocated
+from app.events.messages import Key
 from app.events.models import UnitSplit, UnitsPooled
 from app.events.models_base import dump
 from app.events.state import UnitState, get_donation, get_unit

@@ -18,7 +18,7 @@ from app.errors import (
     UnitNotQuarantined,
     UnitQuarantinedError,
 )
-from app.events.context import Decision, unit_refs
+from app.events.decision import Decision, unit_refs
 from app.events.lineage import units_of
 from app.events.models import TestResultRecorded, UnitReleased
 from app.events.models_base import dump, own

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 from app.events import isbt
-from app.events.envelope import Key, NewEvent, StoredEvent
 from app.events.evolve_units import UNIT_CHANGES
+from app.events.messages import Key, NewEvent, StoredEvent
 from app.events.state import (
     DonationState,
     DonorDonation,

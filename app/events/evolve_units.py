@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from app.events.envelope import NewEvent, StoredEvent
+from app.events.messages import NewEvent, StoredEvent
 from app.events.state import UnitState
 
 Event = NewEvent | StoredEvent

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
-from app.events.envelope import Key
+from app.events.messages import Key
 from app.events.state import DonationState, DonorState, State, UnitState, World, get_unit
 
 

@@ -13,7 +13,7 @@ from typing import Any, Literal, Protocol, TypeAlias
 
 from pydantic import BaseModel, ConfigDict
 
-from app.events.envelope import Key
+from app.events.messages import Key
 
 Fate = Literal["transfused", "discarded", "fractionated"]
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from app.events.envelope import StoredEvent
+from app.events.messages import StoredEvent
 from app.log.record import parse_time
 from app.projections.tables import Row, TableSpec
 

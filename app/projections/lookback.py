@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from app.events.envelope import StoredEvent
+from app.events.messages import StoredEvent
 from app.projections.base import Load, WorkingSet
 from app.projections.tables import LOOKBACK_UNITS, LOOKBACKS, TableSpec
 

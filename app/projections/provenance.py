@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from app.events.envelope import StoredEvent
+from app.events.messages import StoredEvent
 from app.projections.base import Load, WorkingSet, unit_ids_in
 from app.projections.tables import CUSTODY, PATIENT_UNITS, Row, TableSpec
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from app.events.envelope import StoredEvent
+from app.events.messages import StoredEvent
 from app.projections.tables import Row
 
 FINAL_FATES = {

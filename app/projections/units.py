@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from app.events.envelope import StoredEvent
+from app.events.messages import StoredEvent
 from app.projections.base import Load, WorkingSet, unit_ids_in, when
 from app.projections.tables import DONATIONS, FATES, LINEAGE, SITES, TESTS, UNITS, Row, TableSpec
 from app.projections.unit_changes import FINAL_FATES, UNIT_CHANGES

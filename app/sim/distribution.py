@@ -3,7 +3,7 @@ second hospital), hospital restocking to a par level, and plasma to fractionatio
 
 from __future__ import annotations
 
-from app.events.envelope import Actor
+from app.events.messages import Actor
 from app.sim.model import (
     GROUPS,
     PLASMA,

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from app.events.envelope import Actor
+from app.events.messages import Actor
 
 # ABO/RhD of the donor population (illustrative).
 GROUPS: tuple[tuple[str, str, float], ...] = (

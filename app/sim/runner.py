@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 from app.api.body import command_from_json
 from app.errors import DomainError
-from app.events.envelope import Command
+from app.events.messages import Command
 from app.log.record import format_time
 from app.sim.model import Step
 from app.sim.simulator import SimReport, Simulator

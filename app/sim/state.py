@@ -15,7 +15,7 @@ from typing import Any
 
 from stdnum.iso7064 import mod_37_2
 
-from app.events.envelope import Actor
+from app.events.messages import Actor
 from app.sim.model import GROUPS, PRODUCTS, DayClock, Donation, Donor, Product, Step, Unit
 from app.sim.network import Network, NetworkConfig, Site, build_network
 

@@ -11,7 +11,7 @@ from uuid import UUID
 
 import orjson
 
-from app.events.envelope import Actor, StoredEvent
+from app.events.messages import Actor, StoredEvent
 from app.log.record import parse_time
 
 FEED_COLUMNS = "position, record, leaf_hash, chain_hash"

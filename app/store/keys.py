@@ -7,7 +7,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 
-from app.events.envelope import Actor
+from app.events.messages import Actor
 from app.store.conn import Conn
 
 NATIONAL_ROLES = frozenset({"auditor", "admin"})

@@ -7,7 +7,7 @@ from typing import Any
 
 import asyncpg
 
-from app.events.envelope import StoredEvent
+from app.events.messages import StoredEvent
 from app.log.verify import PAGE
 from app.store.codec import FEED_COLUMNS, feed_entry, stored_event_from_row
 from app.store.conn import Conn

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from app.events.envelope import StoredEvent
+from app.events.messages import StoredEvent
 from app.projections.base import Projection, WorkingSet
 from app.projections.registry import PROJECTIONS
 from app.projections.sql import TRACKING_UPSERT, select_sql, upsert_sql

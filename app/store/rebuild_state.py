@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import asyncpg
 
-from app.events.envelope import StateNotLoaded, StoredEvent
+from app.events.messages import StateNotLoaded, StoredEvent
 from app.store.conn import Conn
 from app.store.log_reader import stored_events
 from app.store.world import BatchWorld, Domain

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from app.events.envelope import Command, Key, NewEvent, StateNotLoaded, StoredEvent
+from app.events.messages import Command, Key, NewEvent, StateNotLoaded, StoredEvent
 from app.store.conn import Conn
 
 

@@ -24,9 +24,9 @@ from uuid import UUID
 import asyncpg
 
 from app.errors import DomainError, IdempotencyConflict, Unavailable, WrongExpectedVersion
-from app.events.envelope import Command, NewEvent, StateNotLoaded, StoredEvent
+from app.events.messages import Command, NewEvent, StateNotLoaded, StoredEvent
 from app.log.merkle import CompactRange
-from app.log.record import build_record, canonical_json, chain_hash, format_time, leaf_hash
+from app.log.record import build_record, canonical_json, chain_hash, leaf_hash
 from app.store.conn import Conn
 from app.store.errors import is_unavailable
 from app.store.world import BatchWorld, Domain
@@ -39,16 +39,6 @@ BatchObserver = Callable[[int, int, float], None]
 
 MAX_LOAD_ROUNDS = 32
 ACQUIRE_TIMEOUT_S = 10.0
-
-
-def content_hash(cmd: Command, occurred_at_given: bool) -> bytes:
-    """What makes two requests with one event_id "the same": type, data and a client time."""
-    body = {
-        "type": cmd.type,
-        "data": cmd.data,
-        "occurred_at": format_time(cmd.occurred_at) if occurred_at_given else None,
-    }
-    return hashlib.sha256(canonical_json(body)).digest()
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,7 @@ from collections import Counter
 import asyncpg
 import pytest
 
-from app.events.envelope import StoredEvent
+from app.events.messages import StoredEvent
 from app.store.rebuild import rebuild, tables_digest
 from tests.support.unit_events import append_raw
 from tests.support.unit_sim import Sim

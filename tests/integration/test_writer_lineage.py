@@ -9,10 +9,9 @@ from typing import Any
 import asyncpg
 import orjson
 
-from app.events.envelope import Command
-from app.store.writer import content_hash
+from app.events.messages import Command, content_hash
 from tests.support.log_checks import recompute
-from tests.unit.test_lifecycle_given import PLASMA, PLATELETS, RED_CELLS, Scene, actor
+from tests.support.scene import PLASMA, PLATELETS, RED_CELLS, Scene, actor
 
 
 class RecordingScene(Scene):

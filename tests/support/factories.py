@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from app.events.envelope import Actor, Command
-from app.store.writer import content_hash
+from app.events.messages import Actor, Command, content_hash
 
 ADMIN = Actor(key_id="test-admin", role="admin", site_id=None)
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from app.errors import RuleViolation, UnknownEventType
-from app.events.envelope import Command, Key, NewEvent
+from app.events.messages import Command, Key, NewEvent
 from app.store.world import World
 
 

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from app.events.envelope import Actor, StoredEvent
+from app.events.messages import Actor, StoredEvent
 from app.log.record import format_time
 
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)

@@ -10,7 +10,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from app.events.envelope import StoredEvent
+from app.events.messages import StoredEvent
 from tests.support.unit_events import Log
 
 SHELF_HOURS = {"whole_blood": 35 * 24, "red_cells": 42 * 24, "plasma": 365 * 24,

@@ -15,7 +15,7 @@ from app.api import routes_verifiable
 from app.api.app import create_app
 from app.bootstrap import Services
 from app.config import Settings
-from app.events.envelope import Command, NewEvent
+from app.events.messages import Command, NewEvent
 from app.log.checkpoints import make_checkpoint
 from app.log.notes import NoteSigner
 from app.store.world import World

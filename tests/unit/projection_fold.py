@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from app.events.envelope import StoredEvent
+from app.events.messages import StoredEvent
 from app.projections.base import Projection, WorkingSet
 from app.projections.registry import PROJECTIONS
 from app.projections.tables import Row

@@ -26,9 +26,9 @@ from app.errors import DomainError
 from app.events import isbt
 from app.events.authz import ROLE_EVENTS
 from app.events.decide import decide
-from app.events.envelope import Actor
+from app.events.messages import Actor
 from app.events.state import DonationState, UnitState
-from tests.unit.test_lifecycle_given import SITES, Scene, actor, din
+from tests.support.scene import SITES, Scene, actor, din
 
 T = TypeVar("T")
 ROLES = ("collector", "lab", "processing", "inventory", "hospital")

@@ -15,7 +15,7 @@ from app.errors import (
     UnitNotInTransit,
     UnitReservedError,
 )
-from tests.unit.test_lifecycle_given import actor, scene
+from tests.support.scene import actor, scene
 
 BB1 = actor("inventory", "BB1")
 H1 = actor("hospital", "H1")

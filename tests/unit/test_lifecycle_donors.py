@@ -26,7 +26,7 @@ from app.errors import (
 )
 from app.events import isbt
 from app.events.catalogue import Catalogue
-from tests.unit.test_lifecycle_given import ADMIN, T0, Scene, actor, din, scene
+from tests.support.scene import ADMIN, T0, Scene, actor, din, scene
 
 COLLECTOR = actor("collector", "BB1")
 

@@ -29,7 +29,7 @@ from app.errors import (
 )
 from app.events.catalogue import Catalogue
 from app.events.compat import compatible, emergency_allowed
-from tests.unit.test_lifecycle_given import T0, Scene, actor, scene
+from tests.support.scene import T0, Scene, actor, scene
 
 H1 = actor("hospital", "H1")
 GROUPS = [(a, r) for a in ("O", "A", "B", "AB") for r in ("POS", "NEG")]

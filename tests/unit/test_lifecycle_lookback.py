@@ -16,7 +16,7 @@ from app.errors import (
     RoleNotAllowed,
 )
 from app.events import isbt
-from tests.unit.test_lifecycle_given import PLATELETS, RED_CELLS, T0, Scene, actor, din, scene
+from tests.support.scene import PLATELETS, RED_CELLS, T0, Scene, actor, din, scene
 
 PROCESSING = actor("processing", "BB1")
 H1 = actor("hospital", "H1")

@@ -19,7 +19,7 @@ from app.errors import (
 )
 from app.events import isbt
 from app.log.record import format_time
-from tests.unit.test_lifecycle_given import (
+from tests.support.scene import (
     PLASMA,
     PLATELETS,
     RED_CELLS,

@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 
 from app.events.catalogue import default_catalogue
 from app.events.decide import decide, keys_needed
-from app.events.envelope import Command, Key, NewEvent, StateNotLoaded, StoredEvent
+from app.events.domain import LifecycleDomain
 from app.events.lineage import lineage_next
-from app.events.service import LifecycleDomain
+from app.events.messages import Command, Key, NewEvent, StateNotLoaded, StoredEvent
 from app.events.state import State, dump_state, load_state
-from app.events.world import InMemoryWorld
-from tests.unit.test_lifecycle_given import PLATELETS, RED_CELLS, Scene, actor, din, scene
+from tests.support.memory_world import InMemoryWorld
+from tests.support.scene import PLATELETS, RED_CELLS, Scene, actor, din, scene
 
 
 class LazyWorld:

@@ -18,7 +18,7 @@ from app.errors import (
     UnitQuarantinedError,
 )
 from app.events import isbt
-from tests.unit.test_lifecycle_given import PLATELETS, RED_CELLS, T0, actor, din, scene
+from tests.support.scene import PLATELETS, RED_CELLS, T0, actor, din, scene
 
 LAB = actor("lab", "LAB1")
 PROCESSING = actor("processing", "BB1")

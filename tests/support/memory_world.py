@@ -6,8 +6,8 @@ from collections.abc import Iterable, Iterator
 
 from app.events.catalogue import Catalogue, default_catalogue
 from app.events.decide import decide
-from app.events.envelope import Command, Key, NewEvent, StoredEvent
 from app.events.evolve import evolve
+from app.events.messages import Command, Key, NewEvent, StoredEvent
 from app.events.state import State
 
 

@@ -8,11 +8,14 @@ which makes it a ``StoredEvent``.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
+
+from app.log.record import canonical_json, format_time
 
 JSON = Any
 Key = tuple[str, str]
@@ -100,3 +103,13 @@ class StateNotLoaded(LookupError):
     def __init__(self, key: Key) -> None:
         super().__init__(f"state not loaded: {key}")
         self.key = key
+
+
+def content_hash(cmd: Command, occurred_at_given: bool) -> bytes:
+    """What makes two requests with one event_id "the same": type, data and a client time."""
+    body = {
+        "type": cmd.type,
+        "data": cmd.data,
+        "occurred_at": format_time(cmd.occurred_at) if occurred_at_given else None,
+    }
+    return hashlib.sha256(canonical_json(body)).digest()

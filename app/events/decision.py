@@ -28,7 +28,7 @@ from app.errors import (
 from app.events import isbt
 from app.events.authz import acts_for
 from app.events.catalogue import Catalogue
-from app.events.envelope import Command, Key, NewEvent
+from app.events.messages import Command, Key, NewEvent
 from app.events.state import SiteState, UnitState, World, get_site, get_unit
 
 

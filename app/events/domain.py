@@ -7,9 +7,9 @@ from typing import Any
 
 from app.events.catalogue import Catalogue
 from app.events.decide import decide, keys_needed
-from app.events.envelope import Command, Key, NewEvent, StoredEvent
 from app.events.evolve import evolve
 from app.events.lineage import lineage_next
+from app.events.messages import Command, Key, NewEvent, StoredEvent
 from app.events.state import State, World, dump_state, load_state
 
 

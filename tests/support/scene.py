@@ -1,0 +1,186 @@
+"""The "given" of the life-cycle specifications: a small network, a clock and builders.
+
+``Scene.do`` decides and applies a command (when → then events); ``Scene.refuse`` expects a
+DomainError and checks the world did not change. The other test_lifecycle_* modules import
+from here; ``tests/unit/test_lifecycle_given.py`` checks that the standard scene itself holds.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+from app.errors import DomainError
+from app.events.catalogue import Catalogue, default_catalogue
+from app.events.messages import Actor, Command, NewEvent
+from app.events.state import DonationState, DonorState, UnitState
+from tests.support.memory_world import InMemoryWorld
+
+T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
+ADMIN = Actor("key-admin", "admin", None)
+SITES = {
+    "BB1": "blood_bank", "BB2": "blood_bank", "MU1": "mobile_unit", "LAB1": "lab",
+    "H1": "hospital", "H2": "hospital", "FR1": "fractionator",
+}
+RED_CELLS, PLASMA, PLATELETS = "E0398V00", "E2555V00", "E3084V00"
+
+
+def actor(role: str, site: str | None) -> Actor:
+    return Actor(f"key-{role}-{site}", role, site)
+
+
+def din(n: int, facility: str = "A9999", year: int = 25) -> str:
+    """A well-formed bare DIN of a fictitious facility."""
+    return f"{facility}{year:02d}{n:06d}"
+
+
+class Scene:
+    """A world under test with a clock that moves one minute per command."""
+
+    def __init__(self, catalogue: Catalogue | None = None) -> None:
+        self.world = InMemoryWorld()
+        self.catalogue = catalogue or default_catalogue()
+        self.now = T0
+        self.log: list[NewEvent] = []
+        self.serial = 0
+        self.dins = 0
+
+    # --- when ---------------------------------------------------------------------------
+
+    def command(self, type: str, data: dict[str, Any], by: Actor = ADMIN,
+                at: datetime | None = None) -> Command:
+        if at is None:
+            self.now += timedelta(minutes=1)
+            at = self.now
+        return Command(type=type, data=data, event_id=uuid4(), occurred_at=at, recorded_at=at,
+                       actor=by)
+
+    def do(self, type: str, data: dict[str, Any], by: Actor = ADMIN,
+           at: datetime | None = None) -> list[NewEvent]:
+        events = self.world.execute(self.command(type, data, by, at), self.catalogue)
+        self.log.extend(events)
+        return events
+
+    def refuse(self, type: str, data: dict[str, Any], by: Actor = ADMIN,
+               at: datetime | None = None) -> DomainError:
+        before = dict(self.world.states)
+        with pytest.raises(DomainError) as caught:
+            self.do(type, data, by, at)
+        assert self.world.states == before
+        return caught.value
+
+    def later(self, **delta: float) -> datetime:
+        self.now += timedelta(**delta)
+        return self.now
+
+    # --- reading ------------------------------------------------------------------------
+
+    def unit(self, unit_id: str) -> UnitState:
+        state = self.world.get(("unit", unit_id))
+        assert isinstance(state, UnitState)
+        return state
+
+    def donation(self, din: str) -> DonationState:
+        state = self.world.get(("donation", din))
+        assert isinstance(state, DonationState)
+        return state
+
+    def donor(self, donor_id: str) -> DonorState:
+        state = self.world.get(("donor", donor_id))
+        assert isinstance(state, DonorState)
+        return state
+
+    # --- given --------------------------------------------------------------------------
+
+    def network(self) -> Scene:
+        for site_id, kind in SITES.items():
+            self.do("SiteRegistered", {"site_id": site_id, "name": f"Site {site_id}",
+                                       "kind": kind, "region": "Damascus"})
+        return self
+
+    def new_donor(self, donor_id: str | None = None, **extra: Any) -> str:
+        self.serial += 1
+        donor_id = donor_id or f"DNR-{self.serial:04d}"
+        self.do("DonorRegistered", {"donor_id": donor_id, **extra},
+                actor("collector", "BB1"))
+        return donor_id
+
+    def collect(self, n: int | None = None, donor_id: str | None = None, site: str = "BB1",
+                collection_type: str = "whole_blood", category: str = "whole_blood",
+                product_code: str = "E0001V00", volume_ml: int = 450,
+                at: datetime | None = None) -> str:
+        """Collect a donation (new donor unless given); returns the primary unit id."""
+        self.dins += 1
+        number = n if n is not None else self.dins
+        donor_id = donor_id or self.new_donor()
+        self.do("DonationCollected", {
+            "din": din(number), "donor_id": donor_id, "site_id": site,
+            "collection_type": collection_type, "product_code": product_code,
+            "category": category, "volume_ml": volume_ml,
+        }, actor("collector", site), at)
+        return f"{din(number)}-{product_code}"
+
+    def split(self, unit_id: str, components: list[tuple[str, str, int]] | None = None,
+              site: str = "BB1") -> list[str]:
+        components = components or [(RED_CELLS, "red_cells", 250), (PLASMA, "plasma", 180)]
+        self.do("UnitSplit", {"unit_id": unit_id, "components": [
+            {"product_code": pc, "category": cat, "volume_ml": ml} for pc, cat, ml in components
+        ]}, actor("processing", site))
+        base = unit_id.split("-")[0]
+        return [f"{base}-{pc}" for pc, _, _ in components]
+
+    def test_all(self, din_: str, abo: str = "O", rhd: str = "NEG",
+                 results: dict[str, str] | None = None) -> None:
+        lab = actor("lab", "LAB1")
+        for marker in ("HIV", "HBV", "HCV", "SYPHILIS"):
+            result = (results or {}).get(marker, "non_reactive")
+            self.do("TestResultRecorded", {"din": din_, "marker": marker, "result": result,
+                                           "lab_site_id": "LAB1"}, lab)
+        for marker, result in (("ABO", abo), ("RHD", rhd)):
+            self.do("TestResultRecorded", {"din": din_, "marker": marker, "result": result,
+                                           "lab_site_id": "LAB1"}, lab)
+
+    def release(self, unit_id: str, site: str = "BB1") -> None:
+        self.do("UnitReleased", {"unit_id": unit_id}, actor("processing", site))
+
+    def ship(self, unit_id: str, to: str = "H1", frm: str = "BB1") -> str:
+        self.serial += 1
+        shipment = f"SHP-{self.serial}"
+        self.do("UnitShipped", {"unit_id": unit_id, "from_site_id": frm, "to_site_id": to,
+                                "shipment_id": shipment}, actor("inventory", frm))
+        return shipment
+
+    def receive(self, unit_id: str, shipment: str, site: str = "H1",
+                accepted: bool = True) -> list[NewEvent]:
+        return self.do("UnitReceived", {"unit_id": unit_id, "site_id": site,
+                                        "shipment_id": shipment, "accepted": accepted},
+                       actor("hospital", site))
+
+    def released_component(self, abo: str = "O", rhd: str = "NEG", at_site: str = "H1",
+                           category: str = "red_cells") -> str:
+        """A released red cell (or plasma) unit at ``at_site``, from a fresh donation."""
+        parent = self.collect()
+        red, plasma = self.split(parent)
+        self.test_all(parent.split("-")[0], abo, rhd)
+        unit_id = red if category == "red_cells" else plasma
+        self.release(unit_id)
+        if at_site != "BB1":
+            self.receive(unit_id, self.ship(unit_id, at_site), at_site)
+        return unit_id
+
+    def reserve(self, unit_id: str, patient: str = "PAT-0001", abo: str = "O",
+                rhd: str = "NEG", site: str = "H1", crossmatch: str = "compatible") -> None:
+        self.do("UnitReserved", {"unit_id": unit_id, "patient_id": patient, "patient_abo": abo,
+                                 "patient_rhd": rhd, "crossmatch": crossmatch},
+                actor("hospital", site))
+
+    def issue(self, unit_id: str, patient: str = "PAT-0001", site: str = "H1") -> None:
+        self.do("UnitIssued", {"unit_id": unit_id, "patient_id": patient},
+                actor("hospital", site))
+
+
+def scene() -> Scene:
+    return Scene().network()
