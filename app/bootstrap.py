@@ -42,11 +42,16 @@ def resolve_app_url(settings: Settings, admin_url: str) -> str:
 
 
 async def migrate_database(admin_url: str) -> list[str]:
+    """Apply pending migrations, then rebuild any read model they left behind the log."""
+    from app.store.stale import rebuild_stale
+
     con = await asyncpg.connect(admin_url)
     try:
-        return await migrate(con)
+        applied = await migrate(con)
     finally:
         await con.close()
+    await rebuild_stale(admin_url)
+    return applied
 
 
 def default_domain() -> Domain:

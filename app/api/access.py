@@ -25,8 +25,9 @@ from __future__ import annotations
 from typing import Any
 
 from app.errors import Forbidden, RoleNotAllowed, SiteScopeViolation
-from app.events.authz import ADMIN, ROLE_EVENTS
+from app.events.authz import ADMIN
 from app.events.messages import Actor
+from app.events.registry import ROLE_EVENTS
 from app.store.api_access import site_touches, site_touches_unit, touched_units
 from app.store.conn import Conn
 from app.store.keys import NATIONAL_ROLES

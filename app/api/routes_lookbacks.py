@@ -26,7 +26,7 @@ from app.api.openapi import json_body
 from app.api.params import IdentPath
 from app.api.responses import READ_PROBLEMS, WRITE_PROBLEMS, FastJSON, Row
 from app.errors import InvalidInput, LookbackNotFound
-from app.events.authz import check_role
+from app.events.registry import check_role
 from app.store import read_queries
 
 router = APIRouter(tags=["lookbacks"])

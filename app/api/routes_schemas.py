@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from app.api.responses import FastJSON, Row, problems
 from app.errors import NotFound
-from app.events.models import MODELS
+from app.events.registry import REGISTRY
 from app.events.schemas_gen import event_schema, index
 
 router = APIRouter(tags=["schemas"])
@@ -54,6 +54,6 @@ async def read_schema(
 ) -> Response:
     """The JSON Schema of one event type's ``data``."""
     event_type, _, version = name.removesuffix(".json").partition(".")
-    if event_type not in MODELS or version not in ("", "v1"):
+    if event_type not in REGISTRY or version not in ("", "v1"):
         raise NotFound(f"no published schema {name!r}; see /v1/schemas", field="name")
     return Response(orjson.dumps(event_schema(event_type)), media_type=SCHEMA_JSON)

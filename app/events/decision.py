@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 from uuid import uuid5
 
 from app.errors import (
@@ -29,7 +28,9 @@ from app.events import isbt
 from app.events.authz import acts_for
 from app.events.catalogue import Catalogue
 from app.events.messages import Command, Key, NewEvent
-from app.events.state import SiteState, UnitState, World, get_site, get_unit
+from app.events.payload import DerivedData, EventData
+from app.events.state import SiteState, World, get_site, get_unit
+from app.events.unit import UnitState
 
 
 @dataclass(slots=True)
@@ -45,19 +46,25 @@ class Decision:
     def at(self) -> datetime:
         return self.cmd.occurred_at
 
-    def emit(self, type: str, stream: str, data: dict[str, Any], refs: Iterable[Key]) -> None:
-        """Append an event; every one after the first is derived from the command."""
+    def emit(self, data: EventData, stream: str, refs: Iterable[Key]) -> None:
+        """Append an event; every one after the first is derived from the command.
+
+        Only the domain sets ``cause_event_id``: it is cleared on the event asked for.
+        """
         index = len(self.events)
         event_id = self.cmd.event_id
+        if isinstance(data, DerivedData):
+            cause = str(self.cmd.event_id) if index else None
+            if data.cause_event_id != cause:
+                data = data.model_copy(update={"cause_event_id": cause})
         if index:
             event_id = uuid5(self.cmd.event_id, str(index))
-            data = {**data, "cause_event_id": str(self.cmd.event_id)}
         keys = set(refs)
         if self.cmd.actor.site_id is not None:
             keys.add(("site", self.cmd.actor.site_id))
         self.events.append(NewEvent(
-            event_id=event_id, stream=stream, type=type, data=data,
-            occurred_at=self.cmd.occurred_at, actor=self.cmd.actor, refs=frozenset(keys),
+            event_id=event_id, stream=stream, data=data, occurred_at=self.cmd.occurred_at,
+            actor=self.cmd.actor, refs=frozenset(keys),
         ))
 
     def site(self, site_id: str, field: str, kinds: Iterable[str] | None = None) -> SiteState:

@@ -6,10 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.events.catalogue import Catalogue
-from app.events.decide import decide, keys_needed
-from app.events.evolve import evolve
 from app.events.lineage import lineage_next
-from app.events.messages import Command, Key, NewEvent, StoredEvent
+from app.events.messages import Command, Event, Key, NewEvent
+from app.events.registry import decide, evolve, keys_needed
 from app.events.state import State, World, dump_state, load_state
 
 
@@ -29,7 +28,7 @@ class LifecycleDomain:
     def decide(self, world: World, cmd: Command) -> list[NewEvent]:
         return decide(world, cmd, self.catalogue)
 
-    def evolve(self, world: World, event: NewEvent | StoredEvent) -> Mapping[Key, Any]:
+    def evolve(self, world: World, event: Event) -> Mapping[Key, Any]:
         return evolve(world, event)
 
     def dump_state(self, state: State) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from pydantic import (
 
 from app.errors import InvalidEventData, NotPseudonymous
 from app.events import isbt
+from app.events.payload import is_stored
 from app.log.record import format_time, parse_time
 
 _PSEUDONYM_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{2,63}")
@@ -33,26 +34,38 @@ def _path(info: ValidationInfo) -> str:
 
 
 def _din(value: Any, info: ValidationInfo) -> str:
+    if is_stored(info):
+        return str(value)
     return isbt.parse_din(value, _path(info))
 
 
 def _product_code(value: Any, info: ValidationInfo) -> str:
+    if is_stored(info):
+        return str(value)
     return isbt.parse_product_code(value, _path(info))
 
 
 def _unit_id(value: Any, info: ValidationInfo) -> str:
+    if is_stored(info):
+        return str(value)
     return isbt.parse_unit_id(value, _path(info))
 
 
 def _abo(value: Any, info: ValidationInfo) -> str:
+    if is_stored(info):
+        return str(value)
     return isbt.parse_abo(value, _path(info))
 
 
 def _rhd(value: Any, info: ValidationInfo) -> str:
+    if is_stored(info):
+        return str(value)
     return isbt.parse_rhd(value, _path(info))
 
 
 def _pseudonym(value: Any, info: ValidationInfo) -> str:
+    if is_stored(info):
+        return str(value)
     # A pseudonym has no spaces and no letters outside ASCII, so a personal name (in Arabic or
     # in Latin script) cannot pass; a long run of bare digits looks like a national id number.
     if not isinstance(value, str) or not _PSEUDONYM_RE.fullmatch(value):
@@ -70,6 +83,8 @@ def _pseudonym(value: Any, info: ValidationInfo) -> str:
 
 def _timestamp(value: Any, info: ValidationInfo) -> str:
     """RFC 3339 with a zone, or a bare date (midnight UTC); stored as ``format_time``."""
+    if is_stored(info):
+        return str(value)
     if isinstance(value, str):
         try:
             if len(value) == 10:

@@ -11,7 +11,8 @@ from collections import deque
 from collections.abc import Iterable
 
 from app.events.messages import Key
-from app.events.state import DonationState, DonorState, State, UnitState, World, get_unit
+from app.events.state import DonationState, DonorState, State, World, get_unit
+from app.events.unit import UnitState
 
 
 def lineage_next(key: Key, state: State) -> set[Key]:

@@ -1,9 +1,11 @@
-"""The seam between the writer and the domain.
+"""The messages between the writer and the domain.
 
-A ``Command`` asks to record one event of the v1 catalogue. ``decide`` turns it into one or
-more ``NewEvent`` (the event asked for, then any consequences such as quarantines) or raises a
-``DomainError``. The writer gives each ``NewEvent`` its position, stream version and hashes,
-which makes it a ``StoredEvent``.
+A ``Command`` asks to record one event of the catalogue, as the client sent it. ``decide``
+turns it into one or more ``NewEvent`` (the event asked for, then any consequences such as
+quarantines) or raises a ``DomainError``. The writer gives each ``NewEvent`` its position,
+stream version and hashes, which makes it a ``StoredEvent``. Both carry their data as the
+event type's validated model: only ``app.store.mapper`` turns models into record bytes and
+records back into models.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from app.events.payload import EventData
 from app.log.record import canonical_json, format_time
 
 JSON = Any
@@ -43,7 +46,7 @@ SYSTEM_ACTOR = Actor(key_id="system", role="admin", site_id=None)
 
 @dataclass(frozen=True, slots=True)
 class Command:
-    """A request to record one event of the v1 catalogue, as the client sent it.
+    """A request to record one event, as the client sent it.
 
     ``data`` is raw JSON (already checked to hold no floats); the domain validates and
     normalises it (DINs stored bare, and so on). ``recorded_at`` is the server clock and
@@ -61,21 +64,24 @@ class Command:
 
 @dataclass(frozen=True, slots=True)
 class NewEvent:
-    """A decided event, not yet positioned. ``data`` is canonical JSON: no floats."""
+    """A decided event, not yet positioned; ``data`` is its type's model."""
 
     event_id: UUID
     stream: str
-    type: str
-    data: dict[str, JSON]
+    data: EventData
     occurred_at: datetime
     actor: Actor
     refs: frozenset[Key] = field(default_factory=frozenset)
     schema_version: int = 1
 
+    @property
+    def type(self) -> str:
+        return type(self.data).__name__
+
 
 @dataclass(frozen=True, slots=True)
 class StoredEvent:
-    """An event as it stands in the log."""
+    """An event as it stands in the log, its data decoded (and upcast) into its model."""
 
     position: int
     event_id: UUID
@@ -83,7 +89,7 @@ class StoredEvent:
     stream_version: int
     type: str
     schema_version: int
-    data: dict[str, JSON]
+    data: EventData
     occurred_at: datetime
     recorded_at: datetime
     actor: Actor
@@ -92,12 +98,16 @@ class StoredEvent:
     chain_hash: bytes
 
 
+Event = NewEvent | StoredEvent
+"""What ``evolve`` folds: a decided event, or one read back from the log."""
+
+
 class StateNotLoaded(LookupError):
     """Raised by a ``World`` when decide asks for a key the writer has not loaded yet.
 
     The writer catches it, loads the key from the database and decides the command again, so
-    ``keys_needed`` is only a prefetch hint: a closure (a donor's donations, a unit's
-    descendants) is discovered level by level. Domain code must let it propagate.
+    an event type's ``reads`` are only a prefetch hint: a closure (a donor's donations, a
+    unit's descendants) is discovered level by level. Domain code must let it propagate.
     """
 
     def __init__(self, key: Key) -> None:

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from app.events.models import MODELS
+from app.events.registry import REGISTRY
 
 SCHEMA_BASE = "https://bloodtrace.dev/schemas/"
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -25,7 +25,7 @@ def schema_name(event_type: str, version: int = 1) -> str:
 
 def event_schema(event_type: str) -> dict[str, Any]:
     """The JSON Schema of one event type's ``data``."""
-    schema = MODELS[event_type].model_json_schema()
+    schema = REGISTRY[event_type].model.model_json_schema()
     schema["title"] = event_type
     return {"$schema": DIALECT, "$id": SCHEMA_BASE + schema_name(event_type), **schema}
 
@@ -35,7 +35,7 @@ def index() -> dict[str, Any]:
     return {
         "$id": SCHEMA_BASE + "index.json",
         "events": [
-            {"type": t, "schema_version": 1, "schema": schema_name(t)} for t in sorted(MODELS)
+            {"type": t, "schema_version": 1, "schema": schema_name(t)} for t in sorted(REGISTRY)
         ],
     }
 
@@ -47,7 +47,7 @@ def render(document: dict[str, Any]) -> str:
 
 def generate() -> dict[str, str]:
     """File name → content for every schema and the index."""
-    files = {schema_name(t): render(event_schema(t)) for t in sorted(MODELS)}
+    files = {schema_name(t): render(event_schema(t)) for t in sorted(REGISTRY)}
     files["index.json"] = render(index())
     return files
 

@@ -1,9 +1,9 @@
 """Aggregate states: what ``decide`` needs to know, folded from events by ``evolve``.
 
-Kinds: site, donor, donation, unit and lookback. Each state is a frozen pydantic model that
-round-trips through JSON (the writer keeps them as jsonb in ``write_state``). Changes are made
-with ``model_copy(update=...)``, which skips re-validation: states only ever come from evolve
-or from ``load_state``.
+Kinds: site, donor, donation, unit (``app.events.unit``) and lookback. Each state is a frozen
+pydantic model that round-trips through JSON (the writer keeps them as jsonb in
+``write_state``). Changes are made with ``model_copy(update=...)``, which skips re-validation:
+states only ever come from evolve or from ``load_state``.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from typing import Any, Literal, Protocol, TypeAlias
 from pydantic import BaseModel, ConfigDict
 
 from app.events.messages import Key
-
-Fate = Literal["transfused", "discarded", "fractionated"]
+from app.events.unit import UnitState
 
 
 class _State(BaseModel):
@@ -75,68 +74,6 @@ class DonationState(_State):
     reactive: tuple[str, ...] = ()
 
 
-class UnitState(_State):
-    """One unit (one DIN + product code). Custody: ``custodian_site_id`` holds it; while
-    shipped it keeps that custodian and ``in_transit_to`` names the destination."""
-
-    unit_id: str
-    din: str
-    product_code: str
-    category: str
-    volume_ml: int
-    collected_at: datetime
-    expires_at: datetime
-    source_dins: tuple[str, ...]
-    parents: tuple[str, ...] = ()
-    children: tuple[str, ...] = ()
-    custodian_site_id: str | None = None
-    location: str | None = None
-    in_transit_to: str | None = None
-    shipment_id: str | None = None
-    shipped_at: datetime | None = None
-    released: bool = False
-    abo: str | None = None
-    rhd: str | None = None
-    quarantined: bool = False
-    quarantine_reason: str | None = None
-    consumed: bool = False
-    reserved_patient_id: str | None = None
-    patient_abo: str | None = None
-    patient_rhd: str | None = None
-    crossmatch: str | None = None
-    issued_patient_id: str | None = None
-    issued_at: datetime | None = None
-    emergency: bool = False
-    fate: Fate | None = None
-    fate_at: datetime | None = None
-    recipient_patient_id: str | None = None
-
-    @property
-    def live(self) -> bool:
-        """Neither consumed by processing nor at a final fate."""
-        return not self.consumed and self.fate is None
-
-    @property
-    def status(self) -> str:
-        if self.fate is not None:
-            return self.fate
-        if self.consumed:
-            return "consumed"
-        if self.in_transit_to is not None:
-            return "in_transit"
-        if self.issued_patient_id is not None:
-            return "issued"
-        if self.reserved_patient_id is not None:
-            return "reserved"
-        if self.quarantined:
-            return "quarantined"
-        return "released" if self.released else "unreleased"
-
-    def expired_at(self, moment: datetime) -> bool:
-        """In date means ``expires_at > moment``; at the boundary the unit is expired."""
-        return self.expires_at <= moment
-
-
 class LookbackState(_State):
     """The units a lookback found, the sites that may acknowledge each, and who did."""
 
@@ -147,7 +84,7 @@ class LookbackState(_State):
 
 State: TypeAlias = SiteState | DonorState | DonationState | UnitState | LookbackState
 
-STATE_MODELS: dict[str, type[_State]] = {
+STATE_MODELS: dict[str, type[BaseModel]] = {
     "site": SiteState,
     "donor": DonorState,
     "donation": DonationState,

@@ -1,31 +1,52 @@
 """What every read model is made of: a pure fold of events over rows held in memory.
 
 A batch of events is applied in three steps. The projection names the rows it must see
-(``loads``); a runner fetches them into a ``WorkingSet``; ``apply`` folds each event into the
-working set, which remembers the rows it changed; the runner writes those back in one bulk
-upsert per table. Only the runner touches the database, so the fold is testable without one
-and the same code fills live tables or the rebuild's shadow tables.
+(``loads``, plain data); a runner fetches them into a ``WorkingSet``; ``apply`` folds each
+event into the working set, which remembers the rows it changed; the runner writes those back
+in one bulk upsert per table. Only the runner touches the database, so the fold is testable
+without one and the same code fills live tables or the rebuild's shadow tables.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from app.events.messages import StoredEvent
+from app.events.payload import EventData, unit_id_of
+from app.events.slices.collection import DonationCollected
+from app.events.slices.processing import UnitsPooled
 from app.log.record import parse_time
 from app.projections.tables import Row, TableSpec
+
+C = TypeVar("C")
 
 
 @dataclass(frozen=True, slots=True)
 class Load:
-    """Fetch the rows of ``table`` matching ``where`` (SQL over ``$1``, ``$2``... = ``args``)."""
+    """Fetch the rows of ``table`` whose ``columns`` equal one of ``keys`` (and, if given,
+    whose ``open_column`` is NULL). Plain data, so the runner writes the SQL and an in-memory
+    fold can apply the same filter."""
 
     table: TableSpec
-    where: str
-    args: tuple[Any, ...]
+    columns: tuple[str, ...]
+    keys: tuple[tuple[Any, ...], ...]
+    open_column: str | None = None
+
+    def matches(self, row: Row) -> bool:
+        """Whether ``row`` is one this load fetches."""
+        if self.open_column is not None and row[self.open_column] is not None:
+            return False
+        return tuple(row[c] for c in self.columns) in set(self.keys)
+
+
+def load(table: TableSpec, column: str, values: Iterable[Any],
+         open_column: str | None = None) -> list[Load]:
+    """A load of the rows whose ``column`` is one of ``values`` (none when there are none)."""
+    keys = tuple((v,) for v in sorted(set(values)))
+    return [Load(table, (column,), keys, open_column)] if keys else []
 
 
 class WorkingSet:
@@ -36,6 +57,16 @@ class WorkingSet:
         self._rows: dict[str, dict[tuple[Any, ...], Row]] = {n: {} for n in self._specs}
         self._dirty: dict[str, dict[tuple[Any, ...], None]] = {n: {} for n in self._specs}
         self._indexes: dict[tuple[str, str], dict[Any, dict[tuple[Any, ...], None]]] = {}
+        self._contexts: dict[type[Any], Any] = {}
+
+    def context(self, factory: Callable[[WorkingSet], C]) -> C:
+        """One helper object per working set and factory (a projection's view of its rows
+        that lives as long as the batch), made on first use."""
+        key = factory if isinstance(factory, type) else type(factory)
+        if key not in self._contexts:
+            self._contexts[key] = factory(self)
+        found: C = self._contexts[key]
+        return found
 
     def add_loaded(self, table: TableSpec, rows: Iterable[Row]) -> None:
         """Rows fetched from the database; rows changed earlier in the batch win."""
@@ -104,23 +135,24 @@ class Projection(Protocol):
         ...
 
 
-def when(value: Any) -> datetime | None:
+def when(value: str | None) -> datetime | None:
     """An RFC 3339 string from event data as a datetime (None stays None)."""
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value
-    return parse_time(str(value))
+    return None if value is None else parse_time(value)
 
 
 def unit_ids_in(event: StoredEvent) -> list[str]:
     """Every existing unit an event names in its data (not the units it creates)."""
     data = event.data
     ids: list[str] = []
-    if isinstance(data.get("unit_id"), str) and event.type not in ("DonationCollected",
-                                                                    "UnitsPooled"):
-        ids.append(data["unit_id"])
-    parents = data.get("parent_unit_ids")
+    unit_id = unit_id_of(data)
+    if unit_id is not None and not creates_unit(data):
+        ids.append(unit_id)
+    parents = getattr(data, "parent_unit_ids", None)
     if isinstance(parents, list):
-        ids.extend(str(p) for p in parents)
+        ids.extend(parents)
     return ids
+
+
+def creates_unit(data: EventData) -> bool:
+    """Whether ``unit_id`` names the unit the event creates rather than one it acts on."""
+    return isinstance(data, DonationCollected | UnitsPooled)

@@ -13,28 +13,32 @@ from collections.abc import Sequence
 from typing import Any
 
 from app.events.messages import StoredEvent
-from app.projections.base import Load, WorkingSet, unit_ids_in
+from app.events.payload import EventData, unit_id_of
+from app.events.slices.collection import DonationCollected
+from app.events.slices.custody import UnitReceived, UnitShipped
+from app.events.slices.disposal import UnitDiscarded, UnitShippedForFractionation
+from app.events.slices.issue import ReservationReleased, UnitIssued, UnitReserved, UnitReturned
+from app.events.slices.processing import UnitSplit, UnitsPooled
+from app.events.slices.transfusion import AdverseReactionReported, UnitTransfused
+from app.projections.base import Load, WorkingSet, load, unit_ids_in
 from app.projections.tables import CUSTODY, PATIENT_UNITS, Row, TableSpec
 
-_CLOSING = {
-    "UnitTransfused": "transfused",
-    "UnitDiscarded": "discarded",
-    "UnitShippedForFractionation": "fractionated",
+_CLOSING: dict[type[EventData], str] = {
+    UnitTransfused: "transfused",
+    UnitDiscarded: "discarded",
+    UnitShippedForFractionation: "fractionated",
 }
-_PATIENT_ACTIONS = {
-    "UnitReserved": "reserved",
-    "ReservationReleased": "reservation_released",
-    "UnitIssued": "issued",
-    "UnitReturned": "returned",
-    "UnitTransfused": "transfused",
-    "AdverseReactionReported": "adverse_reaction",
+_PATIENT_ACTIONS: dict[type[EventData], str] = {
+    UnitReserved: "reserved",
+    ReservationReleased: "reservation_released",
+    UnitIssued: "issued",
+    UnitReturned: "returned",
+    UnitTransfused: "transfused",
+    AdverseReactionReported: "adverse_reaction",
 }
-_NEEDS_PATIENT = {"ReservationReleased", "UnitReturned", "UnitTransfused",
-                  "AdverseReactionReported"}
-
-
-def _din_of(unit_id: str) -> str:
-    return unit_id.split("-", 1)[0]
+_NEEDS_PATIENT = (ReservationReleased, UnitReturned)
+"""Patient actions whose data does not name the patient: it is the one the unit was last
+reserved for or issued to."""
 
 
 class ProvenanceProjection:
@@ -44,51 +48,39 @@ class ProvenanceProjection:
     tables: tuple[TableSpec, ...] = (CUSTODY, PATIENT_UNITS)
 
     def loads(self, events: Sequence[StoredEvent]) -> list[Load]:
-        units = sorted({u for e in events for u in unit_ids_in(e)})
-        patients = sorted({str(e.data["unit_id"]) for e in events
-                           if e.type in _NEEDS_PATIENT and "unit_id" in e.data})
-        loads = []
-        if units:
-            loads.append(Load(CUSTODY, "unit_id IN (SELECT unnest($1::text[])) "
-                                       "AND to_position IS NULL", (units,)))
-        if patients:
-            loads.append(Load(PATIENT_UNITS, "unit_id IN (SELECT unnest($1::text[]))",
-                              (patients,)))
-        return loads
+        units = {u for e in events for u in unit_ids_in(e)}
+        patients = {str(unit_id_of(e.data)) for e in events
+                    if isinstance(e.data, _NEEDS_PATIENT)}
+        return (load(CUSTODY, "unit_id", units, open_column="to_position")
+                + load(PATIENT_UNITS, "unit_id", patients))
 
     def apply(self, ws: WorkingSet, event: StoredEvent) -> None:
         d = event.data
-        t = event.type
-        if t == "DonationCollected":
-            unit_id = d.get("unit_id") or f"{d['din']}-{d['product_code']}"
-            _open(ws, unit_id, event, kind="site", site_id=d.get("site_id"))
-        elif t == "UnitSplit":
-            parent = _close(ws, d["unit_id"], event, "split")
+        if isinstance(d, DonationCollected):
+            _open(ws, str(d.unit_id), event, kind="site", site_id=d.site_id)
+        elif isinstance(d, UnitSplit):
+            parent = _close(ws, d.unit_id, event, "split")
             site = parent["site_id"] if parent else event.actor.site_id
-            din = d.get("din") or _din_of(d["unit_id"])
-            for comp in d.get("components", []):
-                child = comp.get("unit_id") or f"{din}-{comp['product_code']}"
-                _open(ws, child, event, kind="site", site_id=site)
-        elif t == "UnitsPooled":
-            closed = [_close(ws, p, event, "pooled") for p in d.get("parent_unit_ids", [])]
+            for comp in d.components:
+                _open(ws, str(comp.unit_id), event, kind="site", site_id=site)
+        elif isinstance(d, UnitsPooled):
+            closed = [_close(ws, p, event, "pooled") for p in d.parent_unit_ids]
             sites = [c["site_id"] for c in closed if c]
             site = event.actor.site_id or (sites[0] if sites else None)
-            unit_id = d.get("unit_id") or f"{d['din']}-{d['product_code']}"
-            _open(ws, unit_id, event, kind="site", site_id=site)
-        elif t == "UnitShipped":
-            left = _close(ws, d["unit_id"], event, "shipped")
-            _open(ws, d["unit_id"], event, kind="transit", site_id=d.get("to_site_id"),
-                  from_site_id=d.get("from_site_id") or (left["site_id"] if left else None),
-                  shipment_id=d.get("shipment_id"))
-        elif t == "UnitReceived":
-            accepted = bool(d.get("accepted", True))
-            _close(ws, d["unit_id"], event, "received", accepted=accepted)
-            _open(ws, d["unit_id"], event, kind="site", site_id=d.get("site_id"),
-                  shipment_id=d.get("shipment_id"), accepted=accepted)
-        elif t in _CLOSING:
-            _close(ws, d["unit_id"], event, _CLOSING[t])
-        if t in _PATIENT_ACTIONS and isinstance(d.get("unit_id"), str):
-            _patient_action(ws, event, _PATIENT_ACTIONS[t])
+            _open(ws, str(d.unit_id), event, kind="site", site_id=site)
+        elif isinstance(d, UnitShipped):
+            _close(ws, d.unit_id, event, "shipped")
+            _open(ws, d.unit_id, event, kind="transit", site_id=d.to_site_id,
+                  from_site_id=d.from_site_id, shipment_id=d.shipment_id)
+        elif isinstance(d, UnitReceived):
+            _close(ws, d.unit_id, event, "received", accepted=d.accepted)
+            _open(ws, d.unit_id, event, kind="site", site_id=d.site_id,
+                  shipment_id=d.shipment_id, accepted=d.accepted)
+        elif type(d) in _CLOSING:
+            _close(ws, str(unit_id_of(d)), event, _CLOSING[type(d)])
+        action = _PATIENT_ACTIONS.get(type(d))
+        if action is not None:
+            _patient_action(ws, event, action)
 
 
 def _open(ws: WorkingSet, unit_id: str, e: StoredEvent, **fields: Any) -> None:
@@ -112,20 +104,27 @@ def _close(ws: WorkingSet, unit_id: str, e: StoredEvent, reason: str,
     return None
 
 
+def _detail(d: EventData) -> str | None:
+    for name in ("reason", "ward", "reaction_type", "crossmatch"):
+        value = getattr(d, name, None)
+        if value is not None:
+            return str(value)
+    return None
+
+
 def _patient_action(ws: WorkingSet, e: StoredEvent, action: str) -> None:
     d = e.data
-    unit_id = d["unit_id"]
-    patient = d.get("patient_id")
+    unit_id = str(unit_id_of(d))
+    patient = getattr(d, "patient_id", None)
     if patient is None:  # the patient the unit was last reserved for or issued to
         earlier = [r for r in ws.find(PATIENT_UNITS, "unit_id", unit_id)
                    if r["action"] in ("reserved", "issued")]
         if not earlier:
             return
         patient = max(earlier, key=lambda r: r["position"])["patient_id"]
-    detail = d.get("reason") or d.get("ward") or d.get("reaction_type") or d.get("crossmatch")
     ws.put(PATIENT_UNITS, {
         "patient_id": patient, "position": e.position, "unit_id": unit_id, "action": action,
         "site_id": e.actor.site_id, "occurred_at": e.occurred_at,
-        "emergency": bool(d.get("emergency", False)),
-        "detail": None if detail is None else str(detail),
+        "emergency": bool(getattr(d, "emergency", False)), "detail": _detail(d),
     })
+

@@ -10,6 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from app.events.state import DonationState
+from app.events.unit import UnitState
+from app.projections.state_rows import StateColumns
+
 Row = dict[str, Any]
 """One read-model row, keyed by column name."""
 
@@ -39,60 +43,30 @@ def _cols(spec: str) -> tuple[tuple[str, str], ...]:
     return tuple((name, pgtype.strip()) for name, pgtype in pairs)
 
 
-UNITS = TableSpec("rm_units", _cols("""
-    unit_id text
-    din text
-    product_code text
-    category text
-    collection_type text
-    donor_id text
-    volume_ml integer
-    abo text
-    rhd text
+UNIT_STATE = StateColumns(UnitState)
+DONATION_STATE = StateColumns(DonationState)
+
+UNITS = TableSpec("rm_units", (*UNIT_STATE.columns, *_cols("""
     status text
-    released boolean
-    quarantined boolean
-    quarantine_reason text
-    consumed boolean
     in_stock boolean
-    custodian_site_id text
-    location text
     in_transit_from text
-    in_transit_to text
-    shipment_id text
-    shipped_at timestamptz
-    collected_site_id text
-    collected_at timestamptz
-    expires_at timestamptz
-    reserved_patient_id text
-    crossmatch text
-    issued_patient_id text
-    ward text
-    emergency boolean
-    excursions integer
-    adverse_reactions integer
-    fate text
-    fate_reason text
-    fate_at timestamptz
     fate_site_id text
-    recipient_patient_id text
+    adverse_reactions integer
     created_position bigint
     last_position bigint
     updated_at timestamptz
-"""), ("unit_id",))
+""")), ("unit_id",))
+"""Every field of ``UnitState``, then its view (``app.events.unit.view_of``), the count of
+annotations (reaction reports, which change no state), then when the row was made and last
+changed."""
 
-DONATIONS = TableSpec("rm_donations", _cols("""
-    din text
-    kind text
-    donor_id text
-    site_id text
-    collection_type text
+DONATIONS = TableSpec("rm_donations", (*DONATION_STATE.columns, *_cols("""
     product_code text
     category text
     volume_ml integer
-    collected_at timestamptz
     position bigint
-"""), ("din",))
+""")), ("din",))
+"""Every field of ``DonationState``, then the primary product as collected or pooled."""
 
 TESTS = TableSpec("rm_tests", _cols("""
     din text

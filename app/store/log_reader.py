@@ -9,8 +9,9 @@ import asyncpg
 
 from app.events.messages import StoredEvent
 from app.log.verify import PAGE
-from app.store.codec import FEED_COLUMNS, feed_entry, stored_event_from_row
+from app.store.codec import FEED_COLUMNS, feed_entry
 from app.store.conn import Conn
+from app.store.mapper import stored_event_from_row
 
 
 class PgLogRows:

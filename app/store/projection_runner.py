@@ -14,7 +14,7 @@ from typing import Any
 from app.events.messages import StoredEvent
 from app.projections.base import Projection, WorkingSet
 from app.projections.registry import PROJECTIONS
-from app.projections.sql import TRACKING_UPSERT, select_sql, upsert_sql
+from app.projections.sql import TRACKING_UPSERT, load_sql, upsert_sql
 from app.projections.tables import Row, TableSpec
 from app.store.conn import Conn
 
@@ -38,7 +38,7 @@ async def apply_projections(
     for projection in projections:
         ws = WorkingSet(projection.tables)
         for load in projection.loads(events):
-            rows = await con.fetch(select_sql(load.table, load.where, suffix), *load.args)
+            rows = await con.fetch(*load_sql(load, suffix))
             ws.add_loaded(load.table, (dict(r) for r in rows))
         for event in events:
             projection.apply(ws, event)

@@ -10,7 +10,8 @@ import pytest
 
 from app.projections.tables import ALL_TABLES
 from app.store import read_queries as q
-from tests.support.unit_events import Log, append_raw
+from tests.support.scene import PLASMA, PLATELETS, RED_CELLS, actor, din, scene
+from tests.support.unit_events import append_raw
 from tests.support.unit_sim import Sim
 
 
@@ -41,42 +42,46 @@ async def test_app_role_may_change_read_models(con: asyncpg.Connection) -> None:
 
 async def test_lookback_reaches_every_derived_unit_and_recipient(con: asyncpg.Connection) -> None:
     """Donor X gives twice. The first donation is split; its platelets are pooled with another
-    donor's; the red cells and the pool are transfused. X later tests reactive."""
-    log = Log()
-    first = log.collect("A999925000001", donor="X")
-    log.group("A999925000001")
-    red, plasma, plt = log.split(first, [("E0398V00", "red_cells", 900),
-                                         ("E2555V00", "plasma", 9000),
-                                         ("E3000V00", "platelets", 100)])
-    other = log.collect("A999925000002", donor="Y", product_code="E3001V00",
-                        category="platelets")
-    pool = "A999925000003-E7000V00"
-    log.add("UnitsPooled", {"parent_unit_ids": [plt, other], "din": "A999925000003",
-                            "product_code": "E7000V00", "category": "platelets",
-                            "volume_ml": 300, "unit_id": pool, "expires_at": log.iso(90)})
-    for uid, patient in ((red, "P1"), (pool, "P2")):
-        log.add("UnitShipped", {"unit_id": uid, "from_site_id": "BB1", "to_site_id": "H1",
-                                "shipment_id": f"S-{patient}"})
-        log.add("UnitReceived", {"unit_id": uid, "site_id": "H1", "accepted": True}, site="H1")
-        log.add("UnitIssued", {"unit_id": uid, "patient_id": patient}, site="H1")
-        log.add("UnitTransfused", {"unit_id": uid, "patient_id": patient}, site="H1")
-    second = log.collect("A999925000004", donor="X")
-    log.add("TestResultRecorded", {"din": "A999925000004", "marker": "HIV",
-                                   "result": "reactive", "lab_site_id": "LAB1"}, site="LAB1")
-    await append_raw(con, log.events)
+    donor's; the red cells and the pool are transfused. X later tests reactive. Every event is
+    decided by the domain (``Scene``) and stored as the writer would."""
+    s = scene()
+    x, y = s.new_donor("DNR-X"), s.new_donor("DNR-Y")
+    first = s.collect(donor_id=x)
+    s.test_all(din(1))
+    red, plasma, plt = s.split(first, [(RED_CELLS, "red_cells", 250),
+                                       (PLASMA, "plasma", 150), (PLATELETS, "platelets", 50)])
+    other = s.collect(donor_id=y, collection_type="apheresis_platelets", category="platelets",
+                      product_code="E3001V00", volume_ml=250)
+    s.test_all(din(2))
+    pool = f"{din(3)}-E7000V00"
+    s.do("UnitsPooled", {"parent_unit_ids": [plt, other], "din": din(3),
+                         "product_code": "E7000V00", "category": "platelets", "volume_ml": 290},
+         actor("processing", "BB1"))
+    for uid, patient in ((red, "PAT-1"), (pool, "PAT-2")):
+        s.release(uid)
+        s.receive(uid, s.ship(uid, "H1"), "H1")
+        s.reserve(uid, patient)
+        s.issue(uid, patient)
+        s.do("UnitTransfused", {"unit_id": uid, "patient_id": patient}, actor("hospital", "H1"))
+    s.later(days=60)
+    second = s.collect(4, donor_id=x)
+    s.do("TestResultRecorded", {"din": din(4), "marker": "HIV", "result": "reactive",
+                                "lab_site_id": "LAB1"}, actor("lab", "LAB1"))
+    await append_raw(con, s.stored())
 
-    found = {u["unit_id"]: u for u in await q.donor_trace(con, donor_id="X")}
+    found = {u["unit_id"]: u for u in await q.donor_trace(con, donor_id=x)}
     assert set(found) == {first, red, plasma, plt, pool, second}
-    assert {u["recipient_patient_id"] for u in found.values()} >= {"P1", "P2"}
+    assert {u["recipient_patient_id"] for u in found.values()} >= {"PAT-1", "PAT-2"}
     assert found[plasma]["custodian_site_id"] == "BB1" and found[plasma]["status"] != "consumed"
-    since = await q.donor_trace(con, donor_id="X", since=log.now - timedelta(minutes=25))
+    assert found[second]["status"] == "quarantined"
+    since = await q.donor_trace(con, donor_id=x, since=s.now - timedelta(days=1))
     assert [u["unit_id"] for u in since] == [second]
-    prov = await q.provenance(con, pool, now=log.now)
-    assert prov is not None and prov["donors"] == ["X", "Y"]
+    prov = await q.provenance(con, pool, now=s.now)
+    assert prov is not None and prov["donors"] == [x, y]
     assert {n["unit_id"] for n in prov["lineage"]["nodes"]} == {pool, plt, other, first}
-    received = await q.patient_units(con, "P2")
+    received = await q.patient_units(con, "PAT-2")
     assert [(u["unit_id"], u["received"]) for u in received] == [(pool, True)]
-    assert [a["action"] for a in received[0]["actions"]] == ["issued", "transfused"]
+    assert [a["action"] for a in received[0]["actions"]] == ["reserved", "issued", "transfused"]
 
 
 async def test_queries_answer_on_a_simulated_network(con: asyncpg.Connection) -> None:

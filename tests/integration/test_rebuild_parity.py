@@ -15,6 +15,7 @@ import asyncpg
 import pytest
 
 from app.events.messages import StoredEvent
+from app.events.payload import dump
 from app.store.rebuild import rebuild, tables_digest
 from tests.support.unit_events import append_raw
 from tests.support.unit_sim import Sim
@@ -44,7 +45,7 @@ def _ledger(events: list[StoredEvent]) -> tuple[Counter[str], dict[str, str]]:
     site: dict[str, str] = {}
     place: dict[str, str] = {}
     for e in events:
-        d = e.data
+        d = dump(e.data)
         if e.type == "DonationCollected":
             site[d["unit_id"]], place[d["unit_id"]] = d["site_id"], "stock"
         elif e.type == "UnitSplit":

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from app.bootstrap import Services
 from app.errors import DomainError
-from app.events.models import MODELS
+from app.events.registry import REGISTRY as MODELS
 from app.log.verify import verify_log
 from app.sim.network import NetworkConfig, Rates
 from app.sim.runner import send

@@ -13,7 +13,15 @@ from typing import Any
 
 from app.errors import RuleViolation, UnknownEventType
 from app.events.messages import Command, Key, NewEvent
+from app.events.payload import EventData
 from app.store.world import World
+
+
+class NoteRecorded(EventData):
+    """A note about a subject."""
+
+    subject: str
+    text: str
 
 
 class NoteRefused(RuleViolation):
@@ -37,13 +45,15 @@ class LedgerDomain:
             raise NoteRefused("the note says refuse", field="data.text")
         world.get(("subject", subject))
         return [NewEvent(
-            event_id=cmd.event_id, stream=f"note:{subject}", type=cmd.type, data=dict(cmd.data),
+            event_id=cmd.event_id, stream=f"note:{subject}",
+            data=NoteRecorded(subject=subject, text=str(cmd.data.get("text", ""))),
             occurred_at=cmd.occurred_at, actor=cmd.actor,
             refs=frozenset({("subject", subject)}),
         )]
 
     def evolve(self, world: World, event: NewEvent) -> Mapping[Key, Any]:
-        key = ("subject", str(event.data["subject"]))
+        assert isinstance(event.data, NoteRecorded)
+        key = ("subject", event.data.subject)
         count = (world.get(key) or {"notes": 0})["notes"]
         return {key: {"notes": count + 1}}
 

@@ -1,13 +1,12 @@
-"""``InMemoryWorld``: aggregate states in a dict, for tests and the simulator."""
+"""``InMemoryWorld``: aggregate states in a dict, for the domain's unit tests."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 
 from app.events.catalogue import Catalogue, default_catalogue
-from app.events.decide import decide
-from app.events.evolve import evolve
 from app.events.messages import Command, Key, NewEvent, StoredEvent
+from app.events.registry import decide, evolve
 from app.events.state import State
 
 

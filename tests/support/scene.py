@@ -7,6 +7,7 @@ from here; ``tests/unit/test_lifecycle_given.py`` checks that the standard scene
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -15,8 +16,13 @@ import pytest
 
 from app.errors import DomainError
 from app.events.catalogue import Catalogue, default_catalogue
-from app.events.messages import Actor, Command, NewEvent
-from app.events.state import DonationState, DonorState, UnitState
+from app.events.messages import Actor, Command, NewEvent, StoredEvent
+from app.events.payload import dump
+from app.events.state import DonationState, DonorState
+from app.events.unit import UnitState
+from app.log.merkle import CompactRange
+from app.log.record import GENESIS
+from app.store.append import LogTail
 from tests.support.memory_world import InMemoryWorld
 
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
@@ -71,6 +77,14 @@ class Scene:
             self.do(type, data, by, at)
         assert self.world.states == before
         return caught.value
+
+    def stored(self) -> list[StoredEvent]:
+        """Every event decided so far as the writer would store it: positions, stream
+        versions, records and hashes from the pure append step."""
+        tail = LogTail(0, GENESIS, CompactRange(), defaultdict(int))
+        for event in self.log:
+            tail.append(event, event.occurred_at)
+        return tail.stored
 
     def later(self, **delta: float) -> datetime:
         self.now += timedelta(**delta)
@@ -180,6 +194,11 @@ class Scene:
     def issue(self, unit_id: str, patient: str = "PAT-0001", site: str = "H1") -> None:
         self.do("UnitIssued", {"unit_id": unit_id, "patient_id": patient},
                 actor("hospital", site))
+
+
+def body(event: NewEvent) -> dict[str, Any]:
+    """An event's data as its record holds it (canonical JSON, absent fields left out)."""
+    return dump(event.data)
 
 
 def scene() -> Scene:

@@ -1,5 +1,8 @@
-"""Builders of ``StoredEvent`` for read-model tests: the shape the writer hands to projections,
-with the domain's enrichments (unit ids, expiries, groups) filled in by hand."""
+"""Builders of ``StoredEvent`` for the read-model integration tests that reconcile against a
+ledger of their own (``unit_sim``): the shape the writer hands to projections, with the
+domain's enrichments (unit ids, expiries, groups) filled in by hand, each validated against
+its type's model. Unit tests of the projections build their events through decide instead
+(``tests/support/scene.py``)."""
 
 from __future__ import annotations
 
@@ -8,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.events.messages import Actor, StoredEvent
+from app.events.payload import dump
+from app.events.registry import validate
 from app.log.record import format_time
 
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
@@ -27,7 +32,8 @@ class Log:
         self.now += timedelta(minutes=minutes)
         event = StoredEvent(
             position=self.position, event_id=uuid.uuid4(), stream=str(data.get("unit_id", type)),
-            stream_version=1, type=type, schema_version=1, data=data, occurred_at=self.now,
+            stream_version=1, type=type, schema_version=1, data=validate(type, data),
+            occurred_at=self.now,
             recorded_at=self.now, actor=Actor(key or f"key-{site}", role, site),
             record=b"{}", leaf_hash=bytes(32), chain_hash=bytes(32),
         )
@@ -83,7 +89,7 @@ async def append_raw(con: Any, events: list[StoredEvent]) -> list[StoredEvent]:
         for i, e in enumerate(events, head["position"] + 1):
             record = build_record(
                 position=i, event_id=str(e.event_id), stream=e.stream, stream_version=i,
-                type=e.type, schema_version=1, data=e.data, occurred_at=e.occurred_at,
+                type=e.type, schema_version=1, data=dump(e.data), occurred_at=e.occurred_at,
                 recorded_at=e.recorded_at, actor=e.actor.as_record())
             leaf = leaf_hash(record)
             chain = chain_hash(chain, leaf)
@@ -110,7 +116,7 @@ async def append_raw(con: Any, events: list[StoredEvent]) -> list[StoredEvent]:
 
 
 def _refs(e: StoredEvent) -> list[tuple[str, str]]:
-    d = e.data
+    d = dump(e.data)
     out = [("unit", u) for u in (d.get("unit_id"), *d.get("parent_unit_ids", []),
                                  *(c.get("unit_id") for c in d.get("components", [])))
            if isinstance(u, str)]

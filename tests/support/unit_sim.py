@@ -245,7 +245,7 @@ class Sim:
             if self.rng.random() < 0.05:
                 self._emit("AdverseReactionReported", {
                     "unit_id": u.unit_id, "patient_id": u.patient, "reaction_type": "fever",
-                    "severity": "mild", "imputability": "possible"}, u.site, "hospital")
+                    "severity": "non_severe", "imputability": "possible"}, u.site, "hospital")
             self._final(u)
 
     def dispose(self) -> None:
@@ -270,7 +270,8 @@ class Sim:
         found = [u for u in self.units.values() if u.din in dins]
         self._emit("LookbackStarted", {
             "lookback_id": lb, "donor_id": donor, "marker": "HIV", "since": "2025-01-01",
-            "units": [{"unit_id": u.unit_id, "status": u.state, "custodian_site_id": u.site,
+            "units": [{"unit_id": u.unit_id, "din": u.din, "status": u.state,
+                       "custodian_site_id": u.site,
                        **({"patient_id": u.patient} if u.patient else {})} for u in found]},
             "BB00", "admin")
         for u in found[: len(found) // 2]:

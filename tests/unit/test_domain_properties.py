@@ -24,10 +24,10 @@ from hypothesis import strategies as st
 
 from app.errors import DomainError
 from app.events import isbt
-from app.events.authz import ROLE_EVENTS
-from app.events.decide import decide
 from app.events.messages import Actor
-from app.events.state import DonationState, UnitState
+from app.events.registry import ROLE_EVENTS, decide
+from app.events.state import DonationState
+from app.events.unit import UnitState
 from tests.support.scene import SITES, Scene, actor, din
 
 T = TypeVar("T")

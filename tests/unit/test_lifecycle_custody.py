@@ -15,7 +15,7 @@ from app.errors import (
     UnitNotInTransit,
     UnitReservedError,
 )
-from tests.support.scene import actor, scene
+from tests.support.scene import actor, body, scene
 
 BB1 = actor("inventory", "BB1")
 H1 = actor("hospital", "H1")
@@ -63,7 +63,7 @@ def test_an_excursion_outside_the_category_range_quarantines() -> None:
     events = s.do("TemperatureExcursionRecorded", {"unit_id": red, "min_temp_dc": 30,
                                                    "max_temp_dc": 61, "minutes": 45}, BB1)
     assert [e.type for e in events] == ["TemperatureExcursionRecorded", "UnitQuarantined"]
-    assert events[1].data["cause_event_id"] == str(events[0].event_id)
+    assert body(events[1])["cause_event_id"] == str(events[0].event_id)
     assert s.unit(red).quarantined and not s.unit(plasma).quarantined
     # Plasma is kept at -18 °C or colder: -15 °C is out of range.
     events = s.do("TemperatureExcursionRecorded", {"unit_id": plasma, "min_temp_dc": -300,

@@ -26,7 +26,7 @@ from app.errors import (
 )
 from app.events import isbt
 from app.events.catalogue import Catalogue
-from tests.support.scene import ADMIN, T0, Scene, actor, din, scene
+from tests.support.scene import ADMIN, T0, Scene, actor, body, din, scene
 
 COLLECTOR = actor("collector", "BB1")
 
@@ -51,7 +51,7 @@ def test_site_names_keep_utf8() -> None:
     s = Scene()
     [event] = s.do("SiteRegistered", {"site_id": "BB-DAM", "name": "بنك الدم المركزي",
                                       "kind": "blood_bank", "region": "دمشق"})
-    assert event.data["name"] == "بنك الدم المركزي"
+    assert body(event)["name"] == "بنك الدم المركزي"
     assert event.stream == "site:BB-DAM"
 
 
@@ -76,7 +76,7 @@ def test_no_field_beyond_the_pseudonym_and_group_is_stored() -> None:
 def test_donor_registration_normalises_the_group() -> None:
     s = scene()
     [event] = s.do("DonorRegistered", {"donor_id": "DNR-1", "abo": "o", "rhd": "-"}, COLLECTOR)
-    assert event.data == {"donor_id": "DNR-1", "abo": "O", "rhd": "NEG"}
+    assert body(event) == {"donor_id": "DNR-1", "abo": "O", "rhd": "NEG"}
     assert event.stream == "donor:DNR-1"
     assert isinstance(s.refuse("DonorRegistered", {"donor_id": "DNR-1"}, COLLECTOR),
                       AlreadyExists)
@@ -90,9 +90,9 @@ def test_collection_creates_a_unit_with_its_expiry_and_refs() -> None:
                    at=T0 + timedelta(hours=1))
     unit_id = f"{din(7)}-E0001V00"
     assert event.stream == unit_id
-    assert event.data["din"] == din(7)
-    assert event.data["unit_id"] == unit_id
-    assert event.data["expires_at"] == "2025-04-05T09:00:00.000000Z"  # 35 days
+    assert body(event)["din"] == din(7)
+    assert body(event)["unit_id"] == unit_id
+    assert body(event)["expires_at"] == "2025-04-05T09:00:00.000000Z"  # 35 days
     assert {("unit", unit_id), ("donation", din(7)), ("donor", donor), ("site", "BB1")} <= (
         event.refs)
     unit = s.unit(unit_id)
@@ -166,7 +166,7 @@ def test_an_expiry_may_be_shortened_never_extended() -> None:
     assert isinstance(err, ExpiryBeyondShelfLife)
     [event] = s.do("DonationCollected", collection(
         9, s.new_donor(), expires_at="2025-03-02T08:00:00+00:00"), COLLECTOR, at=at)
-    assert event.data["expires_at"] == "2025-03-02T08:00:00.000000Z"
+    assert body(event)["expires_at"] == "2025-03-02T08:00:00.000000Z"
 
 
 def test_collection_needs_a_registered_donor() -> None:

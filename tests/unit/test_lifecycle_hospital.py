@@ -29,7 +29,7 @@ from app.errors import (
 )
 from app.events.catalogue import Catalogue
 from app.events.compat import compatible, emergency_allowed
-from tests.support.scene import T0, Scene, actor, scene
+from tests.support.scene import T0, Scene, actor, body, scene
 
 H1 = actor("hospital", "H1")
 GROUPS = [(a, r) for a in ("O", "A", "B", "AB") for r in ("POS", "NEG")]
@@ -85,7 +85,7 @@ def test_the_full_life_reserve_issue_transfuse() -> None:
                                        "patient_abo": "A", "patient_rhd": "-",
                                        "crossmatch": "compatible"}, H1)
     assert ("patient", "PAT-1") in reserved.refs
-    assert reserved.data["patient_rhd"] == "NEG"
+    assert body(reserved)["patient_rhd"] == "NEG"
     s.do("UnitIssued", {"unit_id": unit, "patient_id": "PAT-1", "ward": "ICU"}, H1)
     s.do("UnitTransfused", {"unit_id": unit, "patient_id": "PAT-1"}, H1)
     state = s.unit(unit)
@@ -183,7 +183,7 @@ def test_emergency_issue_of_o_negative_red_cells_without_crossmatch() -> None:
     [event] = s.do("UnitIssued", {"unit_id": unit, "patient_id": "PAT-9", "emergency": True,
                                   "justification": "massive haemorrhage",
                                   "physician_id": "PHY-7"}, H1)
-    assert event.data["emergency"] is True
+    assert body(event)["emergency"] is True
     assert s.unit(unit).emergency
 
 

@@ -16,7 +16,7 @@ from app.errors import (
     RoleNotAllowed,
 )
 from app.events import isbt
-from tests.support.scene import PLATELETS, RED_CELLS, T0, Scene, actor, din, scene
+from tests.support.scene import PLATELETS, RED_CELLS, T0, Scene, actor, body, din, scene
 
 PROCESSING = actor("processing", "BB1")
 H1 = actor("hospital", "H1")
@@ -52,9 +52,9 @@ def test_a_donor_lookback_follows_splits_and_pools_and_quarantines_stock() -> No
     first, *derived = s.do("LookbackStarted", {"lookback_id": "LB-1", "donor_id": donor,
                                                "marker": "hcv"}, PROCESSING)
     assert first.stream == "lookback:LB-1"
-    assert first.data["marker"] == "HCV"
-    assert first.data["dins"] == [isbt.din_of_unit(u["first"]), isbt.din_of_unit(u["second"])]
-    found = {row["unit_id"]: row for row in first.data["units"]}
+    assert body(first)["marker"] == "HCV"
+    assert body(first)["dins"] == [isbt.din_of_unit(u["first"]), isbt.din_of_unit(u["second"])]
+    found = {row["unit_id"]: row for row in body(first)["units"]}
     assert set(found) == {u["first"], u["red"], u["plt"], u["pool"], u["second"]}
     assert found[u["red"]]["status"] == "transfused"
     assert found[u["red"]]["custodian_site_id"] == "H1"
@@ -62,7 +62,7 @@ def test_a_donor_lookback_follows_splits_and_pools_and_quarantines_stock() -> No
     assert found[u["pool"]]["status"] == "unreleased"
     assert {("unit", x) for x in u.values()} | {("donor", donor), ("lookback", "LB-1")} <= (
         first.refs)
-    assert sorted(e.data["unit_id"] for e in derived) == sorted([u["pool"], u["second"]])
+    assert sorted(body(e)["unit_id"] for e in derived) == sorted([u["pool"], u["second"]])
     assert all(e.type == "UnitQuarantined" for e in derived)
     assert s.unit(u["pool"]).quarantined and s.unit(u["second"]).quarantined
 
@@ -73,8 +73,8 @@ def test_since_limits_a_donor_lookback_to_later_donations() -> None:
     [first, *derived] = s.do("LookbackStarted", {
         "lookback_id": "LB-2", "donor_id": donor, "marker": "HIV",
         "since": (T0 + timedelta(days=30)).date().isoformat()}, PROCESSING)
-    assert [row["unit_id"] for row in first.data["units"]] == [u["second"]]
-    assert [e.data["unit_id"] for e in derived] == [u["second"]]
+    assert [row["unit_id"] for row in body(first)["units"]] == [u["second"]]
+    assert [body(e)["unit_id"] for e in derived] == [u["second"]]
 
 
 def test_a_din_lookback_follows_one_donation() -> None:
@@ -82,8 +82,8 @@ def test_a_din_lookback_follows_one_donation() -> None:
     _, u = donor_with_history(s)
     [first, *_] = s.do("LookbackStarted", {"lookback_id": "LB-3", "marker": "HBV",
                                            "din": isbt.din_of_unit(u["first"])}, PROCESSING)
-    assert u["second"] not in {row["unit_id"] for row in first.data["units"]}
-    assert u["pool"] in {row["unit_id"] for row in first.data["units"]}
+    assert u["second"] not in {row["unit_id"] for row in body(first)["units"]}
+    assert u["pool"] in {row["unit_id"] for row in body(first)["units"]}
 
 
 def test_a_lookback_names_a_known_source_exactly_once() -> None:

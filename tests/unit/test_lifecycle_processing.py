@@ -26,6 +26,7 @@ from tests.support.scene import (
     T0,
     Scene,
     actor,
+    body,
     din,
     scene,
 )
@@ -61,11 +62,11 @@ def test_split_children_keep_the_din_and_the_parent_is_consumed() -> None:
                                            (PLASMA, "plasma", 180)), PROCESSING)
     red, plasma = (f"{din(1)}-{pc}" for pc in (RED_CELLS, PLASMA))
     assert event.stream == parent
-    assert event.data["din"] == din(1)
-    assert [c["unit_id"] for c in event.data["components"]] == [red, plasma]
+    assert body(event)["din"] == din(1)
+    assert [c["unit_id"] for c in body(event)["components"]] == [red, plasma]
     # Shelf life runs from collection: 42 days for red cells, 365 for plasma.
-    assert event.data["components"][0]["expires_at"] == "2025-04-12T08:00:00.000000Z"
-    assert event.data["components"][1]["expires_at"] == "2026-03-01T08:00:00.000000Z"
+    assert body(event)["components"][0]["expires_at"] == "2025-04-12T08:00:00.000000Z"
+    assert body(event)["components"][1]["expires_at"] == "2026-03-01T08:00:00.000000Z"
     assert {("unit", parent), ("unit", red), ("unit", plasma)} <= event.refs
     assert s.unit(parent).consumed and s.unit(parent).children == (red, plasma)
     assert s.unit(red).parents == (parent,) and s.unit(red).custodian_site_id == "BB1"
@@ -134,9 +135,9 @@ def test_pooling_makes_a_new_din_with_many_parents() -> None:
     parents = platelet_units(s, 4)
     [event] = s.do("UnitsPooled", pool_data(parents), PROCESSING)
     pool = f"{din(900)}-E3090V00"
-    assert event.stream == pool and event.data["unit_id"] == pool
+    assert event.stream == pool and body(event)["unit_id"] == pool
     earliest = min(s.unit(p).expires_at for p in parents)
-    assert event.data["expires_at"] == format_time(earliest)
+    assert body(event)["expires_at"] == format_time(earliest)
     unit = s.unit(pool)
     assert unit.parents == tuple(parents)
     assert unit.source_dins == tuple(isbt.din_of_unit(p) for p in parents)
@@ -189,7 +190,7 @@ def test_a_pool_is_released_once_every_source_donation_passed() -> None:
     plts = platelet_units(s, 2)
     s.do("UnitsPooled", pool_data(plts), PROCESSING)
     [event] = s.do("UnitReleased", {"unit_id": f"{din(900)}-E3090V00"}, PROCESSING)
-    assert (event.data["abo"], event.data["rhd"], event.data["category"]) == (
+    assert (body(event)["abo"], body(event)["rhd"], body(event)["category"]) == (
         "O", "POS", "platelets")
 
 
@@ -203,12 +204,12 @@ def test_a_product_code_can_override_its_category_shelf_life() -> None:
     parent = s.collect(at=T0)
     [event] = s.do("UnitSplit", split_data(parent, ("E0400V00", "red_cells", 250),
                                            (RED_CELLS, "red_cells", 100)), PROCESSING)
-    expiries = [c["expires_at"] for c in event.data["components"]]
+    expiries = [c["expires_at"] for c in body(event)["components"]]
     assert expiries == ["2025-03-29T08:00:00.000000Z", "2025-04-12T08:00:00.000000Z"]
 
 
 def test_keys_needed_for_a_split_names_the_components() -> None:
-    from app.events.decide import keys_needed
+    from app.events.registry import keys_needed
 
     s = scene()
     parent = s.collect()

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from app.events.catalogue import default_catalogue
-from app.events.decide import decide, keys_needed
 from app.events.domain import LifecycleDomain
 from app.events.lineage import lineage_next
 from app.events.messages import Command, Key, NewEvent, StateNotLoaded, StoredEvent
+from app.events.registry import decide, keys_needed
 from app.events.state import State, dump_state, load_state
 from tests.support.memory_world import InMemoryWorld
 from tests.support.scene import PLATELETS, RED_CELLS, Scene, actor, din, scene

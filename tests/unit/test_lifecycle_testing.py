@@ -18,7 +18,7 @@ from app.errors import (
     UnitQuarantinedError,
 )
 from app.events import isbt
-from tests.support.scene import PLATELETS, RED_CELLS, T0, actor, din, scene
+from tests.support.scene import PLATELETS, RED_CELLS, T0, actor, body, din, scene
 
 LAB = actor("lab", "LAB1")
 PROCESSING = actor("processing", "BB1")
@@ -33,7 +33,7 @@ def test_a_result_is_recorded_per_marker_on_the_donation_stream() -> None:
     parent = s.collect()
     [event] = s.do("TestResultRecorded", result(din(1), "hiv", "NON_REACTIVE"), LAB)
     assert event.stream == f"donation:{din(1)}"
-    assert event.data == result(din(1), "HIV", "non_reactive")
+    assert body(event) == result(din(1), "HIV", "non_reactive")
     assert ("donation", din(1)) in event.refs and ("site", "LAB1") in event.refs
     assert s.donation(din(1)).tests == {"HIV": "non_reactive"}
     assert s.unit(parent).status == "unreleased"
@@ -46,7 +46,7 @@ def test_group_results_accept_isbt_and_plain_forms(marker: str, given: str, stor
     s = scene()
     s.collect()
     [event] = s.do("TestResultRecorded", result(din(1), marker, given), LAB)
-    assert event.data["result"] == stored
+    assert body(event)["result"] == stored
 
 
 def test_the_lab_needs_no_custody_but_must_be_a_lab() -> None:
@@ -79,9 +79,9 @@ def test_release_with_every_mandatory_marker_negative_and_group_known() -> None:
     red, _ = s.split(s.collect(at=T0))
     s.test_all(din(1), "B", "POS")
     [event] = s.do("UnitReleased", {"unit_id": red}, PROCESSING)
-    assert event.data["abo"] == "B" and event.data["rhd"] == "POS"
-    assert event.data["category"] == "red_cells"
-    assert event.data["expires_at"] == "2025-04-12T08:00:00.000000Z"
+    assert body(event)["abo"] == "B" and body(event)["rhd"] == "POS"
+    assert body(event)["category"] == "red_cells"
+    assert body(event)["expires_at"] == "2025-04-12T08:00:00.000000Z"
     assert s.unit(red).status == "released"
     assert isinstance(s.refuse("UnitReleased", {"unit_id": red}, PROCESSING),
                       UnitAlreadyReleased)
@@ -122,12 +122,12 @@ def test_a_reactive_marker_quarantines_every_sibling_and_defers_the_donor() -> N
     assert first.type == "TestResultRecorded"
     quarantined = [e for e in derived if e.type == "UnitQuarantined"]
     # The consumed parent and the discarded platelets are not in stock; the rest are, at any site.
-    assert [e.data["unit_id"] for e in quarantined] == [red, plasma]
-    assert derived[-1].type == "DonorDeferred" and derived[-1].data["donor_id"] == donor
+    assert [body(e)["unit_id"] for e in quarantined] == [red, plasma]
+    assert derived[-1].type == "DonorDeferred" and body(derived[-1])["donor_id"] == donor
     assert "until" not in derived[-1].data   # permanent
     for i, e in enumerate(derived, start=1):
         assert e.event_id == uuid5(first.event_id, str(i))
-        assert e.data["cause_event_id"] == str(first.event_id)
+        assert body(e)["cause_event_id"] == str(first.event_id)
     assert s.unit(red).quarantined and s.unit(plasma).quarantined
     assert s.donor(donor).deferred and s.donor(donor).deferred_until is None
 
@@ -145,7 +145,7 @@ def test_a_reactive_result_reaches_a_pool_made_from_the_donation() -> None:
     pool = f"{din(900)}-E3090V00"
     events = s.do("TestResultRecorded",
                   result(isbt.din_of_unit(plts[1]), "SYPHILIS", "reactive"), LAB)
-    assert pool in {e.data.get("unit_id") for e in events if e.type == "UnitQuarantined"}
+    assert pool in {body(e).get("unit_id") for e in events if e.type == "UnitQuarantined"}
     assert s.unit(pool).quarantined
     assert isinstance(s.refuse("UnitReleased", {"unit_id": pool}, PROCESSING),
                       UnitQuarantinedError)
@@ -172,7 +172,7 @@ def test_quarantine_and_lifting_each_record_a_reason() -> None:
     s = scene()
     unit = s.collect()
     [q] = s.do("UnitQuarantined", {"unit_id": unit, "reason": "lipaemic"}, PROCESSING)
-    assert q.data == {"unit_id": unit, "reason": "lipaemic"}
+    assert body(q) == {"unit_id": unit, "reason": "lipaemic"}
     assert isinstance(s.refuse("UnitQuarantined", {"unit_id": unit, "reason": "again"},
                                PROCESSING), UnitQuarantinedError)
     assert s.refuse("QuarantineLifted", {"unit_id": unit}, PROCESSING).field == "data.reason"

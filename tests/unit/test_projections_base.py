@@ -5,8 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from app.projections.base import WorkingSet
-from app.projections.sql import digest_sql, select_sql, upsert_sql
+from app.projections.base import Load, WorkingSet, load
+from app.projections.sql import digest_sql, load_sql, upsert_sql
 from app.projections.tables import ALL_TABLES, LINEAGE, UNITS
 
 FORBIDDEN = ("fastapi", "asyncpg", "app.api", "app.store")
@@ -30,8 +30,23 @@ def test_upsert_names_every_column_once_with_typed_arrays() -> None:
     assert sql.startswith("INSERT INTO rm_lineage__shadow (parent_unit_id, child_unit_id, kind")
     assert "$4::bigint[]" in sql and "ON CONFLICT (parent_unit_id, child_unit_id)" in sql
     assert "parent_unit_id = EXCLUDED" not in sql
-    assert "FROM rm_units WHERE din = $1" in select_sql(UNITS, "din = $1")
     assert "ORDER BY t.unit_id" in digest_sql(UNITS)
+
+
+def test_a_load_is_data_the_runner_turns_into_sql_and_a_fold_can_filter_by() -> None:
+    [by_din] = load(UNITS, "din", ["D2", "D1", "D1"])
+    sql, dins = load_sql(by_din, "__shadow")
+    assert "FROM rm_units__shadow WHERE (din) IN (SELECT * FROM unnest($1::text[]))" in sql
+    assert dins == ["D1", "D2"]
+    assert by_din.matches(UNITS.blank() | {"din": "D1"})
+    assert not by_din.matches(UNITS.blank() | {"din": "D3"})
+    assert load(UNITS, "din", []) == []
+    segment = Load(LINEAGE, ("parent_unit_id", "child_unit_id"), (("P", "C"),), "kind")
+    sql, parents, children = load_sql(segment)
+    assert sql.endswith("unnest($1::text[], $2::text[])) AND kind IS NULL")
+    assert (parents, children) == (["P"], ["C"])
+    assert segment.matches({"parent_unit_id": "P", "child_unit_id": "C", "kind": None})
+    assert not segment.matches({"parent_unit_id": "P", "child_unit_id": "C", "kind": "split"})
 
 
 def test_table_specs_have_unique_columns_and_keys_among_them() -> None:
@@ -43,7 +58,7 @@ def test_table_specs_have_unique_columns_and_keys_among_them() -> None:
 
 def test_projections_are_pure_of_the_driver_and_the_edge() -> None:
     root = Path(__file__).resolve().parents[2] / "app" / "projections"
-    for path in root.glob("*.py"):
+    for path in root.rglob("*.py"):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             names = ([a.name for a in node.names] if isinstance(node, ast.Import)

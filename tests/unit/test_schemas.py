@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.events.models import MODELS
+from app.events.registry import REGISTRY as MODELS
 from app.events.schemas_gen import generate, schema_name
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"

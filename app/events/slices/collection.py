@@ -1,65 +1,69 @@
-"""Decisions about sites, donors and collection."""
+"""Collection: a DIN is collected once, at a collection site, from a donor who may give now.
+
+The collection creates the primary unit ``{din}-{product_code}``, with its expiry from the
+catalogue's shelf life.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from app.errors import (
-    AlreadyExists,
     CategoryMismatch,
     DinAlreadyCollected,
     DonationIntervalTooShort,
     DonorDeferredError,
-    DonorNotDeferred,
-    DonorNotFound,
     ExpiryBeyondShelfLife,
     InvalidEventData,
 )
 from app.events import isbt
+from app.events.catalogue import Category, CollectionType
 from app.events.decision import Decision
-from app.events.models import (
-    DonationCollected,
-    DonorDeferred,
-    DonorRegistered,
-    DonorReinstated,
-    SiteRegistered,
+from app.events.event_type import (
+    Changes,
+    EventType,
+    Need,
+    RawData,
+    quiet,
+    reads_din,
+    reads_key,
+    roles,
 )
-from app.events.models_base import dump, own
-from app.events.state import DonorState, get_donation, get_donor, get_site, get_unit
+from app.events.fields import Din, Ident, ProductCode, Pseudonym, Timestamp, UnitId, VolumeMl
+from app.events.messages import Event
+from app.events.payload import EventData
+from app.events.slices.donors import registered_donor
+from app.events.state import (
+    DonationState,
+    DonorDonation,
+    DonorState,
+    World,
+    get_donation,
+    get_donor,
+    get_unit,
+)
+from app.events.unit import UnitState
 from app.log.record import format_time, parse_time
 
 COLLECTION_SITE_KINDS = ("blood_bank", "mobile_unit")
 
 
-def site_registered(d: Decision, data: SiteRegistered) -> None:
-    """A new site (admins only, by the role matrix)."""
-    if get_site(d.world, data.site_id) is not None:
-        raise AlreadyExists(f"site {data.site_id} is already registered", field="data.site_id")
-    d.emit("SiteRegistered", f"site:{data.site_id}", dump(data), {("site", data.site_id)})
+class DonationCollected(EventData):
+    """Creates unit ``{din}-{product_code}``.
 
+    Enrichment: ``unit_id`` and ``expires_at`` (collection time + the catalogue's shelf life,
+    or an earlier expiry the client gives).
+    """
 
-def donor_registered(d: Decision, data: DonorRegistered) -> None:
-    """A new pseudonymous donor."""
-    if get_donor(d.world, data.donor_id) is not None:
-        raise AlreadyExists(f"donor {data.donor_id} is already registered",
-                            field="data.donor_id")
-    d.emit("DonorRegistered", f"donor:{data.donor_id}", dump(data),
-           {("donor", data.donor_id)})
-
-
-def donor_deferred(d: Decision, data: DonorDeferred) -> None:
-    """Defer a registered donor until a date, or permanently."""
-    _donor(d, data.donor_id)
-    d.emit("DonorDeferred", f"donor:{data.donor_id}", own(data), {("donor", data.donor_id)})
-
-
-def donor_reinstated(d: Decision, data: DonorReinstated) -> None:
-    """End the deferral of a donor who is deferred now."""
-    donor = _donor(d, data.donor_id)
-    if not donor.deferred_at(d.at):
-        raise DonorNotDeferred(f"donor {data.donor_id} is not deferred", field="data.donor_id")
-    d.emit("DonorReinstated", f"donor:{data.donor_id}", dump(data),
-           {("donor", data.donor_id)})
+    din: Din
+    donor_id: Pseudonym
+    site_id: Ident
+    collection_type: CollectionType
+    product_code: ProductCode
+    category: Category
+    volume_ml: VolumeMl
+    unit_id: UnitId | None = None
+    expires_at: Timestamp | None = None
 
 
 def donation_collected(d: Decision, data: DonationCollected) -> None:
@@ -74,7 +78,7 @@ def donation_collected(d: Decision, data: DonationCollected) -> None:
     unit_id = derived_unit_id(data.din, data.product_code, data.unit_id, "data.unit_id")
     if get_donation(d.world, data.din) is not None or get_unit(d.world, unit_id) is not None:
         raise DinAlreadyCollected(f"DIN {data.din} was already collected", field="data.din")
-    donor = _donor(d, data.donor_id)
+    donor = registered_donor(d, data.donor_id)
     if donor.deferred_at(d.at):
         until = "permanently" if donor.deferred_until is None else (
             f"until {format_time(donor.deferred_until)}")
@@ -84,10 +88,11 @@ def donation_collected(d: Decision, data: DonationCollected) -> None:
         )
     _check_interval(d, donor, data.collection_type)
     shelf_end = d.at + cat.storage_for(data.category, data.product_code).shelf_life
-    body = dump(data)
-    body["unit_id"] = unit_id
-    body["expires_at"] = expiry(d.at, shelf_end, data.expires_at, "data.expires_at")
-    d.emit("DonationCollected", unit_id, body, {
+    enriched = data.model_copy(update={
+        "unit_id": unit_id,
+        "expires_at": expiry(d.at, shelf_end, data.expires_at, "data.expires_at"),
+    })
+    d.emit(enriched, unit_id, {
         ("unit", unit_id), ("donation", data.din), ("donor", data.donor_id),
         ("site", data.site_id),
     })
@@ -129,8 +134,41 @@ def expiry(at: datetime, shelf_end: datetime, given: str | None, field: str) -> 
     return given
 
 
-def _donor(d: Decision, donor_id: str) -> DonorState:
-    donor = get_donor(d.world, donor_id)
-    if donor is None:
-        raise DonorNotFound(f"donor {donor_id} is not registered", field="data.donor_id")
-    return donor
+def _collected(world: World, e: Event, data: DonationCollected) -> Changes:
+    din, at = data.din, e.occurred_at
+    unit_id = data.unit_id or isbt.unit_id_of(din, data.product_code)
+    assert data.expires_at is not None, "decide enriches every collection with its expiry"
+    unit = UnitState(
+        unit_id=unit_id, din=din, product_code=data.product_code, category=data.category,
+        volume_ml=data.volume_ml, collected_at=at, expires_at=parse_time(data.expires_at),
+        source_dins=(din,), collection_type=data.collection_type, donor_id=data.donor_id,
+        collected_site_id=data.site_id, custodian_site_id=data.site_id,
+    )
+    donation = DonationState(
+        din=din, donor_id=data.donor_id, site_id=data.site_id,
+        collection_type=data.collection_type, collected_at=at, unit_ids=(unit_id,),
+    )
+    changes: Changes = {("unit", unit_id): unit, ("donation", din): donation}
+    donor = get_donor(world, data.donor_id)
+    if donor is not None:
+        given = DonorDonation(din=din, collected_at=at, collection_type=data.collection_type)
+        changes[("donor", donor.donor_id)] = donor.model_copy(
+            update={"donations": (*donor.donations, given)})
+    return changes
+
+
+def _reads(data: RawData) -> list[Need]:
+    needs = reads_key("donor", data.get("donor_id")) + reads_din(data)
+    din = quiet(isbt.parse_din, data.get("din"))
+    product = quiet(isbt.parse_product_code, data.get("product_code"))
+    if din is not None and product is not None:
+        needs.append((("unit", isbt.unit_id_of(din, product)), False))
+    return needs
+
+
+TYPES = (
+    EventType(DonationCollected, _collected, donation_collected, roles("collector"), _reads,
+              {"din": "A999926123456", "donor_id": "DNR-7QX2K9", "site_id": "BB-DAM-01",
+               "collection_type": "whole_blood", "product_code": "E0001V00",
+               "category": "whole_blood", "volume_ml": 450}),
+)

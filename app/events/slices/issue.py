@@ -1,20 +1,21 @@
-"""Decisions at the bedside end: reserve, issue, return, transfuse, and the final fates.
+"""Patients and issue: reserve (crossmatch), release the reservation, issue, return.
 
-Transfused, discarded and fractionated are final: the guards refuse every later step except
-the annotations (an adverse reaction report, a lookback acknowledgement).
+Only released, in-date, unquarantined units are reserved or issued, and red cells and plasma
+must be ABO/RhD compatible with the patient. In a bleeding emergency a unit may be issued
+uncrossmatched (``emergency: true``, with a justification and a physician).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
+from pydantic import StrictBool
+
 from app.errors import (
     AboIncompatible,
     CrossmatchIncompatible,
-    DiscardReasonMismatch,
     EmergencyDetailsMissing,
     EmergencyProductNotAllowed,
-    FractionationPlasmaOnly,
-    NotCustodian,
-    NotTransfused,
     ReturnWindowExceeded,
     UnitIssuedError,
     UnitNotIssued,
@@ -23,31 +24,61 @@ from app.errors import (
     UnitQuarantinedError,
     WrongPatient,
 )
-from app.events.authz import acts_for
 from app.events.compat import compatible, emergency_allowed
 from app.events.decision import Decision, require_unallocated, unit_refs
-from app.events.messages import Key
-from app.events.models_base import dump
-from app.events.models_units import (
-    AdverseReactionReported,
-    ReservationReleased,
-    UnitDiscarded,
-    UnitIssued,
-    UnitReserved,
-    UnitReturned,
-    UnitShippedForFractionation,
-    UnitTransfused,
-)
-from app.events.state import UnitState
+from app.events.event_type import EventType, on_unit, roles
+from app.events.fields import AboGroup, Ident, Pseudonym, RhdType, Text, UnitId
+from app.events.messages import Event, Key
+from app.events.payload import Crossmatch, EventData
+from app.events.unit import UnitState
 
-FRACTIONATOR = ("fractionator",)
+HOSPITAL = roles("hospital")
 
 
-def _patient_refs(unit_id: str, patient_id: str) -> set[Key]:
+class UnitReserved(EventData):
+    """Reserved (crossmatched) for a pseudonymous patient of the given group."""
+
+    unit_id: UnitId
+    patient_id: Pseudonym
+    patient_abo: AboGroup
+    patient_rhd: RhdType
+    crossmatch: Crossmatch
+
+
+class ReservationReleased(EventData):
+    """The reservation ends; the unit is back in stock."""
+
+    unit_id: UnitId
+    reason: Text | None = None
+
+
+class UnitIssued(EventData):
+    """Emergency issue (``emergency: true``) needs ``justification`` and ``physician_id`` and
+    no reservation; ``patient_abo``/``patient_rhd`` are optional and, when absent, the
+    patient's group counts as unknown."""
+
+    unit_id: UnitId
+    patient_id: Pseudonym
+    ward: Text | None = None
+    emergency: StrictBool = False
+    justification: Text | None = None
+    physician_id: Ident | None = None
+    patient_abo: AboGroup | None = None
+    patient_rhd: RhdType | None = None
+
+
+class UnitReturned(EventData):
+    """An issued unit comes back into stock within the return window."""
+
+    unit_id: UnitId
+    reason: Text | None = None
+
+
+def patient_refs(unit_id: str, patient_id: str) -> set[Key]:
     return unit_refs(unit_id) | {("patient", patient_id)}
 
 
-def _usable(d: Decision, unit: UnitState) -> tuple[str, str]:
+def usable(d: Decision, unit: UnitState) -> tuple[str, str]:
     """Released, not quarantined, in date; returns the unit's ABO/RhD."""
     if not unit.released or unit.abo is None or unit.rhd is None:
         raise UnitNotReleased(f"unit {unit.unit_id} is not released", field="data.unit_id")
@@ -63,7 +94,7 @@ def unit_reserved(d: Decision, data: UnitReserved) -> None:
     """Reserve (crossmatch) for a patient; an incompatible crossmatch or group is refused."""
     unit = d.workable(data.unit_id)
     require_unallocated(unit)
-    abo, rhd = _usable(d, unit)
+    abo, rhd = usable(d, unit)
     if data.crossmatch == "incompatible":
         raise CrossmatchIncompatible(f"unit {unit.unit_id} crossmatched incompatible",
                                      field="data.crossmatch")
@@ -72,8 +103,7 @@ def unit_reserved(d: Decision, data: UnitReserved) -> None:
             f"{unit.category} {abo} {rhd} is not compatible with a {data.patient_abo} "
             f"{data.patient_rhd} patient", field="data.patient_abo",
         )
-    d.emit("UnitReserved", unit.unit_id, dump(data),
-           _patient_refs(unit.unit_id, data.patient_id))
+    d.emit(data, unit.unit_id, patient_refs(unit.unit_id, data.patient_id))
 
 
 def reservation_released(d: Decision, data: ReservationReleased) -> None:
@@ -81,8 +111,7 @@ def reservation_released(d: Decision, data: ReservationReleased) -> None:
     unit = d.workable(data.unit_id)
     if unit.issued_patient_id is not None or unit.reserved_patient_id is None:
         raise UnitNotReserved(f"unit {unit.unit_id} is not reserved", field="data.unit_id")
-    d.emit("ReservationReleased", unit.unit_id, dump(data),
-           _patient_refs(unit.unit_id, unit.reserved_patient_id))
+    d.emit(data, unit.unit_id, patient_refs(unit.unit_id, unit.reserved_patient_id))
 
 
 def unit_issued(d: Decision, data: UnitIssued) -> None:
@@ -93,7 +122,7 @@ def unit_issued(d: Decision, data: UnitIssued) -> None:
     if unit.reserved_patient_id not in (None, data.patient_id):
         raise WrongPatient(f"unit {unit.unit_id} is reserved for another patient",
                            field="data.patient_id")
-    abo, rhd = _usable(d, unit)
+    abo, rhd = usable(d, unit)
     reserved = unit.reserved_patient_id == data.patient_id
     patient_abo = data.patient_abo or (unit.patient_abo if reserved else None)
     patient_rhd = data.patient_rhd or (unit.patient_rhd if reserved else None)
@@ -119,8 +148,7 @@ def unit_issued(d: Decision, data: UnitIssued) -> None:
     ):
         raise AboIncompatible(f"unit {unit.unit_id} is not compatible with the patient",
                               field="data.patient_abo")
-    d.emit("UnitIssued", unit.unit_id, dump(data),
-           _patient_refs(unit.unit_id, data.patient_id))
+    d.emit(data, unit.unit_id, patient_refs(unit.unit_id, data.patient_id))
 
 
 def unit_returned(d: Decision, data: UnitReturned) -> None:
@@ -128,65 +156,54 @@ def unit_returned(d: Decision, data: UnitReturned) -> None:
     unit = d.workable(data.unit_id)
     if unit.issued_patient_id is None or unit.issued_at is None:
         raise UnitNotIssued(f"unit {unit.unit_id} is not issued", field="data.unit_id")
-    window = d.catalogue.return_window
-    if d.at - unit.issued_at > window:
+    if d.at - unit.issued_at > d.catalogue.return_window:
         raise ReturnWindowExceeded(
             f"unit {unit.unit_id} was issued more than {d.catalogue.return_window_minutes} "
             "minutes ago; discard it as returned_late", field="data.unit_id",
         )
-    d.emit("UnitReturned", unit.unit_id, dump(data),
-           _patient_refs(unit.unit_id, unit.issued_patient_id))
+    d.emit(data, unit.unit_id, patient_refs(unit.unit_id, unit.issued_patient_id))
 
 
-def unit_transfused(d: Decision, data: UnitTransfused) -> None:
-    """Only an issued unit, to the patient it was issued to, not recalled, in date."""
-    unit = d.workable(data.unit_id)
-    if unit.issued_patient_id is None:
-        raise UnitNotIssued(f"unit {unit.unit_id} is not issued", field="data.unit_id")
-    if unit.issued_patient_id != data.patient_id:
-        raise WrongPatient(f"unit {unit.unit_id} was issued to another patient",
-                           field="data.patient_id")
-    if unit.quarantined:
-        raise UnitQuarantinedError(
-            f"unit {unit.unit_id} is quarantined: {unit.quarantine_reason}", field="data.unit_id"
-        )
-    d.in_date(unit)
-    d.emit("UnitTransfused", unit.unit_id, dump(data),
-           _patient_refs(unit.unit_id, data.patient_id))
+def _reserved(u: UnitState, e: Event, data: UnitReserved) -> UnitState:
+    return u.model_copy(update={
+        "reserved_patient_id": data.patient_id, "patient_abo": data.patient_abo,
+        "patient_rhd": data.patient_rhd, "crossmatch": data.crossmatch,
+    })
 
 
-def adverse_reaction(d: Decision, data: AdverseReactionReported) -> None:
-    """An annotation after the final fate: the unit was transfused to this patient."""
-    unit = d.unit(data.unit_id)
-    if unit.fate != "transfused" or unit.recipient_patient_id != data.patient_id:
-        raise NotTransfused(f"unit {unit.unit_id} was not transfused to this patient",
-                            field="data.patient_id")
-    if not acts_for(d.cmd.actor, unit.custodian_site_id):
-        raise NotCustodian(f"unit {unit.unit_id} was transfused at {unit.custodian_site_id}",
-                           field="data.unit_id")
-    d.emit("AdverseReactionReported", unit.unit_id, dump(data),
-           _patient_refs(unit.unit_id, data.patient_id))
+_NO_PATIENT: dict[str, Any] = {
+    "reserved_patient_id": None, "patient_abo": None, "patient_rhd": None, "crossmatch": None,
+}
 
 
-def unit_discarded(d: Decision, data: UnitDiscarded) -> None:
-    """Final fate, with a reason that fits (expired only once expired, returned_late only
-    while issued)."""
-    unit = d.workable(data.unit_id)
-    if data.reason == "expired" and not unit.expired_at(d.at):
-        raise DiscardReasonMismatch(f"unit {unit.unit_id} is not expired", field="data.reason")
-    if data.reason == "returned_late" and unit.issued_patient_id is None:
-        raise DiscardReasonMismatch(f"unit {unit.unit_id} is not issued", field="data.reason")
-    d.emit("UnitDiscarded", unit.unit_id, dump(data), unit_refs(unit.unit_id))
+def _reservation_released(u: UnitState, e: Event, data: ReservationReleased) -> UnitState:
+    return u.model_copy(update=_NO_PATIENT)
 
 
-def shipped_for_fractionation(d: Decision, data: UnitShippedForFractionation) -> None:
-    """Released plasma, not quarantined, to a registered fractionator."""
-    unit = d.workable(data.unit_id)
-    if unit.category != "plasma":
-        raise FractionationPlasmaOnly(f"unit {unit.unit_id} is {unit.category}",
-                                      field="data.unit_id")
-    require_unallocated(unit)
-    _usable(d, unit)
-    d.site(data.fractionator_site_id, "data.fractionator_site_id", FRACTIONATOR)
-    d.emit("UnitShippedForFractionation", unit.unit_id, dump(data),
-           unit_refs(unit.unit_id) | {("site", data.fractionator_site_id)})
+def _issued(u: UnitState, e: Event, data: UnitIssued) -> UnitState:
+    return u.model_copy(update={
+        "issued_patient_id": data.patient_id, "issued_at": e.occurred_at, "ward": data.ward,
+        "emergency": data.emergency,
+    })
+
+
+def _returned(u: UnitState, e: Event, data: UnitReturned) -> UnitState:
+    return u.model_copy(update={
+        **_NO_PATIENT, "issued_patient_id": None, "issued_at": None, "ward": None,
+        "emergency": False,
+    })
+
+
+_UNIT = "A999926123456-E0398V00"
+TYPES = (
+    EventType(UnitReserved, on_unit(_reserved), unit_reserved, HOSPITAL,
+              example={"unit_id": _UNIT, "patient_id": "PAT-4F7Q2", "patient_abo": "O",
+                       "patient_rhd": "NEG", "crossmatch": "compatible"}),
+    EventType(ReservationReleased, on_unit(_reservation_released), reservation_released,
+              roles("inventory", "hospital"),
+              example={"unit_id": _UNIT, "reason": "surgery postponed"}),
+    EventType(UnitIssued, on_unit(_issued), unit_issued, HOSPITAL,
+              example={"unit_id": _UNIT, "patient_id": "PAT-4F7Q2", "ward": "ICU"}),
+    EventType(UnitReturned, on_unit(_returned), unit_returned, HOSPITAL,
+              example={"unit_id": _UNIT, "reason": "not needed"}),
+)

@@ -1,0 +1,243 @@
+"""Component processing: splitting a unit into components, and pooling units into a new DIN.
+
+Lineage is a graph: children keep their parents and parents their children. A consumed parent
+cannot be used again.
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from app.errors import (
+    ComponentExists,
+    DinAlreadyCollected,
+    InvalidEventData,
+    NotCustodian,
+    PoolCategoryMismatch,
+    PoolMixedGroups,
+    UnitQuarantinedError,
+    VolumeExceeded,
+)
+from app.events import isbt
+from app.events.catalogue import Category
+from app.events.decision import Decision, require_unallocated
+from app.events.event_type import (
+    Changes,
+    EventType,
+    Need,
+    RawData,
+    quiet,
+    reads_din,
+    reads_unit,
+    reads_units,
+    roles,
+)
+from app.events.fields import Din, ProductCode, Timestamp, UnitId, VolumeMl
+from app.events.messages import Event, Key
+from app.events.payload import EventData
+from app.events.slices.collection import derived_unit_id, expiry
+from app.events.slices.testing import known_group
+from app.events.state import DonationState, World, get_donation, get_unit
+from app.events.unit import UnitState
+from app.log.record import parse_time
+
+
+class Component(EventData):
+    """One child of a split. Enrichment: ``unit_id`` and ``expires_at``."""
+
+    product_code: ProductCode
+    category: Category
+    volume_ml: VolumeMl
+    unit_id: UnitId | None = None
+    expires_at: Timestamp | None = None
+
+
+class UnitSplit(EventData):
+    """The parent is consumed; each component keeps the DIN. Enrichment: ``din``."""
+
+    unit_id: UnitId
+    components: list[Component] = Field(min_length=1, max_length=16)
+    din: Din | None = None
+
+
+class UnitsPooled(EventData):
+    """Parents are consumed into a new DIN. Enrichment: ``unit_id``, ``expires_at``."""
+
+    parent_unit_ids: list[UnitId] = Field(min_length=2, max_length=32)
+    din: Din
+    product_code: ProductCode
+    category: Category
+    volume_ml: VolumeMl
+    unit_id: UnitId | None = None
+    expires_at: Timestamp | None = None
+
+
+def unit_split(d: Decision, data: UnitSplit) -> None:
+    """Children keep the DIN, each with its own product code; the parent is consumed."""
+    parent = d.workable(data.unit_id)
+    require_unallocated(parent)
+    d.in_date(parent)
+    din = parent.din
+    donation = get_donation(d.world, din)
+    existing = set(donation.unit_ids) if donation is not None else {parent.unit_id}
+    total = sum(c.volume_ml for c in data.components)
+    if total > parent.volume_ml:
+        raise VolumeExceeded(
+            f"components hold {total} mL; the parent holds {parent.volume_ml} mL",
+            field="data.components", parent_volume_ml=parent.volume_ml,
+        )
+    refs: set[Key] = {("unit", parent.unit_id), ("donation", din)}
+    seen: set[str] = set()
+    components = []
+    for i, comp in enumerate(data.components):
+        field = f"data.components[{i}]"
+        child_id = derived_unit_id(din, comp.product_code, comp.unit_id, f"{field}.unit_id")
+        if child_id in seen or child_id in existing or get_unit(d.world, child_id) is not None:
+            raise ComponentExists(f"unit {child_id} already exists", field=f"{field}.product_code")
+        seen.add(child_id)
+        shelf_end = parent.collected_at + d.catalogue.storage_for(
+            comp.category, comp.product_code).shelf_life
+        components.append(comp.model_copy(update={
+            "unit_id": child_id,
+            "expires_at": expiry(d.at, shelf_end, comp.expires_at, f"{field}.expires_at"),
+        }))
+        refs.add(("unit", child_id))
+    d.emit(data.model_copy(update={"din": din, "components": components}), parent.unit_id, refs)
+
+
+def units_pooled(d: Decision, data: UnitsPooled) -> None:
+    """Several in-stock units of one category and group become one unit of a new DIN."""
+    if len(set(data.parent_unit_ids)) != len(data.parent_unit_ids):
+        raise InvalidEventData("a unit appears twice in parent_unit_ids",
+                               field="data.parent_unit_ids")
+    unit_id = derived_unit_id(data.din, data.product_code, data.unit_id, "data.unit_id")
+    if get_donation(d.world, data.din) is not None or get_unit(d.world, unit_id) is not None:
+        raise DinAlreadyCollected(f"DIN {data.din} is already in use", field="data.din")
+    parents = [_poolable(d, pid, i) for i, pid in enumerate(data.parent_unit_ids)]
+    for i, parent in enumerate(parents):
+        if parent.category != data.category:
+            raise PoolCategoryMismatch(
+                f"unit {parent.unit_id} is {parent.category}, the pool is {data.category}",
+                field=f"data.parent_unit_ids[{i}]",
+            )
+    custodians = {p.custodian_site_id for p in parents}
+    if len(custodians) != 1:
+        raise NotCustodian("the units to pool are held by different sites",
+                           field="data.parent_unit_ids")
+    groups = {g for p in parents if (g := known_group(d.world, p)) is not None}
+    if len(groups) > 1:
+        raise PoolMixedGroups(
+            "the units to pool have different ABO/RhD groups: "
+            + ", ".join(sorted(f"{a} {r}" for a, r in groups)),
+            field="data.parent_unit_ids",
+        )
+    total = sum(p.volume_ml for p in parents)
+    if data.volume_ml > total:
+        raise VolumeExceeded(f"the pool holds {data.volume_ml} mL; its parents {total} mL",
+                             field="data.volume_ml")
+    shelf_end = min(p.expires_at for p in parents)
+    enriched = data.model_copy(update={
+        "unit_id": unit_id,
+        "expires_at": expiry(d.at, shelf_end, data.expires_at, "data.expires_at"),
+    })
+    refs: set[Key] = {("unit", unit_id), ("donation", data.din)}
+    for p in parents:
+        refs.update({("unit", p.unit_id), ("donation", p.din)})
+    d.emit(enriched, unit_id, refs)
+
+
+def _poolable(d: Decision, unit_id: str, i: int) -> UnitState:
+    field = f"data.parent_unit_ids[{i}]"
+    unit = d.workable(unit_id, field)
+    require_unallocated(unit, field)
+    if unit.quarantined:
+        raise UnitQuarantinedError(f"unit {unit_id} is quarantined: {unit.quarantine_reason}",
+                                   field=field)
+    d.in_date(unit, field)
+    return unit
+
+
+def _split(world: World, e: Event, data: UnitSplit) -> Changes:
+    parent = get_unit(world, data.unit_id)
+    if parent is None:
+        return {}
+    din = data.din or parent.din
+    changes: Changes = {}
+    children: list[str] = []
+    for comp in data.components:
+        child_id = comp.unit_id or isbt.unit_id_of(din, comp.product_code)
+        assert comp.expires_at is not None, "decide enriches every component with its expiry"
+        children.append(child_id)
+        changes[("unit", child_id)] = parent.model_copy(update={
+            "unit_id": child_id, "product_code": comp.product_code, "category": comp.category,
+            "volume_ml": comp.volume_ml, "expires_at": parse_time(comp.expires_at),
+            "parents": (parent.unit_id,), "children": (), "excursions": 0,
+        })
+    changes[("unit", parent.unit_id)] = parent.model_copy(update={
+        "consumed": True, "children": (*parent.children, *children)})
+    donation = get_donation(world, din)
+    if donation is not None:
+        changes[("donation", din)] = donation.model_copy(
+            update={"unit_ids": (*donation.unit_ids, *children)})
+    return changes
+
+
+def _pooled(world: World, e: Event, data: UnitsPooled) -> Changes:
+    din = data.din
+    unit_id = data.unit_id or isbt.unit_id_of(din, data.product_code)
+    assert data.expires_at is not None, "decide enriches every pool with its expiry"
+    parents = [p for p in (get_unit(world, pid) for pid in data.parent_unit_ids) if p]
+    changes: Changes = {}
+    sources: dict[str, None] = {}
+    for p in parents:
+        sources.update(dict.fromkeys(p.source_dins))
+        changes[("unit", p.unit_id)] = p.model_copy(update={
+            "consumed": True, "children": (*p.children, unit_id)})
+    first = parents[0] if parents else None
+    groups = {(p.abo, p.rhd) for p in parents}
+    abo, rhd = groups.pop() if len(groups) == 1 else (None, None)
+    site = first.custodian_site_id if first else e.actor.site_id
+    changes[("unit", unit_id)] = UnitState(
+        unit_id=unit_id, din=din, product_code=data.product_code, category=data.category,
+        volume_ml=data.volume_ml,
+        collected_at=min((p.collected_at for p in parents), default=e.occurred_at),
+        expires_at=parse_time(data.expires_at), source_dins=tuple(sources),
+        parents=tuple(p.unit_id for p in parents), collected_site_id=site,
+        custodian_site_id=site, location=first.location if first else None, abo=abo, rhd=rhd,
+    )
+    changes[("donation", din)] = DonationState(
+        din=din, kind="pool", site_id=site, collected_at=e.occurred_at, unit_ids=(unit_id,),
+    )
+    return changes
+
+
+def _reads_split(data: RawData) -> list[Need]:
+    """The parent, and the units the split would create (their absence is known at once)."""
+    needs = reads_unit(data)
+    unit_id = quiet(isbt.parse_unit_id, data.get("unit_id"))
+    components = data.get("components")
+    if unit_id is None or not isinstance(components, list):
+        return needs
+    din = isbt.din_of_unit(unit_id)
+    for comp in components:
+        code = quiet(isbt.parse_product_code, comp.get("product_code")) if isinstance(
+            comp, dict) else None
+        if code is not None:
+            needs.append((("unit", isbt.unit_id_of(din, code)), False))
+    return needs
+
+
+def _reads_pool(data: RawData) -> list[Need]:
+    return reads_din(data) + reads_units(data.get("parent_unit_ids"))
+
+
+TYPES = (
+    EventType(UnitSplit, _split, unit_split, roles("processing"), _reads_split,
+              {"unit_id": "A999926123456-E0001V00", "components": [
+                  {"product_code": "E0398V00", "category": "red_cells", "volume_ml": 280},
+                  {"product_code": "E2555V00", "category": "plasma", "volume_ml": 160}]}),
+    EventType(UnitsPooled, _pooled, units_pooled, roles("processing"), _reads_pool,
+              {"parent_unit_ids": ["A999926123456-E3084V00", "A999926123457-E3084V00"],
+               "din": "A999926900001", "product_code": "E3084V00", "category": "platelets",
+               "volume_ml": 300}),
+)

@@ -1,0 +1,74 @@
+"""The pure append step: decided events → log rows, leaf and chain hashes, Merkle nodes.
+
+``LogTail`` starts from the head the writer locked (position, chain hash, compact range) and
+gives each event its position, stream version, canonical record and hashes. It touches no
+database, so the hashing can be tested, and compared with the verifiers, on its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from app.events.messages import NewEvent, StoredEvent
+from app.log.merkle import CompactRange
+from app.log.record import canonical_json, chain_hash, leaf_hash
+from app.store.mapper import event_body, record_of
+
+EventRow = tuple[Any, ...]
+"""One ``events`` row, in ``EVENT_COLUMNS`` order."""
+
+EVENT_COLUMNS = (
+    "position", "event_id", "stream", "stream_version", "type", "schema_version", "record",
+    "leaf_hash", "chain_hash", "content_hash", "occurred_at", "recorded_at", "actor_key",
+    "actor_role", "actor_site",
+)
+
+
+def derived_content_hash(event_type: str, body: dict[str, Any]) -> bytes:
+    """The idempotency digest of an event the domain derived (no client sent it)."""
+    return hashlib.sha256(canonical_json({"type": event_type, "data": body})).digest()
+
+
+@dataclass(slots=True)
+class LogTail:
+    """The end of the log as the batch extends it; ``versions`` holds each stream's last."""
+
+    position: int
+    chain: bytes
+    tree: CompactRange
+    versions: dict[str, int]
+    stored: list[StoredEvent] = field(default_factory=list)
+    rows: list[EventRow] = field(default_factory=list)
+    refs: list[tuple[str, str, int]] = field(default_factory=list)
+    nodes: list[tuple[int, int, bytes]] = field(default_factory=list)
+
+    def append(self, event: NewEvent, recorded_at: datetime,
+               digest: bytes | None = None) -> StoredEvent:
+        """Position, record and hash ``event``; ``digest`` is the client's content hash."""
+        self.position += 1
+        version = self.versions[event.stream] + 1
+        self.versions[event.stream] = version
+        body = event_body(event)
+        record = record_of(event, body, self.position, version, recorded_at)
+        leaf = leaf_hash(record)
+        self.chain = chain_hash(self.chain, leaf)
+        self.nodes.extend(self.tree.append(leaf))
+        stored = StoredEvent(
+            position=self.position, event_id=event.event_id, stream=event.stream,
+            stream_version=version, type=event.type, schema_version=event.schema_version,
+            data=event.data, occurred_at=event.occurred_at, recorded_at=recorded_at,
+            actor=event.actor, record=record, leaf_hash=leaf, chain_hash=self.chain,
+        )
+        self.stored.append(stored)
+        self.rows.append((
+            self.position, event.event_id, event.stream, version, event.type,
+            event.schema_version, record, leaf, self.chain,
+            digest if digest is not None else derived_content_hash(event.type, body),
+            event.occurred_at, recorded_at, event.actor.key_id, event.actor.role,
+            event.actor.site_id,
+        ))
+        self.refs.extend((kind, ref, self.position) for kind, ref in sorted(event.refs))
+        return stored

@@ -1,0 +1,187 @@
+"""The batch decide loop: one transaction's commands, decided in order under the head lock.
+
+Each command is decided against the state as updated by the commands before it in the batch;
+a refused command fails alone and its batch-mates commit. A retried ``event_id`` with the same
+content answers with the original result; other content under it is a 409.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from app.errors import DomainError, IdempotencyConflict, WrongExpectedVersion
+from app.events.messages import Command, NewEvent, StateNotLoaded, StoredEvent
+from app.store import log_sql
+from app.store.append import LogTail
+from app.store.conn import Conn
+from app.store.world import BatchWorld, Domain
+
+InlineApplier = Callable[[Conn, Sequence[StoredEvent]], Awaitable[None]]
+MAX_LOAD_ROUNDS = 32
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """Where the event asked for landed. ``replayed``: an idempotent retry of an earlier one."""
+
+    position: int
+    event_id: UUID
+    stream: str
+    stream_version: int
+    chain_hash: bytes
+    replayed: bool = False
+    derived: tuple[int, ...] = ()
+
+    def replay(self) -> AppendResult:
+        return AppendResult(self.position, self.event_id, self.stream, self.stream_version,
+                            self.chain_hash, replayed=True, derived=self.derived)
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    """A command and its idempotency digest (``content_hash``)."""
+
+    cmd: Command
+    digest: bytes
+
+
+@dataclass(slots=True)
+class _Accepted:
+    """A command decided and applied to the batch's world, waiting for its positions."""
+
+    cmd: Command
+    digest: bytes
+    events: list[NewEvent]
+    result: AppendResult | None = None
+
+
+Outcome = AppendResult | DomainError
+
+
+@dataclass(slots=True)
+class BatchReport:
+    """What a committed batch did, for the writer's observers."""
+
+    commands: int
+    events: int
+    lock_wait_s: float
+
+
+@dataclass(slots=True)
+class Batch:
+    """One transaction's worth of commands, under the head-row lock."""
+
+    con: Conn
+    domain: Domain
+    inline: Sequence[InlineApplier] = ()
+    world: BatchWorld = field(init=False)
+    seen: dict[UUID, tuple[bytes, AppendResult | _Accepted]] = field(default_factory=dict)
+    pending_streams: dict[str, int] = field(default_factory=dict)
+    versions: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.world = BatchWorld(self.domain)
+
+    async def run(self, batch: Sequence[Submitted]) -> tuple[list[Outcome], BatchReport]:
+        """Decide, append and write ``batch``; one outcome per command, in order."""
+        started = time.perf_counter()
+        head = await log_sql.lock_head(self.con)
+        waited = time.perf_counter() - started
+        await self._load_existing([s.cmd.event_id for s in batch])
+        needs = [need for s in batch for need in self.domain.keys_needed(s.cmd)]
+        await self.world.load(self.con, (key for key, deep in needs if not deep))
+        await self.world.load_closure(self.con, (key for key, deep in needs if deep))
+        decided = [await self._one(s) for s in batch]
+        streams = list({e.stream: None for d in decided if isinstance(d, _Accepted)
+                        for e in d.events})
+        await self._load_versions(streams)
+        tail = LogTail(head.position, head.chain, head.tree, self.versions)
+        outcomes: list[Outcome] = []
+        for item in decided:
+            if isinstance(item, _Accepted):
+                if item.result is None:
+                    item.result = _append(tail, item)
+                outcomes.append(item.result)
+            else:
+                outcomes.append(item)
+        if tail.stored:
+            await log_sql.write_batch(self.con, tail, self.world.changed_rows())
+            for apply in self.inline:
+                await apply(self.con, tail.stored)
+            await log_sql.notify(self.con, tail.position)
+        return outcomes, BatchReport(len(batch), len(tail.stored), waited)
+
+    async def _load_existing(self, ids: list[UUID]) -> None:
+        for r in await log_sql.recorded_ids(self.con, ids):
+            result = AppendResult(r["position"], r["event_id"], r["stream"],
+                                  r["stream_version"], r["chain_hash"], replayed=True)
+            self.seen[r["event_id"]] = (r["content_hash"], result)
+
+    async def _one(self, submitted: Submitted) -> _Accepted | AppendResult | DomainError:
+        cmd, digest = submitted.cmd, submitted.digest
+        if cmd.event_id in self.seen:
+            earlier_digest, earlier = self.seen[cmd.event_id]
+            if earlier_digest != digest:
+                position = earlier.position if isinstance(earlier, AppendResult) else None
+                return IdempotencyConflict(
+                    f"event_id {cmd.event_id} was already recorded with other content",
+                    field="event_id", position=position,
+                )
+            # The same command twice in one batch: one append, two answers.
+            return earlier.replay() if isinstance(earlier, AppendResult) else earlier
+        try:
+            events = await self._decide(cmd)
+            if cmd.expected_version is not None:
+                await self._check_version(cmd, events[0].stream)
+        except DomainError as err:
+            self.world.discard()
+            return err
+        self.world.accept()
+        accepted = _Accepted(cmd, digest, events)
+        self.seen[cmd.event_id] = (digest, accepted)
+        for event in events:
+            # Later commands of the batch may touch these streams; count their versions now.
+            self.pending_streams[event.stream] = self.pending_streams.get(event.stream, 0) + 1
+        return accepted
+
+    async def _decide(self, cmd: Command) -> list[NewEvent]:
+        """Decide ``cmd`` and stage its events' changes, loading whatever state they ask for
+        that was not prefetched (with its whole lineage, a level per query)."""
+        for _ in range(MAX_LOAD_ROUNDS):
+            try:
+                events = self.domain.decide(self.world, cmd)
+                if not events:
+                    raise RuntimeError(f"decide returned no event for {cmd.type}")
+                for event in events:
+                    self.world.stage(self.domain.evolve(self.world, event))
+            except StateNotLoaded as missing:
+                self.world.discard()
+                await self.world.load_closure(self.con, [missing.key])
+                continue
+            return events
+        raise RuntimeError(f"decide for {cmd.type} kept asking for more state")
+
+    async def _load_versions(self, streams: list[str]) -> None:
+        unknown = [s for s in streams if s not in self.versions]
+        if unknown:
+            self.versions.update(await log_sql.stream_versions(self.con, unknown))
+
+    async def _check_version(self, cmd: Command, stream: str) -> None:
+        await self._load_versions([stream])
+        current = self.versions[stream] + self.pending_streams.get(stream, 0)
+        if current != cmd.expected_version:
+            raise WrongExpectedVersion(
+                f"stream {stream} is at version {current}, not {cmd.expected_version}",
+                field="expected_version", current_version=current,
+            )
+
+
+def _append(tail: LogTail, item: _Accepted) -> AppendResult:
+    stored = [tail.append(event, item.cmd.recorded_at, item.digest if i == 0 else None)
+              for i, event in enumerate(item.events)]
+    first = stored[0]
+    return AppendResult(first.position, first.event_id, first.stream, first.stream_version,
+                        first.chain_hash, derived=tuple(s.position for s in stored[1:]))
