@@ -110,8 +110,15 @@ async def test_queries_answer_on_a_simulated_network(con: asyncpg.Connection) ->
     positions = [e["position"] for e in first["events"] + second["events"]]
     assert positions == sorted(set(positions)) and len(positions) == 20
     assert await q.inventory_index(con, now, site="H00") is not None
-    assert isinstance(await q.near_expiry(con, 72, now), list)
-    assert isinstance(await q.unfated_past_expiry(con, now + timedelta(days=400)), list)
+    soon = {u.unit_id for u in sim.units.values() if u.state == "stock" and u.released
+            and not u.quarantined and u.patient is None
+            and sim._hours_now() < u.expires_hours <= sim._hours_now() + 72}
+    alerts = await q.near_expiry(con, 72, now)
+    assert soon, "the seed should leave some released units close to expiry"
+    assert {uid for a in alerts for uid in a["unit_ids"]} == soon
+    live = {u.unit_id for u in sim.units.values() if u.state in ("stock", "transit")}
+    unfated = await q.unfated_past_expiry(con, now + timedelta(days=400), limit=len(live) + 1)
+    assert live and {u["unit_id"] for u in unfated} == live
 
 
 PLANS = {

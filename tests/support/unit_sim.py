@@ -104,7 +104,7 @@ class Sim:
         self._new_unit(uid, din, "whole_blood", site)
 
     def test(self) -> None:
-        pending = [d for d in {u.din for u in self.units.values()} if d not in self.tested]
+        pending = [d for d in sorted({u.din for u in self.units.values()}) if d not in self.tested]
         if not pending:
             return
         din = self.rng.choice(pending)

@@ -212,8 +212,15 @@ def test_emergency_issue_refuses_o_positive_for_an_unknown_group_and_non_o() -> 
 def test_emergency_ab_plasma() -> None:
     s = scene()
     ab = s.released_component("AB", "POS", category="plasma")
-    s.do("UnitIssued", {"unit_id": ab, "patient_id": "PAT-9", "emergency": True,
-                        "justification": "coagulopathy", "physician_id": "PHY-7"}, H1)
+    [issued] = s.do("UnitIssued", {"unit_id": ab, "patient_id": "PAT-9", "emergency": True,
+                                   "justification": "coagulopathy", "physician_id": "PHY-7"}, H1)
+    assert body(issued)["emergency"] is True
+    unit = s.unit(ab)
+    assert (unit.status, unit.issued_patient_id, unit.emergency) == ("issued", "PAT-9", True)
+    group_a = s.released_component("A", "POS", category="plasma")
+    err = s.refuse("UnitIssued", {"unit_id": group_a, "patient_id": "PAT-9", "emergency": True,
+                                  "justification": "coagulopathy", "physician_id": "PHY-7"}, H1)
+    assert err.rule == "emergency-product-not-allowed"
 
 
 def test_return_within_the_window_puts_the_unit_back() -> None:
@@ -241,11 +248,20 @@ def test_a_late_return_is_refused_and_the_unit_discarded_as_returned_late() -> N
 
 
 def test_the_return_window_is_configurable() -> None:
-    s = Scene(Catalogue(return_window_minutes=60)).network()
-    unit = s.released_component()
-    s.reserve(unit)
-    s.do("UnitIssued", {"unit_id": unit, "patient_id": "PAT-0001"}, H1, at=T0 + timedelta(1))
-    s.do("UnitReturned", {"unit_id": unit}, H1, at=T0 + timedelta(days=1, minutes=45))
+    for window, back_in_stock in ((60, True), (30, False)):
+        s = Scene(Catalogue(return_window_minutes=window)).network()
+        unit = s.released_component()
+        s.reserve(unit)
+        s.do("UnitIssued", {"unit_id": unit, "patient_id": "PAT-0001"}, H1,
+             at=T0 + timedelta(1))
+        returned = {"unit_id": unit}
+        at = T0 + timedelta(days=1, minutes=45)
+        if back_in_stock:
+            s.do("UnitReturned", returned, H1, at=at)
+            assert s.unit(unit).status == "released"
+        else:
+            assert s.refuse("UnitReturned", returned, H1, at=at).rule == "return-window-exceeded"
+            assert s.unit(unit).status == "issued"
 
 
 def test_a_recalled_issued_unit_is_not_transfused() -> None:
