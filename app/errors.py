@@ -457,3 +457,91 @@ class NoCheckpoint(NotFound):
 class ExportRangeError(InvalidInput):
     rule = "export-range"
     title = "Nothing to export in this range"
+
+
+# --- blood-safety rules v1.1 (RULES.md §1-3, §8) ---
+
+
+class OccurredInFuture(InvalidInput):
+    rule = "occurred-in-future"
+    title = "A step cannot be dated after the server clock (beyond the allowed skew)"
+
+
+class LateEntryReasonRequired(InvalidInput):
+    rule = "late-entry-reason-required"
+    title = "A step dated before the late-entry bound needs a late_entry_reason"
+
+
+class OutOfOrder(RuleViolation):
+    rule = "out-of-order"
+    title = "A step cannot be dated before the previous step of the same unit or donor"
+
+
+class UnknownMarker(InvalidInput):
+    rule = "unknown-marker"
+    title = "The marker is not in the catalogue"
+
+
+class GroupUndetermined(RuleViolation):
+    rule = "group-undetermined"
+    title = "ABO/RhD is not determined, or an open discrepancy leaves it undetermined"
+
+
+class HoldIdRequired(InvalidInput):
+    rule = "hold-id-required"
+    title = "The unit has several open holds: name the hold_id to lift"
+
+
+class HoldNotFound(NotFound):
+    rule = "hold-not-found"
+    title = "The unit has no open hold with this hold_id"
+
+
+class HoldCauseDerived(InvalidInput):
+    rule = "hold-cause-derived"
+    title = "Holds of this cause are placed by the rules themselves, never asked for"
+
+
+class HoldLiftNotAllowed(Forbidden):
+    rule = "hold-lift-not-allowed"
+    title = "Only the blood establishment (processing role or admin) lifts a hold of this cause"
+
+
+class HoldUnresolved(RuleViolation):
+    rule = "hold-unresolved"
+    title = "The hold's cause is not resolved (its marker or group is still open)"
+
+
+class DeferralIdRequired(InvalidInput):
+    rule = "deferral-id-required"
+    title = "The donor has several active deferrals: name the deferral_id to end"
+
+
+class DeferralNotFound(NotFound):
+    rule = "deferral-not-found"
+    title = "The donor has no deferral with this deferral_id"
+
+
+class ConfirmatoryNegativeRequired(RuleViolation):
+    rule = "confirmatory-negative-required"
+    title = "A deferral for an infectious marker ends only after a confirmatory negative"
+
+
+class LookbackClosed(RuleViolation):
+    rule = "lookback-closed"
+    title = "The lookback is closed"
+
+
+class LookbackRecipientMismatch(RuleViolation):
+    rule = "lookback-recipient-mismatch"
+    title = "The unit of this lookback did not go to this patient"
+
+
+class LookbackAlreadyNotified(RuleViolation):
+    rule = "lookback-already-notified"
+    title = "This recipient was already notified for this unit"
+
+
+class LookbackItemsOpen(RuleViolation):
+    rule = "lookback-items-open"
+    title = "Recipients of this lookback are not all notified yet"

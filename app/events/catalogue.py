@@ -69,7 +69,31 @@ class Catalogue(BaseModel):
         default_factory=dict,
         description="by full 8-character product code, or by its 5-character description code",
     )
-    mandatory_markers: tuple[str, ...] = ("HIV", "HBV", "HCV", "SYPHILIS", "ABO", "RHD")
+    mandatory_markers: tuple[str, ...] = Field(
+        default=("HIV", "HBV", "HCV", "SYPHILIS", "ABO", "RHD"),
+        description="markers every unit needs, tested and negative (groups determined), "
+        "before release (the EU minimum of Directive 2002/98 Annex IV; FDA adds more)",
+    )
+    mandatory_by_category: dict[str, tuple[str, ...]] = Field(
+        default_factory=lambda: dict[str, tuple[str, ...]]({"platelets": ("BACTERIA",)}),
+        description="markers a category needs on top: platelets a bacterial screen, unless "
+        "the unit was pathogen-reduced (UK JPAC and FDA guidance on platelet bacterial risk)",
+    )
+    infectious: tuple[str, ...] = Field(
+        default=("HIV", "HBV", "HCV", "SYPHILIS", "HTLV", "ANTI_HBC", "WNV", "MALARIA", "CHAGAS",
+                 "HEV", "BACTERIA"),
+        description="markers whose reactive or indeterminate result holds every unit of the "
+        "donation, mandatory or not",
+    )
+    informational: tuple[str, ...] = Field(
+        default=("CMV",),
+        description="markers recorded for unit attributes (a CMV-negative unit) that never "
+        "hold a unit; a marker in no list is refused, so a typo is never silently ignored",
+    )
+    group_markers: tuple[str, ...] = ("ABO", "RHD")
+    repeats_to_resolve: int = Field(
+        default=2, ge=1, description="non-reactive repeats that resolve an initial reactive "
+        "screen (the duplicate-repeat algorithm of the Council of Europe Guide)")
     min_donation_interval_days: dict[str, int] = Field(
         default_factory=lambda: {
             "whole_blood": 56,
@@ -87,6 +111,16 @@ class Catalogue(BaseModel):
         }),
         description="the primary product categories each collection type may yield",
     )
+    late_entry_hours: int = Field(
+        default=72, gt=0, description="how far before the server clock a step may be dated "
+        "without a late_entry_reason")
+    future_skew_minutes: int = Field(
+        default=5, ge=0, description="how far after the server clock a step may be dated")
+    lookback_window_days: int = Field(
+        default=365, gt=0, description="a lookback reaches donations from this long before the "
+        "donor's last non-reactive screen for the marker (12 months: EU practice for HIV/HCV)")
+    lookback_deadline_days: int = Field(
+        default=3, gt=0, description="days a lookback has to reach every unit it found")
     # The common "30-minute rule": a unit out of controlled storage longer than this is not
     # taken back into stock.
     return_window_minutes: int = Field(default=30, gt=0)
@@ -102,10 +136,20 @@ class Catalogue(BaseModel):
                 return override
         return self.storage[category]
 
+    def mandatory_for(self, category: str) -> tuple[str, ...]:
+        """Every marker a unit of ``category`` needs before release, groups included."""
+        return (*self.mandatory_markers, *self.mandatory_by_category.get(category, ()))
+
+    def knows_marker(self, marker: str) -> bool:
+        return marker in (*self.infectious, *self.informational, *self.group_markers)
+
     @property
-    def infectious_markers(self) -> tuple[str, ...]:
-        """Mandatory markers whose result is reactive/non-reactive (not the groups)."""
-        return tuple(m for m in self.mandatory_markers if m not in ("ABO", "RHD"))
+    def late_entry(self) -> timedelta:
+        return timedelta(hours=self.late_entry_hours)
+
+    @property
+    def future_skew(self) -> timedelta:
+        return timedelta(minutes=self.future_skew_minutes)
 
     def min_interval(self, collection_type: str) -> timedelta:
         return timedelta(days=self.min_donation_interval_days.get(collection_type, 0))

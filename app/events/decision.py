@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from uuid import uuid5
+from uuid import UUID, uuid5
 
 from app.errors import (
     FinalFate,
     NotCustodian,
+    OutOfOrder,
     SiteKindNotAllowed,
     SiteNotFound,
     UnitConsumed,
@@ -31,6 +32,7 @@ from app.events.messages import Command, Key, NewEvent
 from app.events.payload import DerivedData, EventData
 from app.events.state import SiteState, World, get_site, get_unit
 from app.events.unit import UnitState
+from app.log.record import format_time
 
 
 @dataclass(slots=True)
@@ -46,26 +48,31 @@ class Decision:
     def at(self) -> datetime:
         return self.cmd.occurred_at
 
-    def emit(self, data: EventData, stream: str, refs: Iterable[Key]) -> None:
+    def next_event_id(self) -> UUID:
+        """The id the next emitted event gets: the command's, then ``uuid5(id, index)``."""
+        index = len(self.events)
+        return uuid5(self.cmd.event_id, str(index)) if index else self.cmd.event_id
+
+    def emit(self, data: EventData, stream: str, refs: Iterable[Key]) -> NewEvent:
         """Append an event; every one after the first is derived from the command.
 
         Only the domain sets ``cause_event_id``: it is cleared on the event asked for.
         """
         index = len(self.events)
-        event_id = self.cmd.event_id
         if isinstance(data, DerivedData):
             cause = str(self.cmd.event_id) if index else None
             if data.cause_event_id != cause:
                 data = data.model_copy(update={"cause_event_id": cause})
-        if index:
-            event_id = uuid5(self.cmd.event_id, str(index))
         keys = set(refs)
         if self.cmd.actor.site_id is not None:
             keys.add(("site", self.cmd.actor.site_id))
-        self.events.append(NewEvent(
-            event_id=event_id, stream=stream, data=data, occurred_at=self.cmd.occurred_at,
-            actor=self.cmd.actor, refs=frozenset(keys),
-        ))
+        event = NewEvent(
+            event_id=self.next_event_id(), stream=stream, data=data,
+            occurred_at=self.cmd.occurred_at, actor=self.cmd.actor, refs=frozenset(keys),
+            late_entry_reason=self.cmd.late_entry_reason,
+        )
+        self.events.append(event)
+        return event
 
     def site(self, site_id: str, field: str, kinds: Iterable[str] | None = None) -> SiteState:
         """A registered site, optionally of one of ``kinds``."""
@@ -101,7 +108,17 @@ class Decision:
                 f"unit {unit_id} is held by {unit.custodian_site_id}, not by this key's site",
                 field=field, custodian_site_id=unit.custodian_site_id,
             )
+        self.in_order(unit.last_at, f"unit {unit_id}")
         return unit
+
+    def in_order(self, last_at: datetime | None, what: str) -> None:
+        """Refuse a step dated before the last step that changed ``what``: backdating must
+        not reorder a unit's or a donor's life (expiry, return window, intervals)."""
+        if last_at is not None and self.at < last_at:
+            raise OutOfOrder(
+                f"{what} last changed at {format_time(last_at)}; this step is dated "
+                f"{format_time(self.at)}", field="occurred_at",
+            )
 
     def in_date(self, unit: UnitState, field: str = "data.unit_id") -> None:
         if unit.expired_at(self.at):

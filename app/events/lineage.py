@@ -20,7 +20,9 @@ def lineage_next(key: Key, state: State) -> set[Key]:
     if isinstance(state, DonorState):
         return {("donation", d.din) for d in state.donations}
     if isinstance(state, DonationState):
-        return {("unit", u) for u in state.unit_ids}
+        # The donor comes along: a result compares the donation's group with theirs.
+        donor = {("donor", state.donor_id)} if state.donor_id is not None else set()
+        return {("unit", u) for u in state.unit_ids} | donor
     if isinstance(state, UnitState):
         return {("unit", c) for c in state.children}
     return set()

@@ -60,6 +60,8 @@ class Command:
     recorded_at: datetime
     actor: Actor
     expected_version: int | None = None
+    late_entry_reason: str | None = None
+    """Why a step is recorded more than the catalogue's late-entry bound after it happened."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +75,10 @@ class NewEvent:
     actor: Actor
     refs: frozenset[Key] = field(default_factory=frozenset)
     schema_version: int = 1
+    late_entry_reason: str | None = None
+    position: int = 0
+    """Set by the writer before the event is folded, so state can name where a fact stands
+    in the log (a result's position, which a release cites); 0 until then."""
 
     @property
     def type(self) -> str:
@@ -96,6 +102,7 @@ class StoredEvent:
     record: bytes
     leaf_hash: bytes
     chain_hash: bytes
+    late_entry_reason: str | None = None
 
 
 Event = NewEvent | StoredEvent
@@ -122,4 +129,6 @@ def content_hash(cmd: Command, occurred_at_given: bool) -> bytes:
         "data": cmd.data,
         "occurred_at": format_time(cmd.occurred_at) if occurred_at_given else None,
     }
+    if cmd.late_entry_reason is not None:  # absent before v1.1: old digests stay the same
+        body["late_entry_reason"] = cmd.late_entry_reason
     return hashlib.sha256(canonical_json(body)).digest()

@@ -13,7 +13,10 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo
 
 SiteKind = Literal["blood_bank", "hospital", "mobile_unit", "lab", "fractionator"]
-TestResult = Literal["reactive", "non_reactive", "indeterminate", "O", "A", "B", "AB", "POS", "NEG"]
+TestResult = Literal[
+    "reactive", "non_reactive", "indeterminate", "positive", "negative", "O", "A", "B", "AB", "POS",
+    "NEG",
+]
 Crossmatch = Literal["compatible", "incompatible", "electronic"]
 DiscardReason = Literal[
     "expired", "reactive_test", "damaged", "temperature", "recalled", "returned_late", "other"

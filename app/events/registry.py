@@ -10,11 +10,18 @@ event type by name.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any, Final
 
 from pydantic import ValidationError
 
-from app.errors import InvalidEventData, RoleNotAllowed, UnknownEventType
+from app.errors import (
+    InvalidEventData,
+    LateEntryReasonRequired,
+    OccurredInFuture,
+    RoleNotAllowed,
+    UnknownEventType,
+)
 from app.events.authz import ADMIN, ROLES, check_site_scope
 from app.events.catalogue import Catalogue
 from app.events.decision import Decision
@@ -34,7 +41,9 @@ from app.events.slices import (
     testing,
     transfusion,
 )
-from app.events.state import World
+from app.events.state import DonorState, State, World
+from app.events.unit import UnitState
+from app.log.record import format_time
 
 SLICES: Final = (
     sites, donors, collection, processing, testing, holds, custody, issue, transfusion,
@@ -91,12 +100,28 @@ def check_role(actor: Actor, name: str) -> None:
                              role=actor.role)
 
 
+def check_clock(cmd: Command, catalogue: Catalogue) -> None:
+    """A step is dated by the client, within bounds of the server clock (RULES §1): at most
+    the allowed skew after it, and no earlier than the late-entry bound unless the envelope
+    says why (``late_entry_reason``, listed in the audit)."""
+    if cmd.occurred_at > cmd.recorded_at + catalogue.future_skew:
+        raise OccurredInFuture(
+            f"occurred_at {format_time(cmd.occurred_at)} is after the server clock "
+            f"{format_time(cmd.recorded_at)}", field="occurred_at")
+    if cmd.occurred_at < cmd.recorded_at - catalogue.late_entry and not cmd.late_entry_reason:
+        raise LateEntryReasonRequired(
+            f"occurred_at {format_time(cmd.occurred_at)} is more than "
+            f"{catalogue.late_entry_hours} h before the server clock; give late_entry_reason",
+            field="late_entry_reason")
+
+
 def decide(world: World, cmd: Command, catalogue: Catalogue) -> list[NewEvent]:
     """The events ``cmd`` records (asked-for first, then derived), or a DomainError."""
     declared = event_type(cmd.type)
     if declared.decide is None:
         raise UnknownEventType(f"{cmd.type} is recorded by the domain only", field="type")
     check_role(cmd.actor, cmd.type)
+    check_clock(cmd, catalogue)
     data = validate(cmd.type, cmd.data)
     check_site_scope(cmd.actor, data.__dict__)
     decision = Decision(world, cmd, catalogue)
@@ -109,7 +134,16 @@ def evolve(world: World, event: Event) -> Changes:
     declared = REGISTRY.get(event.type)
     if declared is None:
         return {}
-    return declared.evolve(world, event, event.data)
+    changes = declared.evolve(world, event, event.data)
+    return {key: _stamped(state, event.occurred_at) for key, state in changes.items()}
+
+
+def _stamped(state: State, at: datetime) -> State:
+    """A changed unit or donor remembers when it last changed (``Decision.in_order``)."""
+    if isinstance(state, UnitState | DonorState) and (state.last_at is None
+                                                      or state.last_at < at):
+        return state.model_copy(update={"last_at": at})
+    return state
 
 
 def keys_needed(cmd: Command) -> list[Need]:

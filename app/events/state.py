@@ -38,29 +38,80 @@ class DonorDonation(_State):
     collection_type: str
 
 
+DeferralCause = Literal[
+    "infectious_marker", "post_donation_information", "adverse_reaction", "low_haemoglobin",
+    "medical", "travel", "behaviour", "other",
+]
+
+
+class Deferral(_State):
+    """One reason a donor may not give, active until it ends or its ``until`` passes. A
+    deferral with no ``until`` is permanent, or pending a confirmatory test when
+    ``pending_confirmation``. A donor keeps every deferral: an ended one stays in history."""
+
+    deferral_id: str
+    cause: DeferralCause
+    reason: str
+    since: datetime
+    until: datetime | None = None
+    pending_confirmation: bool = False
+    marker: str | None = None
+    din: str | None = None
+    ended_at: datetime | None = None
+    ended_reason: str | None = None
+
+    def active_at(self, moment: datetime) -> bool:
+        return self.ended_at is None and (self.until is None or moment < self.until)
+
+    @property
+    def permanent(self) -> bool:
+        return self.until is None and not self.pending_confirmation
+
+
 class DonorState(_State):
-    """A pseudonymous donor. ``deferred`` with no ``deferred_until`` is permanent."""
+    """A pseudonymous donor: deferrals as a set, the group known from registration or typing,
+    and every donation."""
 
     donor_id: str
-    abo: str | None = None
-    rhd: str | None = None
-    deferred: bool = False
-    deferred_until: datetime | None = None
-    deferral_reason: str | None = None
+    group: dict[str, str] = {}
+    """Known ABO and RHD: as registered, then as first typed or confirmed on a donation."""
+    deferrals: tuple[Deferral, ...] = ()
     donations: tuple[DonorDonation, ...] = ()
+    last_at: datetime | None = None
+
+    def active_deferrals(self, moment: datetime) -> tuple[Deferral, ...]:
+        return tuple(d for d in self.deferrals if d.active_at(moment))
 
     def deferred_at(self, moment: datetime) -> bool:
-        if not self.deferred:
-            return False
-        return self.deferred_until is None or moment < self.deferred_until
+        return any(d.active_at(moment) for d in self.deferrals)
+
+    def deferral(self, deferral_id: str) -> Deferral | None:
+        return next((d for d in self.deferrals if d.deferral_id == deferral_id), None)
+
+
+TestKind = Literal["screen", "repeat", "confirmatory", "nat"]
+
+
+class Result(_State):
+    """One test result of a donation, kept for good: a later result never overwrites it."""
+
+    __test__ = False  # a model, not a pytest class
+
+    position: int
+    marker: str
+    kind: TestKind
+    result: str
+    at: datetime
+    sample_id: str | None = None
 
 
 class DonationState(_State):
-    """A DIN: a collection from a donor, or a pool (``donor_id`` None, ``parents`` set).
+    """A DIN: a collection from a donor, or a pool (``donor_id`` None).
 
     ``unit_ids`` are the units bearing this DIN (the primary unit and split components);
-    ``tests`` the latest result per marker; ``reactive`` the markers ever found reactive, which
-    a later result never clears.
+    ``results`` every test result in log order (``app.events.results`` reads them);
+    ``donor_group`` the donor's known group when the donation was collected, which its own
+    typing is compared with.
     """
 
     din: str
@@ -70,16 +121,23 @@ class DonationState(_State):
     collection_type: str | None = None
     collected_at: datetime
     unit_ids: tuple[str, ...] = ()
-    tests: dict[str, str] = {}
-    reactive: tuple[str, ...] = ()
+    results: tuple[Result, ...] = ()
+    donor_group: dict[str, str] = {}
 
 
 class LookbackState(_State):
-    """The units a lookback found, the sites that may acknowledge each, and who did."""
+    """What a lookback found: each unit with the sites that held or transfused it and its
+    recipient, who acknowledged and who was notified, its deadline and its closure."""
 
     lookback_id: str
+    started_by: str | None = None
     units: dict[str, tuple[str, ...]] = {}
+    patients: dict[str, str] = {}
     acknowledged: dict[str, tuple[str, ...]] = {}
+    notified: dict[str, tuple[str, ...]] = {}
+    deadline: datetime | None = None
+    closed_at: datetime | None = None
+    outcome: str | None = None
 
 
 State: TypeAlias = SiteState | DonorState | DonationState | UnitState | LookbackState

@@ -20,6 +20,41 @@ Status = Literal[
 STOCK_STATUSES: Final = frozenset({"unreleased", "quarantined", "released", "reserved", "issued"})
 """Statuses of a unit held at a site: not consumed, not travelling, no final fate."""
 
+HoldCause = Literal[
+    "test", "abo_discrepancy", "lookback", "post_donation_information", "adverse_reaction",
+    "temperature", "receipt", "recall", "manual",
+]
+HOLD_CAUSES: Final[tuple[HoldCause, ...]] = (
+    "test", "abo_discrepancy", "lookback", "post_donation_information", "adverse_reaction",
+    "temperature", "receipt", "recall", "manual",
+)
+BLOOD_ESTABLISHMENT_CAUSES: Final[frozenset[HoldCause]] = frozenset({
+    "test", "abo_discrepancy", "lookback", "post_donation_information", "adverse_reaction",
+    "recall",
+})
+"""Holds only the blood establishment (the processing role, or an admin) may lift; the others
+(temperature, receipt, manual) are the custodian's (RULES §2)."""
+
+
+class Hold(BaseModel):
+    """One reason a unit may not be used, open until ``lifted_at``. A unit keeps every hold it
+    ever had: a lifted one stays in its history."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    hold_id: str
+    cause: HoldCause
+    reason: str
+    since: datetime
+    marker: str | None = None
+    din: str | None = None
+    lifted_at: datetime | None = None
+    lifted_reason: str | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.lifted_at is None
+
 
 class UnitState(BaseModel):
     """One unit (one DIN + product code).
@@ -52,8 +87,8 @@ class UnitState(BaseModel):
     released: bool = False
     abo: str | None = None
     rhd: str | None = None
-    quarantined: bool = False
-    quarantine_reason: str | None = None
+    holds: tuple[Hold, ...] = ()
+    attributes: tuple[str, ...] = ()
     consumed: bool = False
     excursions: int = 0
     reserved_patient_id: str | None = None
@@ -68,6 +103,27 @@ class UnitState(BaseModel):
     fate_reason: str | None = None
     fate_at: datetime | None = None
     recipient_patient_id: str | None = None
+    last_at: datetime | None = None
+    """When the last step that changed this unit happened (no later step may be dated
+    before it)."""
+
+    @property
+    def open_holds(self) -> tuple[Hold, ...]:
+        return tuple(h for h in self.holds if h.open)
+
+    @property
+    def quarantined(self) -> bool:
+        """Held for at least one cause."""
+        return any(h.open for h in self.holds)
+
+    @property
+    def quarantine_reason(self) -> str | None:
+        """The reasons of the open holds, for messages."""
+        reasons = [f"{h.cause}: {h.reason}" for h in self.holds if h.open]
+        return "; ".join(reasons) if reasons else None
+
+    def hold(self, hold_id: str) -> Hold | None:
+        return next((h for h in self.holds if h.hold_id == hold_id), None)
 
     @property
     def live(self) -> bool:
@@ -107,16 +163,21 @@ class UnitView(BaseModel):
 
     status: Status
     in_stock: bool
+    quarantined: bool
+    quarantine_reason: str | None
     in_transit_from: str | None
     fate_site_id: str | None
 
 
 def view_of(unit: UnitState) -> UnitView:
-    """Status, whether it counts as stock, and where it travels from or met its fate."""
+    """Status, whether it counts as stock, whether it is held and why, and where it travels
+    from or met its fate."""
     status = status_of(unit)
     return UnitView(
         status=status,
         in_stock=status in STOCK_STATUSES,
+        quarantined=unit.quarantined,
+        quarantine_reason=unit.quarantine_reason,
         in_transit_from=unit.custodian_site_id if unit.in_transit_to is not None else None,
         fate_site_id=unit.custodian_site_id if unit.fate is not None else None,
     )

@@ -82,19 +82,22 @@ def build_record(
     occurred_at: datetime,
     recorded_at: datetime,
     actor: dict[str, Any],
+    late_entry_reason: str | None = None,
 ) -> bytes:
-    """The canonical bytes of one log record."""
-    return canonical_json(
-        {
-            "position": position,
-            "event_id": event_id,
-            "stream": stream,
-            "stream_version": stream_version,
-            "type": type,
-            "schema_version": schema_version,
-            "data": data,
-            "occurred_at": format_time(occurred_at),
-            "recorded_at": format_time(recorded_at),
-            "actor": actor,
-        }
-    )
+    """The canonical bytes of one log record; ``late_entry_reason`` only when given (a
+    v1.1 envelope field: records without it keep their v1 bytes)."""
+    record = {
+        "position": position,
+        "event_id": event_id,
+        "stream": stream,
+        "stream_version": stream_version,
+        "type": type,
+        "schema_version": schema_version,
+        "data": data,
+        "occurred_at": format_time(occurred_at),
+        "recorded_at": format_time(recorded_at),
+        "actor": actor,
+    }
+    if late_entry_reason is not None:
+        record["late_entry_reason"] = late_entry_reason
+    return canonical_json(record)

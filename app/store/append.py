@@ -49,6 +49,9 @@ class LogTail:
                digest: bytes | None = None) -> StoredEvent:
         """Position, record and hash ``event``; ``digest`` is the client's content hash."""
         self.position += 1
+        if event.position not in (0, self.position):
+            raise RuntimeError(f"event decided for position {event.position} lands at "
+                               f"{self.position}")
         version = self.versions[event.stream] + 1
         self.versions[event.stream] = version
         body = event_body(event)
@@ -61,6 +64,7 @@ class LogTail:
             stream_version=version, type=event.type, schema_version=event.schema_version,
             data=event.data, occurred_at=event.occurred_at, recorded_at=recorded_at,
             actor=event.actor, record=record, leaf_hash=leaf, chain_hash=self.chain,
+            late_entry_reason=event.late_entry_reason,
         )
         self.stored.append(stored)
         self.rows.append((

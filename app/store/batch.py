@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from uuid import UUID
 
 from app.errors import DomainError, IdempotencyConflict, WrongExpectedVersion
@@ -81,6 +81,8 @@ class Batch:
     seen: dict[UUID, tuple[bytes, AppendResult | _Accepted]] = field(default_factory=dict)
     pending_streams: dict[str, int] = field(default_factory=dict)
     versions: dict[str, int] = field(default_factory=dict)
+    position: int = 0
+    """The last position given out: the head's, then each accepted command's events'."""
 
     def __post_init__(self) -> None:
         self.world = BatchWorld(self.domain)
@@ -90,6 +92,7 @@ class Batch:
         started = time.perf_counter()
         head = await log_sql.lock_head(self.con)
         waited = time.perf_counter() - started
+        self.position = head.position
         await self._load_existing([s.cmd.event_id for s in batch])
         needs = [need for s in batch for need in self.domain.keys_needed(s.cmd)]
         await self.world.load(self.con, (key for key, deep in needs if not deep))
@@ -140,6 +143,7 @@ class Batch:
             self.world.discard()
             return err
         self.world.accept()
+        self.position += len(events)
         accepted = _Accepted(cmd, digest, events)
         self.seen[cmd.event_id] = (digest, accepted)
         for event in events:
@@ -152,7 +156,8 @@ class Batch:
         that was not prefetched (with its whole lineage, a level per query)."""
         for _ in range(MAX_LOAD_ROUNDS):
             try:
-                events = self.domain.decide(self.world, cmd)
+                events = [replace(e, position=self.position + i) for i, e in
+                          enumerate(self.domain.decide(self.world, cmd), 1)]
                 if not events:
                     raise RuntimeError(f"decide returned no event for {cmd.type}")
                 for event in events:

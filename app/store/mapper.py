@@ -47,7 +47,7 @@ def record_of(event: NewEvent, body: dict[str, Any], position: int, stream_versi
         position=position, event_id=str(event.event_id), stream=event.stream,
         stream_version=stream_version, type=event.type, schema_version=event.schema_version,
         data=body, occurred_at=event.occurred_at, recorded_at=recorded_at,
-        actor=event.actor.as_record(),
+        actor=event.actor.as_record(), late_entry_reason=event.late_entry_reason,
     )
 
 
@@ -71,4 +71,5 @@ def stored_event_from_row(row: Any) -> StoredEvent:
         record=record,
         leaf_hash=row["leaf_hash"],
         chain_hash=row["chain_hash"],
+        late_entry_reason=raw.get("late_entry_reason"),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 
 from app.events.catalogue import Catalogue, default_catalogue
 from app.events.messages import Command, Key, NewEvent, StoredEvent
@@ -15,6 +16,7 @@ class InMemoryWorld:
 
     def __init__(self, states: dict[Key, State] | None = None) -> None:
         self.states: dict[Key, State] = dict(states or {})
+        self.position = 0  # positions given out, as the writer does before folding
 
     def get(self, key: Key) -> State | None:
         return self.states.get(key)
@@ -26,8 +28,10 @@ class InMemoryWorld:
 
     def execute(self, cmd: Command, catalogue: Catalogue | None = None) -> list[NewEvent]:
         """Decide ``cmd`` and apply its events; a refusal raises and changes nothing."""
-        events = decide(self, cmd, catalogue if catalogue is not None else default_catalogue())
+        decided = decide(self, cmd, catalogue if catalogue is not None else default_catalogue())
+        events = [replace(e, position=self.position + i) for i, e in enumerate(decided, 1)]
         self.apply(events)
+        self.position += len(events)
         return events
 
     def __iter__(self) -> Iterator[Key]:

@@ -44,12 +44,14 @@ def din(n: int, facility: str = "A9999", year: int = 25) -> str:
 
 
 class Scene:
-    """A world under test with a clock that moves one minute per command."""
+    """A world under test with a clock that moves one minute per command, starting an hour
+    before ``T0`` (so that the network and donors registered by the builders exist before
+    a step a test dates at ``T0``)."""
 
     def __init__(self, catalogue: Catalogue | None = None) -> None:
         self.world = InMemoryWorld()
         self.catalogue = catalogue or default_catalogue()
-        self.now = T0
+        self.now = T0 - timedelta(hours=1)
         self.log: list[NewEvent] = []
         self.serial = 0
         self.dins = 0
@@ -61,6 +63,8 @@ class Scene:
         if at is None:
             self.now += timedelta(minutes=1)
             at = self.now
+        else:  # the clock never runs back: later implicit steps follow an explicit one
+            self.now = max(self.now, at)
         return Command(type=type, data=data, event_id=uuid4(), occurred_at=at, recorded_at=at,
                        actor=by)
 
@@ -115,11 +119,12 @@ class Scene:
                                        "kind": kind, "region": "Damascus"})
         return self
 
-    def new_donor(self, donor_id: str | None = None, **extra: Any) -> str:
+    def new_donor(self, donor_id: str | None = None, at: datetime | None = None,
+                  **extra: Any) -> str:
         self.serial += 1
         donor_id = donor_id or f"DNR-{self.serial:04d}"
         self.do("DonorRegistered", {"donor_id": donor_id, **extra},
-                actor("collector", "BB1"))
+                actor("collector", "BB1"), at)
         return donor_id
 
     def collect(self, n: int | None = None, donor_id: str | None = None, site: str = "BB1",
@@ -129,7 +134,7 @@ class Scene:
         """Collect a donation (new donor unless given); returns the primary unit id."""
         self.dins += 1
         number = n if n is not None else self.dins
-        donor_id = donor_id or self.new_donor()
+        donor_id = donor_id or self.new_donor(at=at)
         self.do("DonationCollected", {
             "din": din(number), "donor_id": donor_id, "site_id": site,
             "collection_type": collection_type, "product_code": product_code,

@@ -4,8 +4,11 @@ Any actor may try any step on any unit at any time; mostly a careful user's comm
 then anything at all. Whatever happens, every refusal is a DomainError (never another
 exception) and leaves the world unchanged, and the world never reaches an illegal state: each
 unit has exactly one custodian (in transit it stays with the sender), final and consumed
-units never change, issued units are released and in a patient's hands, reactive donations
-leave no live unit out of quarantine, and lineage links both ways.
+units never change, issued units are released and in a patient's hands, and lineage links
+both ways. The blood-safety invariants (RULES §0-3): every live unit of a donation with an
+open infectious marker (initially or repeatedly reactive, confirmed) or a discordant group
+has an open hold for it, and no unit with an open hold, an unresolved infectious result or
+an undetermined group is ever released, reserved, issued or transfused.
 
 Two walkers share one step generator: hypothesis (which shrinks a failure to a short walk)
 and a long seeded walk that reaches the deep states (issued, transfused, pooled).
@@ -16,6 +19,8 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
+from datetime import timedelta
 from typing import Any, Protocol, TypeVar
 
 import pytest
@@ -24,13 +29,17 @@ from hypothesis import strategies as st
 
 from app.errors import DomainError
 from app.events import isbt
+from app.events.catalogue import default_catalogue
 from app.events.messages import Actor
 from app.events.registry import ROLE_EVENTS, decide
+from app.events.results import BLOCKING, donation_typing, marker_status
+from app.events.results import tested_markers as markers_in
 from app.events.state import DonationState
 from app.events.unit import UnitState
 from tests.support.scene import SITES, Scene, actor, din
 
 T = TypeVar("T")
+CATALOGUE = default_catalogue()
 ROLES = ("collector", "lab", "processing", "inventory", "hospital")
 ACTORS = [actor(r, s) for r in ROLES for s in SITES] + [Actor("key-admin", "admin", None)]
 SITE_IDS = sorted(SITES)
@@ -44,7 +53,9 @@ STEPS = (
     "release", "release", "quarantine", "lift", "store", "excursion", "ship", "receive",
     "receive", "reserve", "reserve", "issue", "issue", "return", "transfuse", "transfuse",
     "reaction", "discard", "fractionate", "lookback", "ack",
-)
+) * 3 + ("repeat", "repeat", "confirm", "regroup", "pdi", "reinstate", "defer")
+USES = ("UnitReleased", "UnitReserved", "UnitIssued", "UnitTransfused")
+"""The steps that bring a unit closer to a patient."""
 WANTED_STATUS = {"receive": "in_transit", "issue": "reserved", "transfuse": "issued",
                  "return": "issued", "reserve": "released", "reaction": "transfused",
                  "release": "unreleased", "ship": "released", "split": "unreleased"}
@@ -144,6 +155,41 @@ class Walk:
                     "reactive", "indeterminate"]) if step == "test" else results.get(
                     m, "non_reactive"),
             }, "LAB1") for m in markers]
+        if step in ("repeat", "confirm", "regroup"):
+            chosen = c.pick(dins)
+            if step == "regroup":  # a second typing, now and then discordant; a confirmatory
+                marker = c.pick(["ABO", "RHD"])
+                abo, rhd = GROUPS[int(chosen[-1]) % 3]
+                return [("TestResultRecorded", {
+                    "din": chosen, "marker": marker, "lab_site_id": "LAB1",
+                    "test_kind": c.pick(["screen", "confirmatory"]),
+                    "result": self.careful(abo if marker == "ABO" else rhd,
+                                           ["O", "A", "POS", "NEG"])}, "LAB1")]
+            # A careful lab repeats the markers that are initially reactive.
+            pending = [(d.din, m) for d in (s.world.get(("donation", x)) for x in dins)
+                       if isinstance(d, DonationState) for m in markers_in(d.results)
+                       if m in CATALOGUE.infectious and marker_status(d.results, m) in BLOCKING]
+            chosen, marker = self.careful(c.pick(pending), [
+                (x, m) for x in dins for m in ("HIV", "HBV", "HCV", "SYPHILIS", "HTLV")]) if (
+                pending) else (chosen, c.pick(("HIV", "HBV", "HCV", "SYPHILIS", "HTLV")))
+            values = (["non_reactive"] * 6 + ["reactive", "indeterminate"] if step == "repeat"
+                      else ["positive", "negative", "indeterminate"])
+            return [("TestResultRecorded", {
+                "din": chosen, "marker": marker, "lab_site_id": "LAB1", "result": c.pick(values),
+                "test_kind": "repeat" if step == "repeat" else "confirmatory"}, "LAB1")]
+        if step == "pdi":
+            return [("PostDonationInformationReceived", {
+                "donor_id": c.pick(keys(s, "donor", "DNR-1")), "information": "fever",
+                "since": (s.now - timedelta(days=c.pick([1, 30]))).isoformat()}, "BB1")]
+        if step in ("reinstate", "defer"):
+            donor = c.pick(keys(s, "donor", "DNR-1"))
+            if step == "defer":
+                return [("DonorDeferred", {"donor_id": donor, "reason": "travel",
+                                           "cause": "travel", "until": "2025-06-01"}, "BB1")]
+            state = s.world.get(("donor", donor))
+            ids = [d.deferral_id for d in getattr(state, "deferrals", ())] or ["none"]
+            return [("DonorReinstated", {"donor_id": donor, "reason": "reviewed",
+                                         "deferral_id": c.pick(ids)}, "BB1")]
         if step == "lookback":
             source = c.pick([{"donor_id": c.pick(keys(s, "donor", "DNR-1"))},
                              {"din": c.pick(dins)}])
@@ -159,7 +205,9 @@ class Walk:
         table: dict[str, tuple[str, dict[str, Any]]] = {
             "release": ("UnitReleased", {}),
             "quarantine": ("UnitQuarantined", {"reason": "hold"}),
-            "lift": ("QuarantineLifted", {"reason": "cleared"}),
+            "lift": ("QuarantineLifted", {"reason": "cleared", **({"hold_id": c.pick(
+                [h.hold_id for h in unit.open_holds])} if unit and unit.open_holds
+                and not c.sloppy() else {})}),
             "store": ("UnitStored", {"site_id": site, "location": "shelf"}),
             "excursion": ("TemperatureExcursionRecorded", {
                 "min_temp_dc": c.pick([-300, 0, 30, 210]), "max_temp_dc": 250, "minutes": 30}),
@@ -191,12 +239,44 @@ class Walk:
         """Mostly a key whose role may record ``type_``, at the site the data names."""
         site = data.get("site_id") or data.get("from_site_id") or data.get("lab_site_id") or here
         roles = [r for r in ROLES if type_ in ROLE_EVENTS[r]] or ["admin"]
+        if type_ == "QuarantineLifted":  # the blood establishment lifts most holds
+            roles = ["processing"] * 3 + roles
         return self.careful(actor(self.c.pick(roles), site), ACTORS)
 
 
+def open_markers(world: Any, u: UnitState) -> set[tuple[str, str, str]]:
+    """(cause, marker, din) of every open test or group finding on the unit's donations."""
+    found = set()
+    for din_ in {*u.source_dins, u.din}:
+        donation = world.get(("donation", din_))
+        if not isinstance(donation, DonationState):
+            continue
+        for marker in markers_in(donation.results):
+            if marker in ("ABO", "RHD"):
+                if donation_typing(donation, marker).discrepant:
+                    found.add(("abo_discrepancy", marker, din_))
+            elif marker in CATALOGUE.infectious and marker_status(
+                    donation.results, marker) in BLOCKING:
+                found.add(("test", marker, din_))
+    return found
+
+
+def check_uses(before: Any, events: Sequence[Any]) -> None:
+    """No unit comes closer to a patient while held, unresolved or of undetermined group."""
+    for e in events:
+        if e.type not in USES:
+            continue
+        u = before.get(("unit", e.data.unit_id))
+        assert isinstance(u, UnitState)
+        assert not u.quarantined, f"{e.type} of held {u.unit_id}: {u.quarantine_reason}"
+        assert not open_markers(before, u), f"{e.type} of {u.unit_id}: {open_markers(before, u)}"
+        for din_ in u.source_dins:
+            donation = before.get(("donation", din_))
+            assert all(donation_typing(donation, m).determined for m in ("ABO", "RHD")), (
+                f"{e.type} of {u.unit_id} with the group of {din_} undetermined")
+
+
 def check_invariants(s: Scene, frozen: dict[str, UnitState]) -> None:
-    reactive_dins = {v.din for v in s.world.states.values()
-                     if isinstance(v, DonationState) and v.reactive}
     for u in units(s):
         assert u.custodian_site_id in SITES, u
         assert u.in_transit_to != u.custodian_site_id
@@ -214,8 +294,9 @@ def check_invariants(s: Scene, frozen: dict[str, UnitState]) -> None:
             assert u.issued_patient_id is None and u.reserved_patient_id is None
         if u.issued_patient_id is not None:
             assert u.released and u.abo is not None and u.issued_at is not None
-        if set(u.source_dins) & reactive_dins:
-            assert u.quarantined, f"{u.unit_id} of a reactive donation is not quarantined"
+        held = {(h.cause, h.marker, h.din) for h in u.open_holds}
+        missing = open_markers(s.world, u) - held
+        assert not missing, f"{u.unit_id} is not held for {missing}"
 
 
 def walk(c: Chooser, steps: int) -> Counter[str]:
@@ -232,11 +313,15 @@ def walk(c: Chooser, steps: int) -> Counter[str]:
             cmd = s.command(type_, data, w.actor_for(type_, data, here), at)
             before = dict(s.world.states)
             try:
-                events = decide(s.world, cmd, s.catalogue)
+                decided = decide(s.world, cmd, s.catalogue)
             except DomainError:
                 assert s.world.states == before
                 continue
-            assert events[0].event_id == cmd.event_id and events[0].type == type_
+            assert decided[0].event_id == cmd.event_id and decided[0].type == type_
+            events = [replace(e, position=s.world.position + i)
+                      for i, e in enumerate(decided, 1)]
+            s.world.position += len(events)
+            check_uses(before, events)
             s.world.apply(events)
             s.log.extend(events)
             check_invariants(s, frozen)
@@ -252,6 +337,6 @@ def test_random_walks_never_reach_an_illegal_state(data: st.DataObject) -> None:
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
 def test_long_seeded_walks_reach_every_status_and_stay_legal(seed: int) -> None:
-    seen = walk(Seeded(seed), 2000)
+    seen = walk(Seeded(seed), 3000)
     assert {"released", "reserved", "issued", "transfused", "quarantined", "in_transit",
             "consumed", "discarded"} <= set(seen), seen

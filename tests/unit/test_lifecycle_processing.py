@@ -189,7 +189,13 @@ def test_a_pool_is_released_once_every_source_donation_passed() -> None:
     s = scene()
     plts = platelet_units(s, 2)
     s.do("UnitsPooled", pool_data(plts), PROCESSING)
-    [event] = s.do("UnitReleased", {"unit_id": f"{din(900)}-E3090V00"}, PROCESSING)
+    pool = f"{din(900)}-E3090V00"
+    # Platelets also need a bacterial screen (RULES §3), here on the pool's own DIN.
+    err = s.refuse("UnitReleased", {"unit_id": pool}, PROCESSING)
+    assert (err.rule, err.extra["marker"]) == ("tests-incomplete", "BACTERIA")
+    s.do("TestResultRecorded", {"din": din(900), "marker": "BACTERIA", "result": "non_reactive",
+                                "lab_site_id": "LAB1"}, actor("lab", "LAB1"))
+    [event] = s.do("UnitReleased", {"unit_id": pool}, PROCESSING)
     assert (body(event)["abo"], body(event)["rhd"], body(event)["category"]) == (
         "O", "POS", "platelets")
 

@@ -8,13 +8,13 @@ import pytest
 
 from app.errors import (
     DonationNotFound,
-    GroupDiscrepancy,
-    ReactiveMarker,
+    HoldIdRequired,
+    HoldNotFound,
+    HoldUnresolved,
     SiteKindNotAllowed,
     SiteScopeViolation,
     TestsIncomplete,
     UnitAlreadyReleased,
-    UnitNotQuarantined,
     UnitQuarantinedError,
 )
 from app.events import isbt
@@ -24,8 +24,10 @@ LAB = actor("lab", "LAB1")
 PROCESSING = actor("processing", "BB1")
 
 
-def result(din_: str, marker: str, value: str, lab: str = "LAB1") -> dict[str, str]:
-    return {"din": din_, "marker": marker, "result": value, "lab_site_id": lab}
+def result(din_: str, marker: str, value: str, lab: str = "LAB1",
+           kind: str | None = None) -> dict[str, str]:
+    data = {"din": din_, "marker": marker, "result": value, "lab_site_id": lab}
+    return data | ({"test_kind": kind} if kind else {})
 
 
 def test_a_result_is_recorded_per_marker_on_the_donation_stream() -> None:
@@ -33,9 +35,11 @@ def test_a_result_is_recorded_per_marker_on_the_donation_stream() -> None:
     parent = s.collect()
     [event] = s.do("TestResultRecorded", result(din(1), "hiv", "NON_REACTIVE"), LAB)
     assert event.stream == f"donation:{din(1)}"
-    assert body(event) == result(din(1), "HIV", "non_reactive")
+    assert body(event) == result(din(1), "HIV", "non_reactive", kind="screen")
     assert ("donation", din(1)) in event.refs and ("site", "LAB1") in event.refs
-    assert s.donation(din(1)).tests == {"HIV": "non_reactive"}
+    [kept] = s.donation(din(1)).results
+    assert (kept.marker, kept.kind, kept.result, kept.position) == (
+        "HIV", "screen", "non_reactive", event.position)
     assert s.unit(parent).status == "unreleased"
 
 
@@ -66,12 +70,19 @@ def test_results_need_a_collected_donation() -> None:
 
 
 def test_a_second_abo_result_must_agree() -> None:
+    """A discordant group is recorded, never refused and lost: it holds every unit of the
+    donation, and release is refused until a confirmatory result settles it (RULES §3)."""
     s = scene()
-    s.collect()
+    unit = s.collect()
+    s.test_all(din(1), "A", "POS")
     s.do("TestResultRecorded", result(din(1), "ABO", "A"), LAB)
-    s.do("TestResultRecorded", result(din(1), "ABO", "A"), LAB)
-    assert isinstance(s.refuse("TestResultRecorded", result(din(1), "ABO", "B"), LAB),
-                      GroupDiscrepancy)
+    recorded, held = s.do("TestResultRecorded", result(din(1), "ABO", "B"), LAB)
+    assert (recorded.type, held.type) == ("TestResultRecorded", "UnitQuarantined")
+    assert (body(held)["cause"], body(held)["marker"]) == ("abo_discrepancy", "ABO")
+    assert [r.result for r in s.donation(din(1)).results if r.marker == "ABO"] == ["A", "A", "B"]
+    assert s.unit(unit).abo is None  # undetermined while discrepant
+    assert isinstance(s.refuse("UnitReleased", {"unit_id": unit}, PROCESSING),
+                      UnitQuarantinedError)
 
 
 def test_release_with_every_mandatory_marker_negative_and_group_known() -> None:
@@ -80,6 +91,7 @@ def test_release_with_every_mandatory_marker_negative_and_group_known() -> None:
     s.test_all(din(1), "B", "POS")
     [event] = s.do("UnitReleased", {"unit_id": red}, PROCESSING)
     assert body(event)["abo"] == "B" and body(event)["rhd"] == "POS"
+    assert body(event)["based_on"] == [r.position for r in s.donation(din(1)).results]
     assert body(event)["category"] == "red_cells"
     assert body(event)["expires_at"] == "2025-04-12T08:00:00.000000Z"
     assert s.unit(red).status == "released"
@@ -104,10 +116,15 @@ def test_an_indeterminate_result_blocks_release() -> None:
     s = scene()
     unit = s.collect()
     s.test_all(din(1), results={"HCV": "indeterminate"})
-    assert isinstance(s.refuse("UnitReleased", {"unit_id": unit}, PROCESSING), TestsIncomplete)
+    [hold] = s.unit(unit).open_holds
+    assert (hold.cause, hold.marker, hold.din) == ("test", "HCV", din(1))
+    assert isinstance(s.refuse("UnitReleased", {"unit_id": unit}, PROCESSING),
+                      UnitQuarantinedError)
 
 
 def test_a_reactive_marker_quarantines_every_sibling_and_defers_the_donor() -> None:
+    """An initially reactive screen holds every live sibling, at any site, in the same
+    decision; the donor is deferred (pending confirmation) once a repeat is reactive."""
     s = scene()
     donor = s.new_donor()
     parent = s.collect(donor_id=donor)
@@ -122,14 +139,21 @@ def test_a_reactive_marker_quarantines_every_sibling_and_defers_the_donor() -> N
     assert first.type == "TestResultRecorded"
     quarantined = [e for e in derived if e.type == "UnitQuarantined"]
     # The consumed parent and the discarded platelets are not in stock; the rest are, at any site.
-    assert [body(e)["unit_id"] for e in quarantined] == [red, plasma]
-    assert derived[-1].type == "DonorDeferred" and body(derived[-1])["donor_id"] == donor
-    assert "until" not in derived[-1].data   # permanent
+    assert [body(e)["unit_id"] for e in quarantined] == [red, plasma] == [
+        body(e)["unit_id"] for e in derived]
+    assert all(body(e)["cause"] == "test" and body(e)["marker"] == "HBV" for e in quarantined)
     for i, e in enumerate(derived, start=1):
         assert e.event_id == uuid5(first.event_id, str(i))
         assert body(e)["cause_event_id"] == str(first.event_id)
     assert s.unit(red).quarantined and s.unit(plasma).quarantined
-    assert s.donor(donor).deferred and s.donor(donor).deferred_until is None
+    assert not s.donor(donor).deferred_at(s.now)  # initially reactive: not deferred yet
+    first, *derived = s.do("TestResultRecorded", result(din(1), "HBV", "reactive", kind="repeat"),
+                           LAB)
+    [deferral] = derived
+    assert deferral.type == "DonorDeferred" and body(deferral)["donor_id"] == donor
+    assert "until" not in body(deferral) and body(deferral)["pending_confirmation"] is True
+    [active] = s.donor(donor).active_deferrals(s.now)
+    assert (active.cause, active.marker, active.until) == ("infectious_marker", "HBV", None)
 
 
 def test_a_reactive_result_reaches_a_pool_made_from_the_donation() -> None:
@@ -158,7 +182,9 @@ def test_a_later_negative_result_does_not_clear_a_reactive_one() -> None:
     s.do("TestResultRecorded", result(din(1), "HIV", "non_reactive"), LAB)
     err = s.refuse("QuarantineLifted", {"unit_id": unit, "reason": "retest negative"},
                    PROCESSING)
-    assert isinstance(err, ReactiveMarker)
+    assert isinstance(err, HoldUnresolved)
+    assert isinstance(s.refuse("UnitReleased", {"unit_id": unit}, PROCESSING),
+                      UnitQuarantinedError)
 
 
 def test_a_non_mandatory_reactive_marker_does_not_cascade() -> None:
@@ -172,13 +198,21 @@ def test_quarantine_and_lifting_each_record_a_reason() -> None:
     s = scene()
     unit = s.collect()
     [q] = s.do("UnitQuarantined", {"unit_id": unit, "reason": "lipaemic"}, PROCESSING)
-    assert body(q) == {"unit_id": unit, "reason": "lipaemic"}
-    assert isinstance(s.refuse("UnitQuarantined", {"unit_id": unit, "reason": "again"},
-                               PROCESSING), UnitQuarantinedError)
+    assert body(q) == {"unit_id": unit, "reason": "lipaemic", "cause": "manual",
+                       "hold_id": str(q.event_id)}
+    # A second hold is a second reason: both stay until each is lifted (RULES §2).
+    [again] = s.do("UnitQuarantined", {"unit_id": unit, "reason": "again"}, PROCESSING)
     assert s.refuse("QuarantineLifted", {"unit_id": unit}, PROCESSING).field == "data.reason"
-    s.do("QuarantineLifted", {"unit_id": unit, "reason": "reinspected: clear"}, PROCESSING)
     assert isinstance(s.refuse("QuarantineLifted", {"unit_id": unit, "reason": "x"},
-                               PROCESSING), UnitNotQuarantined)
+                               PROCESSING), HoldIdRequired)
+    s.do("QuarantineLifted", {"unit_id": unit, "reason": "reinspected: clear",
+                              "hold_id": str(q.event_id)}, PROCESSING)
+    assert s.unit(unit).quarantined
+    s.do("QuarantineLifted", {"unit_id": unit, "reason": "clear too"}, PROCESSING)
+    assert not s.unit(unit).quarantined
+    assert [h.lifted_reason for h in s.unit(unit).holds] == ["reinspected: clear", "clear too"]
+    assert isinstance(s.refuse("QuarantineLifted", {"unit_id": unit, "reason": "x"},
+                               PROCESSING), HoldNotFound)
 
 
 def test_a_client_cannot_forge_a_cause() -> None:

@@ -79,12 +79,13 @@ def donation_collected(d: Decision, data: DonationCollected) -> None:
     if get_donation(d.world, data.din) is not None or get_unit(d.world, unit_id) is not None:
         raise DinAlreadyCollected(f"DIN {data.din} was already collected", field="data.din")
     donor = registered_donor(d, data.donor_id)
-    if donor.deferred_at(d.at):
-        until = "permanently" if donor.deferred_until is None else (
-            f"until {format_time(donor.deferred_until)}")
+    active = donor.active_deferrals(d.at)
+    if active:
         raise DonorDeferredError(
-            f"donor {donor.donor_id} is deferred {until}: {donor.deferral_reason}",
-            field="data.donor_id",
+            f"donor {donor.donor_id} is deferred: " + "; ".join(
+                f"{x.reason} ({'until ' + format_time(x.until) if x.until else 'permanent'})"
+                for x in active),
+            field="data.donor_id", deferral_ids=[x.deferral_id for x in active],
         )
     _check_interval(d, donor, data.collection_type)
     shelf_end = d.at + cat.storage_for(data.category, data.product_code).shelf_life
@@ -144,12 +145,13 @@ def _collected(world: World, e: Event, data: DonationCollected) -> Changes:
         source_dins=(din,), collection_type=data.collection_type, donor_id=data.donor_id,
         collected_site_id=data.site_id, custodian_site_id=data.site_id,
     )
+    donor = get_donor(world, data.donor_id)
     donation = DonationState(
         din=din, donor_id=data.donor_id, site_id=data.site_id,
         collection_type=data.collection_type, collected_at=at, unit_ids=(unit_id,),
+        donor_group=dict(donor.group) if donor is not None else {},
     )
     changes: Changes = {("unit", unit_id): unit, ("donation", din): donation}
-    donor = get_donor(world, data.donor_id)
     if donor is not None:
         given = DonorDonation(din=din, collected_at=at, collection_type=data.collection_type)
         changes[("donor", donor.donor_id)] = donor.model_copy(

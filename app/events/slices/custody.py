@@ -24,7 +24,7 @@ from app.events.event_type import EventType, on_unit
 from app.events.fields import Ident, TempDc, Text, UnitId
 from app.events.messages import Event
 from app.events.payload import EventData
-from app.events.slices.holds import UNIT_CARE, quarantine_all
+from app.events.slices.holds import UNIT_CARE, place_holds
 from app.events.unit import UnitState
 
 
@@ -91,7 +91,7 @@ def excursion_recorded(d: Decision, data: TemperatureExcursionRecorded) -> None:
     if not storage.in_range(data.min_temp_dc, data.max_temp_dc):
         reason = (f"temperature excursion {data.min_temp_dc}..{data.max_temp_dc} dC "
                   f"for {data.minutes} min")
-        quarantine_all(d, [unit], reason)
+        place_holds(d, [unit], "temperature", reason)
 
 
 def unit_shipped(d: Decision, data: UnitShipped) -> None:
@@ -128,11 +128,12 @@ def unit_received(d: Decision, data: UnitReceived) -> None:
         refs.add(("site", unit.custodian_site_id))
     d.emit(data, unit.unit_id, refs)
     if not data.accepted:
-        quarantine_all(d, [unit], f"refused at receipt by {data.site_id}")
+        place_holds(d, [unit], "receipt", f"refused at receipt by {data.site_id}")
         return
     storage = d.catalogue.storage_for(unit.category, unit.product_code)
     if data.temp_dc is not None and not storage.in_range(data.temp_dc, data.temp_dc):
-        quarantine_all(d, [unit], f"arrived at {data.temp_dc} dC, outside the storage range")
+        place_holds(d, [unit], "receipt",
+                    f"arrived at {data.temp_dc} dC, outside the storage range")
 
 
 def _stored(u: UnitState, e: Event, data: UnitStored) -> UnitState:

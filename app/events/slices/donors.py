@@ -1,18 +1,45 @@
-"""Donors: pseudonymous registration, deferral and reinstatement.
+"""Donors: pseudonymous registration, deferrals as a set, reinstatement, and information a
+donor gives after donating (RULES §4 deferrals, §8 post-donation information).
 
-Names and national ids never enter the log: a donor is known by a pseudonym only.
+Names and national ids never enter the log: a donor is known by a pseudonym only. A donor
+may have several deferrals at once; collection is refused while any is active, and a later
+temporary deferral never shortens a permanent one. A reinstatement ends one deferral, named;
+one for an infectious marker ends only after a confirmatory negative on that marker.
 """
 
 from __future__ import annotations
 
-from app.errors import AlreadyExists, DonorNotDeferred, DonorNotFound
+from datetime import datetime
+
+from pydantic import StrictBool
+
+from app.errors import (
+    AlreadyExists,
+    ConfirmatoryNegativeRequired,
+    DeferralIdRequired,
+    DeferralNotFound,
+    DonorNotDeferred,
+    DonorNotFound,
+)
 from app.events.decision import Decision
-from app.events.event_type import Changes, EventType, RawData, reads_key, roles
-from app.events.fields import AboGroup, Pseudonym, RhdType, Text, Timestamp
+from app.events.event_type import Changes, EventType, Need, RawData, reads_key, roles
+from app.events.fields import AboGroup, Din, Ident, Marker, Pseudonym, RhdType, Text, Timestamp
+from app.events.lineage import units_of
 from app.events.messages import Event
 from app.events.payload import DerivedData, EventData
-from app.events.state import DonorState, World, get_donor
+from app.events.results import of_marker
+from app.events.slices.holds import place_holds
+from app.events.state import (
+    Deferral,
+    DeferralCause,
+    DonorState,
+    World,
+    get_donation,
+    get_donor,
+)
 from app.log.record import parse_time
+
+DONOR_CARE = roles("collector", "processing")
 
 
 class DonorRegistered(EventData):
@@ -24,27 +51,50 @@ class DonorRegistered(EventData):
 
 
 class DonorDeferred(DerivedData):
-    """``until`` absent means a permanent deferral."""
+    """``until`` absent means permanent (or, with ``pending_confirmation``, until a
+    confirmatory test). Enrichment: ``deferral_id`` (the event's id when absent)."""
 
     donor_id: Pseudonym
     reason: Text
     until: Timestamp | None = None
+    deferral_id: Ident | None = None
+    cause: DeferralCause = "other"
+    marker: Marker | None = None
+    din: Din | None = None
+    pending_confirmation: StrictBool = False
 
 
 class DonorReinstated(EventData):
-    """A deferred donor may give again; ``until`` is ignored."""
+    """Ends the deferral ``deferral_id`` (required when several are active); ``until`` is
+    ignored."""
 
     donor_id: Pseudonym
     reason: Text
     until: Timestamp | None = None
+    deferral_id: Ident | None = None
+
+
+class PostDonationInformationReceived(EventData):
+    """Something the donor (or their doctor) reported after donating that puts earlier
+    donations in doubt: every live unit from the donor's donations since ``since`` is held."""
+
+    donor_id: Pseudonym
+    information: Text
+    since: Timestamp
 
 
 def registered_donor(d: Decision, donor_id: str) -> DonorState:
-    """The donor, who must be registered."""
+    """The donor, who must be registered; the step must not be dated before their last."""
     donor = get_donor(d.world, donor_id)
     if donor is None:
         raise DonorNotFound(f"donor {donor_id} is not registered", field="data.donor_id")
+    d.in_order(donor.last_at, f"donor {donor_id}")
     return donor
+
+
+def active_for_marker(donor: DonorState, marker: str, moment: datetime) -> list[Deferral]:
+    return [x for x in donor.active_deferrals(moment)
+            if x.cause == "infectious_marker" and x.marker == marker]
 
 
 def donor_registered(d: Decision, data: DonorRegistered) -> None:
@@ -56,52 +106,122 @@ def donor_registered(d: Decision, data: DonorRegistered) -> None:
 
 
 def donor_deferred(d: Decision, data: DonorDeferred) -> None:
-    """Defer a registered donor until a date, or permanently."""
+    """Add a deferral to a registered donor: until a date, permanently, or pending."""
     registered_donor(d, data.donor_id)
-    d.emit(data, f"donor:{data.donor_id}", {("donor", data.donor_id)})
+    deferral_id = data.deferral_id or str(d.next_event_id())
+    d.emit(data.model_copy(update={"deferral_id": deferral_id}), f"donor:{data.donor_id}",
+           {("donor", data.donor_id)})
 
 
 def donor_reinstated(d: Decision, data: DonorReinstated) -> None:
-    """End the deferral of a donor who is deferred now."""
+    """End one active deferral; an infectious-marker one only after a confirmatory negative."""
     donor = registered_donor(d, data.donor_id)
-    if not donor.deferred_at(d.at):
+    active = donor.active_deferrals(d.at)
+    if not active:
         raise DonorNotDeferred(f"donor {data.donor_id} is not deferred", field="data.donor_id")
-    d.emit(data, f"donor:{data.donor_id}", {("donor", data.donor_id)})
+    if data.deferral_id is None:
+        if len(active) > 1:
+            raise DeferralIdRequired(
+                f"donor {data.donor_id} has {len(active)} active deferrals: "
+                + ", ".join(f"{x.deferral_id} ({x.cause})" for x in active),
+                field="data.deferral_id")
+        target = active[0]
+    else:
+        found = donor.deferral(data.deferral_id)
+        if found is None:
+            raise DeferralNotFound(f"donor {data.donor_id} has no deferral {data.deferral_id}",
+                                   field="data.deferral_id")
+        if not found.active_at(d.at):
+            raise DonorNotDeferred(f"deferral {data.deferral_id} is not active",
+                                   field="data.deferral_id")
+        target = found
+    if target.cause == "infectious_marker" and target.marker is not None:
+        _confirmed_negative(d, target)
+    d.emit(data.model_copy(update={"deferral_id": target.deferral_id}),
+           f"donor:{data.donor_id}", {("donor", data.donor_id)})
+
+
+def _confirmed_negative(d: Decision, deferral: Deferral) -> None:
+    donation = get_donation(d.world, deferral.din) if deferral.din else None
+    confirms = [r for r in of_marker(donation.results if donation else (), str(deferral.marker))
+                if r.kind == "confirmatory"]
+    if not confirms or confirms[-1].result != "negative":
+        raise ConfirmatoryNegativeRequired(
+            f"deferral {deferral.deferral_id} is for {deferral.marker} on donation "
+            f"{deferral.din}, which has no confirmatory negative", field="data.deferral_id",
+            marker=deferral.marker, din=deferral.din)
+
+
+def post_donation_information(d: Decision, data: PostDonationInformationReceived) -> None:
+    """Hold every live unit from the donor's donations collected since ``since``."""
+    donor = registered_donor(d, data.donor_id)
+    since = parse_time(data.since)
+    start = [unit_id for given in donor.donations if given.collected_at >= since
+             for unit_id in _unit_ids(d, given.din)]
+    d.emit(data, f"donor:{data.donor_id}", {("donor", data.donor_id)} | {
+        ("donation", given.din) for given in donor.donations if given.collected_at >= since})
+    place_holds(d, units_of(d.world, start), "post_donation_information",
+                f"post-donation information: {data.information}")
+
+
+def _unit_ids(d: Decision, din: str) -> tuple[str, ...]:
+    donation = get_donation(d.world, din)
+    return donation.unit_ids if donation is not None else ()
 
 
 def _registered(world: World, e: Event, data: DonorRegistered) -> Changes:
-    return {("donor", data.donor_id): DonorState(
-        donor_id=data.donor_id, abo=data.abo, rhd=data.rhd)}
+    group = {m: v for m, v in (("ABO", data.abo), ("RHD", data.rhd)) if v is not None}
+    return {("donor", data.donor_id): DonorState(donor_id=data.donor_id, group=group)}
 
 
 def _deferred(world: World, e: Event, data: DonorDeferred) -> Changes:
     donor = get_donor(world, data.donor_id)
     if donor is None:
         return {}
-    return {("donor", donor.donor_id): donor.model_copy(update={
-        "deferred": True, "deferral_reason": data.reason,
-        "deferred_until": parse_time(data.until) if data.until else None,
-    })}
+    deferral = Deferral(
+        deferral_id=data.deferral_id or str(e.event_id), cause=data.cause, reason=data.reason,
+        since=e.occurred_at, until=parse_time(data.until) if data.until else None,
+        pending_confirmation=data.pending_confirmation, marker=data.marker, din=data.din)
+    return {("donor", donor.donor_id): donor.model_copy(
+        update={"deferrals": (*donor.deferrals, deferral)})}
 
 
 def _reinstated(world: World, e: Event, data: DonorReinstated) -> Changes:
     donor = get_donor(world, data.donor_id)
     if donor is None:
         return {}
-    return {("donor", donor.donor_id): donor.model_copy(update={
-        "deferred": False, "deferred_until": None, "deferral_reason": None})}
+    # A v1 reinstatement names no deferral: it ended every deferral active then.
+    ended = tuple(
+        x.model_copy(update={"ended_at": e.occurred_at, "ended_reason": data.reason})
+        if x.active_at(e.occurred_at) and data.deferral_id in (None, x.deferral_id) else x
+        for x in donor.deferrals)
+    return {("donor", donor.donor_id): donor.model_copy(update={"deferrals": ended})}
 
 
-def _reads_donor(data: RawData) -> list[tuple[tuple[str, str], bool]]:
+def _unchanged_donor(world: World, e: Event, data: PostDonationInformationReceived) -> Changes:
+    return {}
+
+
+def _reads_donor(data: RawData) -> list[Need]:
     return reads_key("donor", data.get("donor_id"))
 
 
+def _reads_donor_lineage(data: RawData) -> list[Need]:
+    return reads_key("donor", data.get("donor_id"), deep=True)
+
+
 TYPES = (
-    EventType(DonorRegistered, _registered, donor_registered, roles("collector", "processing"),
+    EventType(DonorRegistered, _registered, donor_registered, DONOR_CARE,
               _reads_donor, {"donor_id": "DNR-7QX2K9", "abo": "O", "rhd": "NEG"}),
-    EventType(DonorDeferred, _deferred, donor_deferred, roles("collector", "processing"),
+    EventType(DonorDeferred, _deferred, donor_deferred, DONOR_CARE,
               _reads_donor, {"donor_id": "DNR-7QX2K9", "reason": "low haemoglobin",
-                             "until": "2026-12-20"}),
+                             "until": "2026-12-20", "cause": "low_haemoglobin"}),
     EventType(DonorReinstated, _reinstated, donor_reinstated, roles("processing"),
-              _reads_donor, {"donor_id": "DNR-7QX2K9", "reason": "deferral period reviewed"}),
+              _reads_donor_lineage, {"donor_id": "DNR-7QX2K9",
+                                     "reason": "deferral period reviewed",
+                                     "deferral_id": "5b0f9a34-4a8e-4b8e-9d7e-0c3f8f1e2a11"}),
+    EventType(PostDonationInformationReceived, _unchanged_donor, post_donation_information,
+              DONOR_CARE, _reads_donor_lineage,
+              {"donor_id": "DNR-7QX2K9", "information": "fever three days after donating",
+               "since": "2026-11-01"}),
 )

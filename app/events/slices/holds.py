@@ -1,89 +1,179 @@
-"""Holds: quarantining a unit and lifting the quarantine.
+"""Holds: quarantine per cause, and lifting one hold at a time (RULES §2).
 
-A quarantine is asked for by the unit's custodian, or derived by the domain (with
-``cause_event_id``) from a reactive result, a lookback, a temperature excursion or a refused
-receipt. Lifting it needs a reason and is refused while a source donation is reactive.
+A unit may have several holds at once; it stays held while any is open. The rules place
+holds of their own (a reactive test, a discordant group, a lookback, post-donation
+information, an adverse reaction, a temperature excursion, a refused receipt) in the same
+decision as their cause. Who may lift a hold depends on its cause: the blood establishment
+lifts its own (test, abo_discrepancy, lookback, post_donation_information, adverse_reaction,
+recall), a test or group hold only once its result is resolved; the custodian lifts the rest.
 """
 
 from __future__ import annotations
 
-from app.errors import ReactiveMarker, UnitNotQuarantined, UnitQuarantinedError
+from collections.abc import Iterable
+from typing import Final
+
+from app.errors import (
+    HoldCauseDerived,
+    HoldIdRequired,
+    HoldLiftNotAllowed,
+    HoldNotFound,
+    HoldUnresolved,
+)
+from app.events.authz import ADMIN
 from app.events.decision import Decision, unit_refs
 from app.events.event_type import EventType, on_unit, roles
-from app.events.fields import Text, UnitId
+from app.events.fields import Din, Ident, Marker, Text, UnitId
 from app.events.messages import Event
-from app.events.payload import DerivedData, EventData
+from app.events.payload import DerivedData
+from app.events.results import CLEAR, donation_typing, marker_status
 from app.events.state import get_donation
-from app.events.unit import UnitState
+from app.events.unit import BLOOD_ESTABLISHMENT_CAUSES, Hold, HoldCause, UnitState
 
 UNIT_CARE = roles("processing", "inventory", "hospital")
 """The roles of every site that holds units and looks after them."""
+BLOOD_ESTABLISHMENT: Final = frozenset({"processing", ADMIN})
+DERIVED_ONLY: Final[frozenset[HoldCause]] = frozenset({
+    "test", "abo_discrepancy", "lookback", "receipt"})
+"""Causes only the rules place: asked for by hand they would bypass the result or the
+lookback that must justify them."""
 
 
 class UnitQuarantined(DerivedData):
-    """The unit is held: not released, reserved, issued or transfused until lifted.
-
-    Also derived by the domain (with ``cause_event_id``) from a reactive result, a lookback,
-    a temperature excursion or a refused receipt."""
-
-    unit_id: UnitId
-    reason: Text
-
-
-class QuarantineLifted(EventData):
-    """The hold ends, with a reason; refused while a source donation is reactive."""
+    """The unit is held for ``cause``: not released, reserved, issued or transfused while
+    the hold is open. Enrichment: ``hold_id`` (the event's id when absent); ``marker`` and
+    ``din`` for a hold placed by a test result."""
 
     unit_id: UnitId
     reason: Text
+    cause: HoldCause = "manual"
+    hold_id: Ident | None = None
+    marker: Marker | None = None
+    din: Din | None = None
 
 
-def quarantine_all(d: Decision, units: list[UnitState], reason: str) -> None:
-    """Derived quarantines for every live unit not quarantined yet."""
+class QuarantineLifted(DerivedData):
+    """One hold ends, with a reason. ``hold_id`` is required when the unit has more than one
+    open hold; the domain lifts a test or group hold itself once the result is resolved."""
+
+    unit_id: UnitId
+    reason: Text
+    hold_id: Ident | None = None
+
+
+def place_holds(d: Decision, units: Iterable[UnitState], cause: HoldCause, reason: str,
+                marker: str | None = None, din: str | None = None) -> None:
+    """Derived holds for every live unit that has no open hold of this cause (and marker and
+    donation) yet."""
     for unit in units:
-        if unit.live and not unit.quarantined:
-            d.emit(UnitQuarantined(unit_id=unit.unit_id, reason=reason), unit.unit_id,
-                   unit_refs(unit.unit_id))
+        if not unit.live or any(h.open and (h.cause, h.marker, h.din) == (cause, marker, din)
+                                for h in unit.holds):
+            continue
+        d.emit(UnitQuarantined(unit_id=unit.unit_id, reason=reason, cause=cause,
+                               hold_id=str(d.next_event_id()), marker=marker, din=din),
+               unit.unit_id, unit_refs(unit.unit_id) | _holders(unit))
+
+
+def lift_holds(d: Decision, units: Iterable[UnitState], cause: HoldCause, reason: str,
+               marker: str | None = None, din: str | None = None) -> None:
+    """Derived lifts of every open hold of this cause (and marker and donation) on live
+    units (a consumed or final unit never changes again)."""
+    for unit in units:
+        if not unit.live:
+            continue
+        for hold in unit.holds:
+            if hold.open and (hold.cause, hold.marker, hold.din) == (cause, marker, din):
+                d.emit(QuarantineLifted(unit_id=unit.unit_id, reason=reason,
+                                        hold_id=hold.hold_id),
+                       unit.unit_id, unit_refs(unit.unit_id) | _holders(unit))
+
+
+def _holders(unit: UnitState) -> set[tuple[str, str]]:
+    """The sites that must see a hold in their feed: the custodian and the destination."""
+    return {("site", s) for s in (unit.custodian_site_id, unit.in_transit_to) if s}
 
 
 def unit_quarantined(d: Decision, data: UnitQuarantined) -> None:
-    """Quarantine a live unit, with a reason; not twice."""
+    """Hold a live unit for a cause a person may give (manual, temperature, recall...)."""
     unit = d.workable(data.unit_id)
-    if unit.quarantined:
-        raise UnitQuarantinedError(
-            f"unit {unit.unit_id} is already quarantined: {unit.quarantine_reason}",
-            field="data.unit_id",
-        )
-    d.emit(data, unit.unit_id, unit_refs(unit.unit_id))
+    if data.cause in DERIVED_ONLY or data.marker is not None or data.din is not None:
+        raise HoldCauseDerived(f"a {data.cause} hold is placed by the rules, not by hand",
+                               field="data.cause")
+    hold_id = data.hold_id or str(d.next_event_id())
+    if unit.hold(hold_id) is not None:
+        raise HoldCauseDerived(f"unit {unit.unit_id} already has hold {hold_id}",
+                               field="data.hold_id")
+    d.emit(data.model_copy(update={"hold_id": hold_id}), unit.unit_id, unit_refs(unit.unit_id))
 
 
 def quarantine_lifted(d: Decision, data: QuarantineLifted) -> None:
-    """Lifting needs a reason and is refused while a source donation is reactive."""
+    """Lift one open hold: named, allowed to this role, and resolved when it is a test's."""
     unit = d.workable(data.unit_id)
-    if not unit.quarantined:
-        raise UnitNotQuarantined(f"unit {unit.unit_id} is not quarantined", field="data.unit_id")
-    for din in unit.source_dins:
-        donation = get_donation(d.world, din)
-        if donation is not None and donation.reactive:
-            raise ReactiveMarker(
-                f"donation {din} is reactive for {', '.join(donation.reactive)}",
-                field="data.unit_id", din=din,
-            )
-    d.emit(data, unit.unit_id, unit_refs(unit.unit_id))
+    hold = _the_hold(unit, data.hold_id)
+    if hold.cause in BLOOD_ESTABLISHMENT_CAUSES and d.cmd.actor.role not in BLOOD_ESTABLISHMENT:
+        raise HoldLiftNotAllowed(
+            f"a {hold.cause} hold is lifted by the blood establishment, not a "
+            f"{d.cmd.actor.role} key", field="data.hold_id")
+    _resolved(d, hold)
+    d.emit(data.model_copy(update={"hold_id": hold.hold_id}), unit.unit_id,
+           unit_refs(unit.unit_id))
+
+
+def _the_hold(unit: UnitState, hold_id: str | None) -> Hold:
+    open_holds = unit.open_holds
+    if hold_id is None:
+        if len(open_holds) > 1:
+            raise HoldIdRequired(
+                f"unit {unit.unit_id} has {len(open_holds)} open holds: "
+                + ", ".join(f"{h.hold_id} ({h.cause})" for h in open_holds),
+                field="data.hold_id")
+        if not open_holds:
+            raise HoldNotFound(f"unit {unit.unit_id} has no open hold", field="data.unit_id")
+        return open_holds[0]
+    found = unit.hold(hold_id)
+    if found is None or not found.open:
+        raise HoldNotFound(f"unit {unit.unit_id} has no open hold {hold_id}",
+                           field="data.hold_id")
+    return found
+
+
+def _resolved(d: Decision, hold: Hold) -> None:
+    """A test or group hold is lifted only once its result says the unit is clear."""
+    if hold.cause not in ("test", "abo_discrepancy") or hold.din is None or hold.marker is None:
+        return
+    donation = get_donation(d.world, hold.din)
+    if donation is None:
+        return
+    if hold.cause == "test":
+        status = marker_status(donation.results, hold.marker, d.catalogue.repeats_to_resolve)
+        if status not in CLEAR:
+            raise HoldUnresolved(f"{hold.marker} on donation {hold.din} is {status}",
+                                 field="data.hold_id", marker=hold.marker, din=hold.din)
+    elif not donation_typing(donation, hold.marker).determined:
+        raise HoldUnresolved(f"{hold.marker} of donation {hold.din} is discrepant",
+                             field="data.hold_id", marker=hold.marker, din=hold.din)
 
 
 def _quarantined(u: UnitState, e: Event, data: UnitQuarantined) -> UnitState:
-    return u.model_copy(update={"quarantined": True, "quarantine_reason": data.reason})
+    hold = Hold(hold_id=data.hold_id or str(e.event_id), cause=data.cause, reason=data.reason,
+                since=e.occurred_at, marker=data.marker, din=data.din)
+    return u.model_copy(update={"holds": (*u.holds, hold)})
 
 
 def _lifted(u: UnitState, e: Event, data: QuarantineLifted) -> UnitState:
-    return u.model_copy(update={"quarantined": False, "quarantine_reason": None})
+    target = data.hold_id or next((h.hold_id for h in u.holds if h.open), None)
+    holds = tuple(
+        h.model_copy(update={"lifted_at": e.occurred_at, "lifted_reason": data.reason})
+        if h.hold_id == target and h.open else h for h in u.holds)
+    return u.model_copy(update={"holds": holds})
 
 
 _UNIT = "A999926123456-E0398V00"
 TYPES = (
     EventType(UnitQuarantined, on_unit(_quarantined), unit_quarantined,
               UNIT_CARE | {"collector"},
-              example={"unit_id": _UNIT, "reason": "bag leaking at the seal"}),
+              example={"unit_id": _UNIT, "reason": "bag leaking at the seal", "cause": "manual"}),
     EventType(QuarantineLifted, on_unit(_lifted), quarantine_lifted, UNIT_CARE,
-              example={"unit_id": _UNIT, "reason": "seal inspected, intact"}),
+              example={"unit_id": _UNIT, "reason": "seal inspected, intact",
+                       "hold_id": "0f0c8d1e-8c3a-5b7e-9d1a-2b6f4c3e1a90"}),
 )
