@@ -57,6 +57,10 @@ class EventIn(BaseModel):
     event_id: UUID | None = None
     occurred_at: Rfc3339 | None = None
     expected_version: int | None = Field(default=None, ge=0)
+    late_entry_reason: str | None = Field(
+        default=None, min_length=1, max_length=500,
+        description="why a step is recorded more than the catalogue's late-entry bound "
+                    "(72 h) after it happened; such steps are listed in /v1/audit/late-entries")
 
 
 async def read_json(request: Request, max_bytes: int) -> Any:
@@ -140,5 +144,6 @@ def command_from_json(raw: Any, actor: Actor, now: datetime) -> tuple[Command, b
         recorded_at=now,
         actor=actor,
         expected_version=envelope.expected_version,
+        late_entry_reason=envelope.late_entry_reason,
     )
     return cmd, content_hash(cmd, envelope.occurred_at is not None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.projections.audit import AuditProjection
 from app.projections.base import Projection
 from app.projections.lookback import LookbackProjection
 from app.projections.provenance import ProvenanceProjection
@@ -11,6 +12,7 @@ PROJECTIONS: tuple[Projection, ...] = (
     UnitsProjection(),
     ProvenanceProjection(),
     LookbackProjection(),
+    AuditProjection(),
 )
 BY_NAME: dict[str, Projection] = {p.name: p for p in PROJECTIONS}
 

@@ -49,6 +49,8 @@ DONATION_STATE = StateColumns(DonationState)
 UNITS = TableSpec("rm_units", (*UNIT_STATE.columns, *_cols("""
     status text
     in_stock boolean
+    quarantined boolean
+    quarantine_reason text
     in_transit_from text
     fate_site_id text
     adverse_reactions integer
@@ -70,12 +72,17 @@ DONATIONS = TableSpec("rm_donations", (*DONATION_STATE.columns, *_cols("""
 
 TESTS = TableSpec("rm_tests", _cols("""
     din text
+    position bigint
     marker text
+    test_kind text
     result text
+    sample_id text
+    assay text
+    kit_lot text
     lab_site_id text
     tested_at timestamptz
-    position bigint
-"""), ("din", "marker"))
+"""), ("din", "position"))
+"""Every result of every donation: a later result never replaces an earlier one."""
 
 LINEAGE = TableSpec("rm_lineage", _cols("""
     parent_unit_id text
@@ -145,6 +152,10 @@ LOOKBACKS = TableSpec("rm_lookbacks", _cols("""
     position bigint
     unit_count integer
     acknowledged_count integer
+    deadline timestamptz
+    closed_at timestamptz
+    outcome text
+    note text
 """), ("lookback_id",))
 
 LOOKBACK_UNITS = TableSpec("rm_lookback_units", _cols("""
@@ -156,9 +167,25 @@ LOOKBACK_UNITS = TableSpec("rm_lookback_units", _cols("""
     acknowledged_at timestamptz
     acknowledged_site_id text
     ack_position bigint
+    notified_at timestamptz
+    notified_position bigint
 """), ("lookback_id", "unit_id"))
+
+LATE_ENTRIES = TableSpec("rm_late_entries", _cols("""
+    position bigint
+    event_id uuid
+    type text
+    stream text
+    occurred_at timestamptz
+    recorded_at timestamptz
+    reason text
+    actor_key text
+    actor_role text
+    actor_site_id text
+"""), ("position",))
+"""Every event recorded with a ``late_entry_reason`` (RULES §1)."""
 
 ALL_TABLES: tuple[TableSpec, ...] = (
     UNITS, DONATIONS, TESTS, LINEAGE, FATES, SITES, CUSTODY, PATIENT_UNITS, LOOKBACKS,
-    LOOKBACK_UNITS,
+    LOOKBACK_UNITS, LATE_ENTRIES,
 )

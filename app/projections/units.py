@@ -98,9 +98,11 @@ class UnitsProjection:
                                "position": event.position})
         data = event.data
         if isinstance(data, TestResultRecorded):
-            ws.put(TESTS, {"din": data.din, "marker": data.marker, "result": data.result,
-                           "lab_site_id": data.lab_site_id, "tested_at": event.occurred_at,
-                           "position": event.position})
+            ws.put(TESTS, {"din": data.din, "position": event.position, "marker": data.marker,
+                           "test_kind": data.test_kind, "result": data.result,
+                           "sample_id": data.sample_id, "assay": data.assay,
+                           "kit_lot": data.kit_lot, "lab_site_id": data.lab_site_id,
+                           "tested_at": event.occurred_at})
         elif isinstance(data, UnitSplit):
             for comp in data.components:
                 _link(ws, data.unit_id, str(comp.unit_id), "split", event)
@@ -116,6 +118,7 @@ def _put_unit(ws: WorkingSet, unit: UnitState, e: StoredEvent) -> None:
     view = view_of(unit)
     row: Row = {
         **UNIT_STATE.row_of(unit), "status": view.status, "in_stock": view.in_stock,
+        "quarantined": view.quarantined, "quarantine_reason": view.quarantine_reason,
         "in_transit_from": view.in_transit_from, "fate_site_id": view.fate_site_id,
         "adverse_reactions": 0 if old is None else old["adverse_reactions"],
         "created_position": e.position if old is None else old["created_position"],

@@ -202,6 +202,7 @@ def test_quarantine_and_lifting_each_record_a_reason() -> None:
                        "hold_id": str(q.event_id)}
     # A second hold is a second reason: both stay until each is lifted (RULES §2).
     [again] = s.do("UnitQuarantined", {"unit_id": unit, "reason": "again"}, PROCESSING)
+    assert s.unit(unit).hold(str(again.event_id)) is not None
     assert s.refuse("QuarantineLifted", {"unit_id": unit}, PROCESSING).field == "data.reason"
     assert isinstance(s.refuse("QuarantineLifted", {"unit_id": unit, "reason": "x"},
                                PROCESSING), HoldIdRequired)
