@@ -107,3 +107,24 @@ async def discards(
     access.require_national(actor, "the discard report")
     start, end = time_window(from_, to)
     return FastJSON(await read_queries.discards(con, start, end, site, key, reason))
+
+
+@router.get("/v1/audit/late-entries", response_model=Listing, responses=LIST_PROBLEMS)
+async def late_entries(
+    actor: ActorDep, con: ConDep, from_: FromQuery = None, to: ToQuery = None,
+    limit: Limit = 1000,
+) -> Response:
+    """Steps recorded more than the late-entry bound (72 h by default) after they happened,
+    each with the ``late_entry_reason`` its envelope gave and ``hours_late``, by recording
+    time: backdating never passes unseen."""
+    access.require_national(actor, "the late-entry report")
+    start, end = time_window(from_, to)
+    return FastJSON({"items": await read_queries.late_entries(con, start, end, limit)})
+
+
+@router.get("/v1/audit/lookbacks-overdue", response_model=Listing, responses=LIST_PROBLEMS)
+async def lookbacks_overdue(actor: ActorDep, con: ConDep, limit: Limit = 1000) -> Response:
+    """Open lookbacks past their deadline, most overdue first, each with its open items:
+    units no holder has acknowledged and recipients not yet notified."""
+    access.require_national(actor, "the overdue-lookback report")
+    return FastJSON({"items": await read_queries.lookbacks_overdue(con, limit=limit)})

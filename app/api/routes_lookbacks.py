@@ -33,7 +33,8 @@ router = APIRouter(tags=["lookbacks"])
 
 
 class LookbackIn(BaseModel):
-    """Start a lookback from a donor (donations collected since ``since``) or from one DIN."""
+    """Start a lookback from a donor (donations collected since ``since``; without it, from
+    12 months before the donor's last clear screen for the marker) or from one DIN."""
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"donor_id": "DNR-7QX2K9", "marker": "HIV", "since": "2025-01-01T00:00:00Z"},
@@ -50,6 +51,7 @@ class LookbackIn(BaseModel):
         description="default: derived from event_id, so a retry starts nothing new")
     event_id: UUID | None = None
     occurred_at: Rfc3339 | None = None
+    late_entry_reason: str | None = Field(default=None, min_length=1, max_length=500)
 
 
 class LookbackOut(Row):
@@ -76,8 +78,9 @@ def _envelope(raw: Any) -> dict[str, Any]:
     data = {"lookback_id": lookback_id} | {
         k: raw[k] for k in ("donor_id", "din", "marker", "since") if raw.get(k) is not None}
     envelope = {"type": "LookbackStarted", "data": data, "event_id": event_id}
-    if raw.get("occurred_at") is not None:
-        envelope["occurred_at"] = raw["occurred_at"]
+    for name in ("occurred_at", "late_entry_reason"):
+        if raw.get(name) is not None:
+            envelope[name] = raw[name]
     return envelope
 
 

@@ -65,11 +65,25 @@ def _properties(unit: Mapping[str, Any]) -> list[JSON]:
     props.append({"type": {"coding": [_coding(s.LOCAL_PROPERTY, "status")]},
                   "valueCodeableConcept": {"coding": [_coding(s.UNIT_STATUS,
                                                               str(unit["status"]))]}})
+    for hold in unit.get("holds") or ():
+        props.append({"type": {"coding": [_coding(s.LOCAL_PROPERTY, "hold")]},
+                      "valueCodeableConcept": {
+                          "coding": [_coding(s.HOLD_CAUSE, str(hold["cause"]))],
+                          "text": str(hold["reason"])}})
     if unit.get("volume_ml") is not None:
         props.append({"type": {"coding": [_coding(s.LOCAL_PROPERTY, "volume")]},
                       "valueQuantity": {"value": int(unit["volume_ml"]), "unit": "mL",
                                         "system": s.UCUM, "code": "mL"}})
     return props
+
+
+_PRODUCT_STATUS: dict[str, tuple[str, str]] = {
+    "released": ("available", "Available"),
+    "reserved": ("allocated", "Allocated"),
+    "issued": ("issued", "Issued"),
+}
+"""Unit status → FHIR R5 ``biologicallyderived-product-status``; a held unit, and every other
+status, is ``unavailable``."""
 
 
 def product(
@@ -90,9 +104,8 @@ def product(
         "id": unit["unit_id"],
         "identifier": [{"system": s.UNIT_ID, "value": unit["unit_id"]}],
         "biologicalSourceEvent": {"system": s.ISBT_DIN, "value": unit["din"]},
-        "productStatus": _coding(
-            s.PRODUCT_STATUS, *(("available", "Available") if unit["status"] == "released"
-                                else ("unavailable", "Unavailable"))),
+        "productStatus": _coding(s.PRODUCT_STATUS, *_PRODUCT_STATUS.get(
+            "held" if unit.get("holds") else str(unit["status"]), ("unavailable", "Unavailable"))),
         "property": _properties(unit),
     }
     category = unit.get("category")

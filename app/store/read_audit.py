@@ -146,3 +146,50 @@ async def discards(
         "by_site": [dict(r) for r in by_site],
         "by_actor": [dict(r) | {"rate": round(r["discards"] / r["fates"], 4)} for r in by_actor],
     }
+
+
+async def late_entries(
+    con: Conn, from_: datetime | None = None, to: datetime | None = None, limit: int = 1000,
+) -> list[dict[str, Any]]:
+    """Steps recorded more than the late-entry bound after they happened, with the reason
+    their envelope gave and how late they were, by recording time ``[from_, to)``."""
+    rows = await con.fetch(
+        "SELECT position, event_id, type, stream, occurred_at, recorded_at, reason, actor_key, "
+        "actor_role, actor_site_id FROM rm_late_entries "
+        "WHERE ($1::timestamptz IS NULL OR recorded_at >= $1) "
+        "AND ($2::timestamptz IS NULL OR recorded_at < $2) "
+        "ORDER BY recorded_at, position LIMIT $3", from_, to, limit)
+    return [dict(r) | {"event_id": str(r["event_id"]), "hours_late": round(
+        (r["recorded_at"] - r["occurred_at"]).total_seconds() / 3600, 1)} for r in rows]
+
+
+async def lookbacks_overdue(
+    con: Conn, now: datetime | None = None, limit: int = 1000,
+) -> list[dict[str, Any]]:
+    """Open lookbacks past their deadline, each with the items still open: units no site has
+    acknowledged, and transfused units whose recipient is not notified yet."""
+    rows = await con.fetch(
+        "SELECT lookback_id, donor_id, din, marker, started_at, deadline, site_id, unit_count, "
+        "acknowledged_count FROM rm_lookbacks WHERE closed_at IS NULL AND deadline < $1 "
+        "ORDER BY deadline, lookback_id LIMIT $2", _now(now), limit)
+    if not rows:
+        return []
+    items = await con.fetch(
+        "SELECT lookback_id, unit_id, status, custodian_site_id, patient_id, ack_position, "
+        "notified_position FROM rm_lookback_units WHERE lookback_id = ANY($1::text[]) "
+        "AND (ack_position IS NULL OR (status = 'transfused' AND patient_id IS NOT NULL "
+        "AND notified_position IS NULL)) ORDER BY lookback_id, unit_id",
+        [r["lookback_id"] for r in rows])
+    open_items: dict[str, list[dict[str, Any]]] = {}
+    for item in items:
+        waiting = [w for w, missing in (
+            ("acknowledgement", item["ack_position"] is None),
+            ("recipient_notification", item["status"] == "transfused"
+             and item["patient_id"] is not None and item["notified_position"] is None),
+        ) if missing]
+        open_items.setdefault(item["lookback_id"], []).append({
+            "unit_id": item["unit_id"], "status": item["status"],
+            "custodian_site_id": item["custodian_site_id"], "waiting_for": waiting})
+    now_ = _now(now)
+    return [dict(r) | {"days_overdue": round((now_ - r["deadline"]).total_seconds() / 86400, 1),
+                       "open_items": open_items.get(r["lookback_id"], [])} for r in rows]

@@ -11,15 +11,24 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+import orjson
 
+from app.projections.tables import UNIT_STATE
 from app.store.codec import b64
 from app.store.conn import Conn
-from app.store.read_audit import audit_events, custody_gaps, discards, unfated_past_expiry
+from app.store.read_audit import (
+    audit_events,
+    custody_gaps,
+    discards,
+    late_entries,
+    lookbacks_overdue,
+    unfated_past_expiry,
+)
 from app.store.read_stock import inventory_index, near_expiry, stock
 
 __all__ = [
     "audit_events", "custody_gaps", "discards", "donation", "donor_trace", "inventory_index",
-    "lookback",
+    "late_entries", "lookback", "lookbacks_overdue",
     "near_expiry", "patient_units", "provenance", "stock", "unfated_past_expiry", "unit_state",
 ]
 
@@ -59,18 +68,38 @@ async def unit_state(con: Conn, unit_id: str) -> dict[str, Any] | None:
     row = await con.fetchrow("SELECT * FROM rm_units WHERE unit_id = $1", unit_id)
     if row is None:
         return None
-    unit = dict(row)
+    unit = unit_row(row)
     ancestors = [r["unit_id"] for r in await con.fetch(_ANCESTORS, unit_id)]
     dins = {unit["din"], *(u.split("-", 1)[0] for u in ancestors)}
     unit["tests"] = _dicts(await con.fetch(
-        "SELECT din, marker, result, lab_site_id, tested_at, position FROM rm_tests "
-        "WHERE din = ANY($1::text[]) ORDER BY din, marker", sorted(dins)))
+        "SELECT din, marker, test_kind, result, sample_id, assay, kit_lot, lab_site_id, "
+        "tested_at, position FROM rm_tests WHERE din = ANY($1::text[]) ORDER BY din, position",
+        sorted(dins)))
     unit["parents"] = _dicts(await con.fetch(
         "SELECT parent_unit_id AS unit_id, kind, position FROM rm_lineage "
         "WHERE child_unit_id = $1 ORDER BY parent_unit_id", unit_id))
     unit["children"] = _dicts(await con.fetch(
         "SELECT child_unit_id AS unit_id, kind, position FROM rm_lineage "
         "WHERE parent_unit_id = $1 ORDER BY child_unit_id", unit_id))
+    return unit
+
+
+_JSON_STATE = tuple(name for name, pgtype in UNIT_STATE.columns if pgtype == "jsonb")
+_OPEN_HOLD = ("hold_id", "cause", "reason", "since", "marker", "din")
+
+
+def unit_row(row: Any) -> dict[str, Any]:
+    """An ``rm_units`` row for a reader: its JSON state columns decoded, ``holds`` the open
+    holds (``hold_id, cause, reason, since``, and the marker and donation of a test hold) and
+    ``hold_history`` every hold with when and why it was lifted."""
+    unit = dict(row)
+    for name in _JSON_STATE:
+        if isinstance(unit.get(name), str):
+            unit[name] = orjson.loads(unit[name])
+    history = unit.pop("holds", None) or []
+    unit["hold_history"] = history
+    unit["holds"] = [{k: h.get(k) for k in _OPEN_HOLD} for h in history
+                     if h.get("lifted_at") is None]
     return unit
 
 
@@ -81,8 +110,8 @@ async def donation(con: Conn, din: str) -> dict[str, Any] | None:
         return None
     result = dict(row)
     result["tests"] = _dicts(await con.fetch(
-        "SELECT marker, result, lab_site_id, tested_at, position FROM rm_tests "
-        "WHERE din = $1 ORDER BY marker", din))
+        "SELECT marker, test_kind, result, sample_id, assay, kit_lot, lab_site_id, tested_at, "
+        "position FROM rm_tests WHERE din = $1 ORDER BY position", din))
     result["components"] = _dicts(await con.fetch(
         f"SELECT {_NODE_COLUMNS}, volume_ml, expires_at, consumed, in_stock, in_transit_to "
         "FROM rm_units WHERE din = $1 ORDER BY unit_id", din))
@@ -99,8 +128,8 @@ async def provenance(
     """Donor pseudonyms → donations → lineage graph → custody chain (with dwell and transit
     times; open stays measured to ``now``) → recipient or final fate, and the positions and
     hashes of the unit's events (for inclusion proofs)."""
-    row = await con.fetchrow(f"SELECT {_NODE_COLUMNS}, expires_at, in_transit_to FROM rm_units "
-                             "WHERE unit_id = $1", unit_id)
+    row = await con.fetchrow(f"SELECT {_NODE_COLUMNS}, expires_at, in_transit_to, holds "
+                             "FROM rm_units WHERE unit_id = $1", unit_id)
     if row is None:
         return None
     edges = _dicts(await con.fetch(_EDGES_UP, unit_id)) + _dicts(
@@ -125,7 +154,7 @@ async def provenance(
         "JOIN events e ON e.position = r.position WHERE r.kind = 'unit' AND r.ref = $1 "
         "ORDER BY r.position", unit_id)
     return {
-        "unit": dict(row),
+        "unit": unit_row(row),
         "donors": sorted({n["donor_id"] for n in nodes
                           if n["donor_id"] is not None and n["unit_id"] in line}),
         "donations": _dicts(await con.fetch(
@@ -186,9 +215,12 @@ async def lookback(con: Conn, lookback_id: str) -> dict[str, Any] | None:
     result = dict(row)
     result["units"] = _dicts(await con.fetch(
         "SELECT unit_id, status, custodian_site_id, patient_id, acknowledged_at, "
-        "acknowledged_site_id, ack_position FROM rm_lookback_units WHERE lookback_id = $1 "
-        "ORDER BY unit_id", lookback_id))
+        "acknowledged_site_id, ack_position, notified_at, notified_position "
+        "FROM rm_lookback_units WHERE lookback_id = $1 ORDER BY unit_id", lookback_id))
     result["open_items"] = [u["unit_id"] for u in result["units"] if u["ack_position"] is None]
+    result["recipients_to_notify"] = [
+        u["unit_id"] for u in result["units"] if u["status"] == "transfused"
+        and u["patient_id"] is not None and u["notified_position"] is None]
     return result
 
 

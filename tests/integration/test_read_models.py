@@ -57,6 +57,8 @@ async def test_lookback_reaches_every_derived_unit_and_recipient(con: asyncpg.Co
     s.do("UnitsPooled", {"parent_unit_ids": [plt, other], "din": din(3),
                          "product_code": "E7000V00", "category": "platelets", "volume_ml": 290},
          actor("processing", "BB1"))
+    s.do("TestResultRecorded", {"din": din(3), "marker": "BACTERIA", "result": "non_reactive",
+                                "lab_site_id": "LAB1"}, actor("lab", "LAB1"))
     for uid, patient in ((red, "PAT-1"), (pool, "PAT-2")):
         s.release(uid)
         s.receive(uid, s.ship(uid, "H1"), "H1")

@@ -70,15 +70,22 @@ class Scene:
 
     def do(self, type: str, data: dict[str, Any], by: Actor = ADMIN,
            at: datetime | None = None) -> list[NewEvent]:
-        events = self.world.execute(self.command(type, data, by, at), self.catalogue)
-        self.log.extend(events)
-        return events
+        return self.run(self.command(type, data, by, at))
 
     def refuse(self, type: str, data: dict[str, Any], by: Actor = ADMIN,
                at: datetime | None = None) -> DomainError:
+        return self.refuse_command(self.command(type, data, by, at))
+
+    def run(self, cmd: Command) -> list[NewEvent]:
+        """Decide and apply a command built by hand (a late entry, say)."""
+        events = self.world.execute(cmd, self.catalogue)
+        self.log.extend(events)
+        return events
+
+    def refuse_command(self, cmd: Command) -> DomainError:
         before = dict(self.world.states)
         with pytest.raises(DomainError) as caught:
-            self.do(type, data, by, at)
+            self.run(cmd)
         assert self.world.states == before
         return caught.value
 

@@ -115,6 +115,7 @@ def unit_received(d: Decision, data: UnitReceived) -> None:
     """Only the destination receives, naming the shipment."""
     unit = d.unit(data.unit_id)
     require_live(unit)
+    d.in_order(unit.last_at, f"unit {unit.unit_id}")
     if unit.in_transit_to is None:
         raise UnitNotInTransit(f"unit {unit.unit_id} is not in transit", field="data.unit_id")
     if data.site_id != unit.in_transit_to:
