@@ -9,6 +9,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from fastapi import Depends, FastAPI
 
 from app.api import (
+    catalogue_doc,
     openapi,
     problems,
     routes_admin,
@@ -76,7 +77,7 @@ def create_app(settings: Settings, services: ServicesFactory = open_services) ->
         title="bloodtrace",
         version="1.0.0",
         summary="Event-sourced, hash-chained blood unit traceability",
-        description=DESCRIPTION,
+        description=DESCRIPTION + catalogue_doc.role_matrix(),
         lifespan=lifespan,
         default_response_class=FastJSON,
         dependencies=[Depends(reject_unknown_query)],

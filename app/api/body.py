@@ -18,6 +18,7 @@ from pydantic import (
     ValidationError,
 )
 
+from app.api.catalogue_doc import event_examples
 from app.api.params import RFC3339
 from app.errors import FloatNotAllowed, InvalidInput, MalformedRequest, PayloadTooLarge
 from app.events.messages import Actor, Command, content_hash
@@ -45,11 +46,10 @@ class EventIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={"examples": [{
-            "type": "DonorRegistered",
-            "data": {"donor_id": "DNR-7QX2K9", "abo": "O", "rhd": "NEG"},
+            **event_examples()[0],
             "event_id": "5b0f9a34-4a8e-4b8e-9d7e-0c3f8f1e2a11",
             "occurred_at": "2026-11-20T09:30:00Z",
-        }]},
+        }, *event_examples()[1:]]},
     )
 
     type: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z]+$")
