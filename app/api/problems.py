@@ -1,12 +1,11 @@
 """The one place errors become RFC 9457 ``application/problem+json`` responses.
 
 - ``DomainError`` → the status of its category (``STATUS``), a ``type`` URI per rule,
-  ``detail`` and ``field``;
+  ``detail`` and ``field``; a ``StoreUnavailable`` is a 503 with ``Retry-After``;
 - request validation → 422 ``invalid-input`` naming the first offending field;
 - Starlette HTTP errors (unknown path, wrong method) → their status;
-- anything else: a 503 when it means the database cannot be reached, else a logged 500.
-  These are rendered by ``unexpected`` which the request middleware calls, so the client
-  always gets a problem and the server never re-raises into the ASGI server.
+- anything else: a logged 500. ``unexpected`` renders it for the request middleware, so the
+  client always gets a problem and the server never re-raises into the ASGI server.
 
 Single appends, batch items and these handlers all build their bodies with ``problem_body``.
 """
@@ -22,8 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from app.errors import Category, DomainError, InvalidInput, Unavailable
-from app.store.errors import is_unavailable
+from app.errors import Category, DomainError, InvalidInput
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
@@ -100,6 +98,11 @@ def render_domain_error(exc: DomainError, instance: str) -> Response:
 
 async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
+    if exc.category is Category.UNAVAILABLE:
+        # The client learns only "retry"; the operator learns which failure it was.
+        cause = exc.__cause__
+        log.warning("database unreachable on %s %s: %s", request.method, request.url.path,
+                    type(cause).__name__ if cause is not None else exc.detail)
     response = render_domain_error(exc, request.url.path)
     _count(request, {"rule": exc.rule, "status": response.status_code})
     return response
@@ -125,12 +128,8 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 def unexpected(exc: Exception, method: str, path: str) -> Response:
-    """The answer to an exception nothing else handled: 503 when the database is
-    unreachable, else 500 (logged with its traceback; the client learns nothing internal)."""
-    if is_unavailable(exc):
-        log.warning("database unreachable on %s %s: %s", method, path, type(exc).__name__)
-        return render_domain_error(Unavailable("the database is unreachable; retry shortly"),
-                                   path)
+    """The answer to an exception nothing else handled: a 500, logged with its traceback
+    (the client learns nothing internal)."""
     log.error("unhandled error on %s %s", method, path, exc_info=exc)
     return problem_response(problem_body(
         rule="internal-error", title="Internal error", status=500,

@@ -23,6 +23,7 @@ from app.log.export import open_export
 from app.log.notes import b64
 from app.log.proofs import consistency_proof, inclusion_proof, unit_records_with_proofs
 from app.store.conn import Conn
+from app.store.errors import map_driver_errors
 
 router = APIRouter(tags=["verifiable log"])
 Size = Annotated[int, Query(ge=1, le=2**62)]
@@ -171,6 +172,7 @@ async def export(
     otherwise rounded up to the next one, so the export ends on a signed tree head.
     The whole log holds every pseudonym: auditor and admin keys only."""
     require_national(actor, "the export")
-    lines = await open_export(pool, settings.log_origin, from_, to)
+    with map_driver_errors():  # past the first chunk, a lost database ends the stream
+        lines = await open_export(pool, settings.log_origin, from_, to)
     return StreamingResponse(lines, media_type="application/x-ndjson", headers={
         "Content-Disposition": 'attachment; filename="bloodtrace-export.jsonl"'})

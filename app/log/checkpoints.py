@@ -33,7 +33,7 @@ from app.log import merkle
 from app.log.notes import Checkpoint, NoteSigner, sign_checkpoint
 from app.log.proofs import fetch_nodes
 from app.store.conn import Conn
-from app.store.errors import is_unavailable
+from app.store.errors import StoreUnavailable, map_driver_errors
 
 log = logging.getLogger(__name__)
 DEFAULT_KEY_FILE = "signing-key.pem"
@@ -218,7 +218,7 @@ async def run_checkpointer(pool: asyncpg.Pool, settings: Settings, stop: asyncio
     while True:
         stopping = stop.is_set()
         try:
-            async with pool.acquire() as con:
+            async with map_driver_errors(), pool.acquire() as con:
                 position: int = await con.fetchval("SELECT position FROM log_head WHERE id = 1")
                 if last_signed < 0:
                     last_signed = (await con.fetchval(
@@ -230,13 +230,13 @@ async def run_checkpointer(pool: asyncpg.Pool, settings: Settings, stop: asyncio
                 if due:
                     await make_checkpoint(con, signers, settings.log_origin)
                     signed_at, last_signed = time.monotonic(), position
-        except Exception as exc:
-            # The checkpointer must outlive a database restart; anything else is logged
-            # loudly on every round until it is fixed.
-            if is_unavailable(exc):
-                log.warning("checkpointer: database unavailable (%s)", exc)
-            else:
-                log.exception("checkpointer: cannot sign a checkpoint")
+        except StoreUnavailable as exc:
+            # The checkpointer must outlive a database restart.
+            log.warning("checkpointer: database unavailable (%s)", exc.__cause__)
+        except Exception:
+            # The top of a background task: anything else (an inconsistent head, a bug) is
+            # logged with its traceback on every round until it is fixed, never dropped.
+            log.exception("checkpointer: cannot sign a checkpoint")
         if stopping:
             return
         try:

@@ -1,5 +1,5 @@
 """Errors carry a category, the edge alone knows HTTP: one status map, one problem renderer,
-one translation of pydantic's errors."""
+one translation of pydantic's errors, and driver failures translated at the pool boundary."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from app.api.problems import (
     render_domain_error,
 )
 from app.errors import Category, DomainError, InvalidEventData, InvalidInput
+from app.store.errors import StoreUnavailable, map_driver_errors
 
 ALL_ERRORS = [c for _, c in inspect.getmembers(errors, inspect.isclass)
               if issubclass(c, DomainError)]
@@ -39,7 +40,7 @@ def test_every_error_has_a_category_and_no_http_status(cls: type[DomainError]) -
     (errors.InvalidInput, 422), (errors.MalformedRequest, 400), (errors.PayloadTooLarge, 413),
     (errors.UnitNotFound, 404), (errors.Unauthenticated, 401), (errors.SiteScopeViolation, 403),
     (errors.IdempotencyConflict, 409), (errors.UnitExpired, 409), (errors.Unavailable, 503),
-    (errors.FloatNotAllowed, 422), (errors.NoCheckpoint, 404),
+    (StoreUnavailable, 503), (errors.FloatNotAllowed, 422), (errors.NoCheckpoint, 404),
 ])
 def test_the_status_of_each_kind_of_refusal(cls: type[DomainError], status: int) -> None:
     assert http_status(cls("x")) == status
@@ -57,7 +58,7 @@ def test_a_problem_names_its_rule_field_extras_and_instance() -> None:
 
 
 def test_unavailable_and_unauthenticated_answers_carry_their_headers() -> None:
-    down = render_domain_error(errors.Unavailable("down"), "/v1/stock")
+    down = render_domain_error(StoreUnavailable("down"), "/v1/stock")
     assert (down.status_code, down.headers["retry-after"], down.media_type) == (
         503, "2", PROBLEM_JSON)
     assert orjson.loads(down.body)["rule"] == "unavailable"
@@ -88,3 +89,23 @@ def test_pydantic_errors_become_one_refusal_naming_the_first_field() -> None:
     assert (query.field, query.detail, query.extra) == ("limit", "limit: too big", {"errors": []})
     bare = InvalidInput.from_validation([{"loc": ("body",), "msg": "missing"}], hide=("body",))
     assert (bare.field, bare.detail) == (None, "missing")
+
+
+def test_driver_failures_become_store_unavailable_with_and_without_await() -> None:
+    with pytest.raises(StoreUnavailable) as caught, map_driver_errors():
+        raise ConnectionRefusedError("no server")
+    assert isinstance(caught.value.__cause__, ConnectionRefusedError)
+    with pytest.raises(StoreUnavailable), map_driver_errors():
+        raise TimeoutError
+
+
+async def test_async_use_translates_and_lets_other_errors_through() -> None:
+    with pytest.raises(StoreUnavailable):
+        async with map_driver_errors():
+            raise ConnectionResetError
+    with pytest.raises(KeyError):
+        async with map_driver_errors():
+            raise KeyError("a bug stays a bug")
+    with pytest.raises(errors.UnitNotFound):
+        async with map_driver_errors():
+            raise errors.UnitNotFound("not a driver failure")
