@@ -4,16 +4,25 @@ one translation of pydantic's errors, and driver failures translated at the pool
 from __future__ import annotations
 
 import inspect
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+import asyncpg
+import httpx
 import orjson
 import pytest
+from fastapi import FastAPI
 from pydantic import BaseModel, ValidationError
 
 from app import errors
+from app.api.deps import ConDep, get_pool
+from app.api.metrics import Metrics
+from app.api.middleware import RequestContext
 from app.api.problems import (
     PROBLEM_JSON,
     STATUS,
     http_status,
+    install,
     problem,
     problem_body,
     render_domain_error,
@@ -109,3 +118,41 @@ async def test_async_use_translates_and_lets_other_errors_through() -> None:
     with pytest.raises(errors.UnitNotFound):
         async with map_driver_errors():
             raise errors.UnitNotFound("not a driver failure")
+
+
+class _Pool:
+    """Hands out a placeholder connection: the routes below fail before they would use it."""
+
+    @asynccontextmanager
+    async def acquire(self, timeout: float) -> AsyncIterator[object]:
+        yield object()
+
+
+def _edge() -> FastAPI:
+    """The problem handlers and the request middleware around routes that take a ConDep."""
+    app = FastAPI()
+    app.state.metrics = Metrics()
+    install(app)
+    app.dependency_overrides[get_pool] = _Pool
+
+    @app.get("/lost")
+    async def lost(con: ConDep) -> None:
+        raise asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed")
+
+    @app.get("/bug")
+    async def bug(con: ConDep) -> None:
+        raise KeyError("no such column")
+
+    app.add_middleware(RequestContext, metrics=app.state.metrics)
+    return app
+
+
+async def test_a_connection_lost_inside_a_route_is_a_503_and_a_bug_a_500() -> None:
+    transport = httpx.ASGITransport(app=_edge())
+    async with httpx.AsyncClient(transport=transport, base_url="http://edge") as http:
+        lost = await http.get("/lost")
+        bug = await http.get("/bug")
+    assert (lost.status_code, lost.json()["rule"], lost.headers["retry-after"]) == (
+        503, "unavailable", "2")
+    assert (bug.status_code, bug.json()["rule"]) == (500, "internal-error")
+    assert bug.headers["content-type"].startswith(PROBLEM_JSON)
