@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.log.checkpoints import latest_checkpoint
-from app.log.notes import b64
+from app.log.encoding import b64
 from app.log.proofs import inclusion_proofs
 from app.store.conn import Conn
 from app.store.log_reader import head_position

@@ -18,8 +18,8 @@ from app.api.problems import http_status, problem
 from app.api.responses import LIST_PROBLEMS, WRITE_PROBLEMS, FastJSON, FeedPage
 from app.errors import DomainError, InvalidInput
 from app.events.messages import Actor
+from app.log.encoding import b64
 from app.store.api_access import site_feed
-from app.store.codec import b64
 from app.store.conn import Conn
 from app.store.log_reader import feed
 from app.store.writer import AppendResult

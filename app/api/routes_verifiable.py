@@ -19,8 +19,8 @@ from app.api.responses import PROBLEMS, FastJSON
 from app.errors import NoCheckpoint, UnitNotFound
 from app.log.bundle import build_bundle
 from app.log.checkpoints import SignedCheckpoint, key_manifest, latest_checkpoint
+from app.log.encoding import b64
 from app.log.export import open_export
-from app.log.notes import b64
 from app.log.proofs import consistency_proof, inclusion_proof, unit_records_with_proofs
 from app.store.conn import Conn
 from app.store.errors import map_driver_errors

@@ -23,7 +23,6 @@ holds a transaction open. Rows never change once written, so paging gives a cons
 
 from __future__ import annotations
 
-import binascii
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -32,16 +31,13 @@ import asyncpg
 import orjson
 
 from app.errors import ExportRangeError
+from app.log.encoding import b64
 from app.log.merkle import root_nodes
 from app.log.offline import EXPORT_FORMAT
 from app.log.proofs import fetch_nodes
 from app.store.conn import Conn
 
 PAGE = 5000
-
-
-def _b64(value: bytes) -> str:
-    return binascii.b2a_base64(value, newline=False).decode("ascii")
 
 
 def _line(obj: Mapping[str, Any]) -> bytes:
@@ -62,8 +58,8 @@ def key_line(key: Mapping[str, Any]) -> bytes:
 
 
 def start_line(size: int, chain: bytes, compact_range: Sequence[bytes]) -> bytes:
-    return _line({"kind": "start", "size": size, "chain_hash": _b64(chain),
-                  "compact_range": [_b64(h) for h in compact_range]})
+    return _line({"kind": "start", "size": size, "chain_hash": b64(chain),
+                  "compact_range": [b64(h) for h in compact_range]})
 
 
 def record_line(position: int, record: bytes, leaf: bytes, chain: bytes) -> bytes:
@@ -72,9 +68,9 @@ def record_line(position: int, record: bytes, leaf: bytes, chain: bytes) -> byte
     try:
         body["record"] = record.decode("utf-8")
     except UnicodeDecodeError:
-        body["record_b64"] = _b64(record)
-    body["leaf_hash"] = _b64(leaf)
-    body["chain_hash"] = _b64(chain)
+        body["record_b64"] = b64(record)
+    body["leaf_hash"] = b64(leaf)
+    body["chain_hash"] = b64(chain)
     return _line(body)
 
 

@@ -23,6 +23,7 @@ import httpx
 import orjson
 
 from app.log.checkpoints import generate_key_file, parse_private_keys
+from app.log.encoding import b64
 from app.log.merkle import ProofError, verify_consistency
 from app.log.notes import (
     COSIGNATURE_V1,
@@ -30,7 +31,6 @@ from app.log.notes import (
     NoteSigner,
     VerifierKey,
     add_signature,
-    b64,
     open_checkpoint,
 )
 

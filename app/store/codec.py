@@ -5,13 +5,13 @@ Old schema versions would be upcast here; v1 is the only one so far.
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 from uuid import UUID
 
 import orjson
 
 from app.events.messages import Actor, StoredEvent
+from app.log.encoding import b64
 from app.log.record import parse_time
 
 FEED_COLUMNS = "position, record, leaf_hash, chain_hash"
@@ -36,10 +36,6 @@ def stored_event_from_row(row: Any) -> StoredEvent:
         leaf_hash=row["leaf_hash"],
         chain_hash=row["chain_hash"],
     )
-
-
-def b64(value: bytes) -> str:
-    return base64.b64encode(value).decode("ascii")
 
 
 def feed_entry(row: Any) -> dict[str, Any]:

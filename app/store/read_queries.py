@@ -12,7 +12,7 @@ from typing import Any
 
 import asyncpg
 
-from app.store.codec import b64
+from app.log.encoding import b64
 from app.store.conn import Conn
 from app.store.read_audit import audit_events, custody_gaps, discards, unfated_past_expiry
 from app.store.read_stock import inventory_index, near_expiry, stock
