@@ -18,12 +18,13 @@ from app.api.deps import ActorDep, ConDep, PoolDep, SettingsDep
 from app.api.responses import PROBLEMS, FastJSON
 from app.errors import NoCheckpoint, UnitNotFound
 from app.log.bundle import build_bundle
-from app.log.checkpoints import SignedCheckpoint, key_manifest, latest_checkpoint
+from app.log.checkpoints import SignedCheckpoint
 from app.log.encoding import b64
-from app.log.export import open_export
-from app.log.proofs import consistency_proof, inclusion_proof, unit_records_with_proofs
+from app.store.checkpoint_store import key_manifest, latest_checkpoint
 from app.store.conn import Conn
 from app.store.errors import map_driver_errors
+from app.store.export_reader import open_export
+from app.store.proof_reader import consistency_proof, inclusion_proof, unit_records_with_proofs
 
 router = APIRouter(tags=["verifiable log"])
 Size = Annotated[int, Query(ge=1, le=2**62)]
