@@ -12,10 +12,10 @@ import typer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
+from app.cli.verifiable import register
 from app.log import merkle
 from app.log import notes as N
 from app.log.bundle import verify_unit_bundle
-from app.log.cli_verifiable import register
 from app.log.offline_parallel import verify_export_file
 from app.store.export_reader import open_export
 from tests.support.verifiable import ORIGIN, as_superuser, fill, verifiable_client

@@ -14,9 +14,9 @@ import typer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
+from app.cli.verifiable import register
 from app.log import notes as N
 from app.log import witness as W
-from app.log.cli_verifiable import register
 from app.witness import http_log, runner
 from tests.conftest import database_from
 from tests.support.verifiable import ORIGIN, as_superuser, fill, verifiable_client

@@ -1,7 +1,7 @@
 """CLI commands of the verifiable log: export, verify-export, verify-unit, witness, log-keys.
 
 ``verify-export``, ``verify-unit`` and ``witness`` need no database; they are the auditor's and
-the witness's tools. ``app/cli.py`` calls ``register``.
+the witness's tools. ``app.cli.main()`` calls ``register``.
 """
 
 from __future__ import annotations
