@@ -82,7 +82,8 @@ async def open_services(
 ) -> AsyncIterator[Services]:
     """Migrate, open the pool as the INSERT/SELECT role, start the writer and the
     checkpointer; on exit, sign a last checkpoint and close."""
-    from app.log.checkpoints import load_signers, run_checkpointer
+    from app.signing_keys import load_signers
+    from app.store.checkpointer import run_checkpointer
 
     # A bad or unreadable signing key stops the start, before anything is served.
     signers = await asyncio.to_thread(load_signers, settings) if checkpoints else []

@@ -1,23 +1,44 @@
 """The one DomainError tree.
 
 Every refusal the service makes is an instance of a class below. Each class names its rule
-(a stable slug that becomes the RFC 9457 problem ``type`` URI) and its HTTP status. The HTTP
-edge renders them in exactly one place (``app/api/problems.py``); nothing else builds error
+(a stable slug that becomes the RFC 9457 problem ``type`` URI) and its category: what kind of
+refusal it is, never how a transport spells it. The HTTP edge maps categories to statuses and
+renders problems in exactly one place (``app/api/problems.py``); nothing else builds error
 responses.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Container, Mapping, Sequence
+from enum import StrEnum
+from typing import Any, ClassVar, Self
 
-PROBLEM_BASE = "https://bloodtrace.dev/problems/"
+
+class Category(StrEnum):
+    """What kind of refusal an error is."""
+
+    INVALID_INPUT = "invalid_input"
+    """A value is wrong in itself (missing, ill-formed, out of range)."""
+    MALFORMED = "malformed"
+    """The request cannot be read at all (not JSON)."""
+    TOO_LARGE = "too_large"
+    NOT_FOUND = "not_found"
+    UNAUTHENTICATED = "unauthenticated"
+    FORBIDDEN = "forbidden"
+    """The caller is known but may not do this."""
+    CONFLICT = "conflict"
+    """The request contradicts what the log already holds (idempotency, versions)."""
+    RULE_VIOLATION = "rule_violation"
+    """A life-cycle rule forbids this in the current state."""
+    UNAVAILABLE = "unavailable"
+    """The service cannot do it now (its database is unreachable); a retry may succeed."""
 
 
 class DomainError(Exception):
-    """Base of every refusal. Subclasses set ``rule``, ``status`` and ``title``."""
+    """Base of every refusal. Subclasses set ``rule``, ``category`` and ``title``."""
 
     rule: ClassVar[str] = "domain-error"
-    status: ClassVar[int] = 409
+    category: ClassVar[Category] = Category.CONFLICT
     title: ClassVar[str] = "The request was refused"
 
     def __init__(self, detail: str, *, field: str | None = None, **extra: Any) -> None:
@@ -25,23 +46,6 @@ class DomainError(Exception):
         self.detail = detail
         self.field = field
         self.extra = extra
-
-    @property
-    def type_uri(self) -> str:
-        return PROBLEM_BASE + self.rule
-
-    def to_problem(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "type": self.type_uri,
-            "title": self.title,
-            "status": self.status,
-            "detail": self.detail,
-            "rule": self.rule,
-        }
-        if self.field is not None:
-            body["field"] = self.field
-        body.update(self.extra)
-        return body
 
 
 # --- request shape -------------------------------------------------------------------------
@@ -51,13 +55,26 @@ class InvalidInput(DomainError):
     """The request is well-formed JSON but a field is missing or has the wrong form."""
 
     rule = "invalid-input"
-    status = 422
+    category = Category.INVALID_INPUT
     title = "Invalid input"
+
+    @classmethod
+    def from_validation(
+        cls, details: Sequence[Mapping[str, Any]], /, *, prefix: Sequence[str] = (),
+        hide: Container[object] = (), **extra: Any,
+    ) -> Self:
+        """The first of pydantic's error ``details`` (``ValidationError.errors()``) as this
+        refusal, naming its field: ``prefix`` first, then the error's location without the
+        parts in ``hide`` (FastAPI's ``body``/``query``/``path``, which are not fields)."""
+        first = details[0] if details else {}
+        field = ".".join([*prefix, *(str(p) for p in first.get("loc", ()) if p not in hide)])
+        message = str(first.get("msg", "invalid input"))
+        return cls(f"{field}: {message}" if field else message, field=field or None, **extra)
 
 
 class MalformedRequest(DomainError):
     rule = "malformed-request"
-    status = 400
+    category = Category.MALFORMED
     title = "Malformed request"
 
 
@@ -68,7 +85,7 @@ class FloatNotAllowed(InvalidInput):
 
 class PayloadTooLarge(DomainError):
     rule = "payload-too-large"
-    status = 413
+    category = Category.TOO_LARGE
     title = "Request body too large"
 
 
@@ -79,7 +96,7 @@ class UnknownEventType(InvalidInput):
 
 class NotFound(DomainError):
     rule = "not-found"
-    status = 404
+    category = Category.NOT_FOUND
     title = "Not found"
 
 
@@ -88,13 +105,13 @@ class NotFound(DomainError):
 
 class Unauthenticated(DomainError):
     rule = "unauthenticated"
-    status = 401
+    category = Category.UNAUTHENTICATED
     title = "A valid API key is required"
 
 
 class Forbidden(DomainError):
     rule = "forbidden"
-    status = 403
+    category = Category.FORBIDDEN
     title = "This key may not do that"
 
 
@@ -113,7 +130,7 @@ class SiteScopeViolation(Forbidden):
 
 class Conflict(DomainError):
     rule = "conflict"
-    status = 409
+    category = Category.CONFLICT
     title = "Conflict"
 
 
@@ -129,24 +146,24 @@ class WrongExpectedVersion(Conflict):
 
 class Unavailable(DomainError):
     rule = "unavailable"
-    status = 503
+    category = Category.UNAVAILABLE
     title = "The service cannot reach its database"
 
 
 # --- domain rules (app/events) ---------------------------------------------------------------
-# The life-cycle rules subclass RuleViolation (409, the state forbids it) or InvalidInput
-# (422, the value is wrong in itself). Each names its own rule slug.
+# The life-cycle rules subclass RuleViolation (the state forbids it) or InvalidInput (the
+# value is wrong in itself). Each names its own rule slug.
 
 
 class RuleViolation(DomainError):
     rule = "rule-violation"
-    status = 409
+    category = Category.RULE_VIOLATION
     title = "A life-cycle rule forbids this"
 
 
 # --- life-cycle rules (issue 3) ---
-# Raised by app/events. Grouped as: bad values (422), unknown things (404), who may act (403),
-# and what the current state forbids (409).
+# Raised by app/events. Grouped as: bad values (invalid input), unknown things (not found),
+# who may act (forbidden), and what the current state forbids (rule violation).
 
 
 class InvalidDin(InvalidInput):

@@ -34,10 +34,10 @@ from app.log import merkle
 from app.log.export import checkpoint_line, header_line, record_line, start_line
 from app.log.notes import Checkpoint, NoteSigner, sign_checkpoint
 from app.log.offline_parallel import verify_export_file
-from app.log.proofs import consistency_proof, inclusion_proof
 from app.log.record import CHAIN_TAG, GENESIS, build_record
 from app.store.database import embedded_admin_url, with_database
 from app.store.migrate import migrate
+from app.store.proof_reader import consistency_proof, inclusion_proof
 from bench.figures import Figure, latency, p50_p99, rate
 
 ROOT = Path(__file__).resolve().parent.parent

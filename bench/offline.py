@@ -16,7 +16,8 @@ import asyncpg
 import orjson
 
 from app.config import Settings
-from app.log.checkpoints import load_signers, make_checkpoint, register_keys
+from app.signing_keys import load_signers
+from app.store.checkpoint_store import make_checkpoint, register_keys
 from bench.figures import Figure, rate
 from bench.server import ROOT
 

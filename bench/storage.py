@@ -71,7 +71,7 @@ async def verification(pool: asyncpg.Pool) -> tuple[Figure, float]:
 async def offline_verification(pool: asyncpg.Pool, url: str, work: Path, limit: float
                                ) -> tuple[Figure, str]:
     """Offline export verification, once the verifiable log's CLI exists."""
-    if importlib.util.find_spec("app.log.cli_verifiable") is None:
+    if importlib.util.find_spec("app.cli.verifiable") is None:
         return (Figure("offline export verification", "n/a"),
                 "offline export verification: n/a, `bloodtrace verify-export` does not exist")
     from bench.offline import measure_offline

@@ -111,10 +111,7 @@ def parse_model(model: type[M], raw: Any) -> M:
     try:
         return model.model_validate(raw)
     except ValidationError as err:
-        first = err.errors()[0]
-        field = ".".join(str(p) for p in first["loc"])
-        raise InvalidInput(f"{field}: {first['msg']}" if field else str(first["msg"]),
-                           field=field or None) from None
+        raise InvalidInput.from_validation(err.errors()) from None
 
 
 def _in_utc(moment: datetime) -> datetime:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated
 
 import asyncpg
@@ -17,6 +18,7 @@ from app.config import Settings
 from app.errors import Unauthenticated
 from app.events.messages import Actor
 from app.store.conn import Conn
+from app.store.errors import map_driver_errors
 from app.store.keys import authenticate
 from app.store.writer import Writer
 
@@ -58,11 +60,19 @@ WriterDep = Annotated[Writer, Depends(get_writer)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 
+@asynccontextmanager
+async def connection(pool: asyncpg.Pool) -> AsyncIterator[Conn]:
+    """A pooled connection for the block. Waiting longer than ``ACQUIRE_TIMEOUT_SECONDS``
+    (the database is down), or losing the connection inside the block, raises
+    ``StoreUnavailable``, which the edge renders as a 503."""
+    async with map_driver_errors(), pool.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS) as con:
+        yield con
+
+
 async def get_con(pool: PoolDep) -> AsyncIterator[Conn]:
-    """A pooled connection, returned to the pool as soon as the route function returns.
-    Waiting longer than ``ACQUIRE_TIMEOUT_SECONDS`` (the database is down) raises a
-    TimeoutError, which the edge renders as a 503."""
-    async with pool.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS) as con:
+    """A pooled connection, returned to the pool as soon as the route function returns
+    (a driver failure in the route is a ``StoreUnavailable``, as in ``connection``)."""
+    async with connection(pool) as con:
         yield con
 
 
@@ -83,7 +93,7 @@ async def get_actor(
     now = time.monotonic()
     if hit is not None and hit[0] > now:
         return hit[1]
-    async with services.pool.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS) as con:
+    async with connection(services.pool) as con:
         actor = await authenticate(con, token)
     if actor is None:
         raise Unauthenticated("unknown or revoked API key")

@@ -16,7 +16,7 @@ from typing import Any
 
 import asyncpg
 
-from app.store.errors import is_unavailable
+from app.store.errors import StoreUnavailable, map_driver_errors
 
 log = logging.getLogger(__name__)
 CHANNEL = "bloodtrace_log"
@@ -69,11 +69,15 @@ class LogWatcher:
     async def _run(self) -> None:
         while True:
             try:
-                await self._listen()
-            except Exception as exc:
-                if not is_unavailable(exc) and not isinstance(exc, asyncpg.PostgresError):
-                    raise
-                log.warning("log watch connection lost (%s); retrying", type(exc).__name__)
+                async with map_driver_errors():
+                    await self._listen()
+            except StoreUnavailable as exc:
+                log.warning("log watch connection lost (%s); retrying",
+                            type(exc.__cause__).__name__)
+            except asyncpg.PostgresError as exc:
+                # The server refused LISTEN or the probe: worth retrying, since streams only
+                # lose their wake-ups meanwhile (they still poll).
+                log.warning("log watch refused by the server (%s); retrying", exc)
             self.listening = False
             await asyncio.sleep(self._retry)
 

@@ -1,11 +1,13 @@
 """The one place errors become RFC 9457 ``application/problem+json`` responses.
 
-- ``DomainError`` → its own status, ``type`` URI (one per rule), ``detail`` and ``field``;
+- ``DomainError`` → the status of its category (``STATUS``), a ``type`` URI per rule,
+  ``detail`` and ``field``; a ``StoreUnavailable`` is a 503 with ``Retry-After``;
 - request validation → 422 ``invalid-input`` naming the first offending field;
 - Starlette HTTP errors (unknown path, wrong method) → their status;
-- anything else: a 503 when it means the database cannot be reached, else a logged 500.
-  These are rendered by ``unexpected`` which the request middleware calls, so the client
-  always gets a problem and the server never re-raises into the ASGI server.
+- anything else: a logged 500. ``unexpected`` renders it for the request middleware, so the
+  client always gets a problem and the server never re-raises into the ASGI server.
+
+Single appends, batch items and these handlers all build their bodies with ``problem_body``.
 """
 
 from __future__ import annotations
@@ -19,11 +21,57 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
-from app.errors import PROBLEM_BASE, DomainError, Unavailable
-from app.store.errors import is_unavailable
+from app.errors import Category, DomainError, InvalidInput
 
 log = logging.getLogger(__name__)
 PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://bloodtrace.dev/problems/"
+
+STATUS: dict[Category, int] = {
+    Category.INVALID_INPUT: 422,
+    Category.MALFORMED: 400,
+    Category.TOO_LARGE: 413,
+    Category.NOT_FOUND: 404,
+    Category.UNAUTHENTICATED: 401,
+    Category.FORBIDDEN: 403,
+    Category.CONFLICT: 409,
+    Category.RULE_VIOLATION: 409,
+    Category.UNAVAILABLE: 503,
+}
+"""The HTTP status of each category of DomainError: the only such map."""
+
+_HTTP_RULES = {400: "malformed-request", 404: "not-found", 405: "method-not-allowed",
+               413: "payload-too-large"}
+_LOCATIONS = ("body", "query", "path")
+"""FastAPI's first element of a validation error's location: where, not which field."""
+
+
+def http_status(exc: DomainError) -> int:
+    """The HTTP status that answers ``exc``."""
+    return STATUS[exc.category]
+
+
+def problem_body(
+    *, rule: str, title: str, status: int, detail: str, field: str | None = None,
+    extra: dict[str, Any] | None = None, instance: str | None = None,
+) -> dict[str, Any]:
+    """An RFC 9457 problem: ``type`` is the rule's URI; ``field`` and ``instance`` appear
+    when known; ``extra`` members follow."""
+    body: dict[str, Any] = {"type": PROBLEM_BASE + rule, "title": title, "status": status,
+                            "detail": detail, "rule": rule}
+    if field is not None:
+        body["field"] = field
+    if extra:
+        body.update(extra)
+    if instance is not None:
+        body["instance"] = instance
+    return body
+
+
+def problem(exc: DomainError, instance: str | None = None) -> dict[str, Any]:
+    """The problem body of a refusal (a batch item carries it without ``instance``)."""
+    return problem_body(rule=exc.rule, title=exc.title, status=http_status(exc),
+                        detail=exc.detail, field=exc.field, extra=exc.extra, instance=instance)
 
 
 def problem_response(body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
@@ -40,74 +88,53 @@ def _count(request: Request, body: dict[str, Any]) -> None:
 
 
 def render_domain_error(exc: DomainError, instance: str) -> Response:
-    body = exc.to_problem()
-    body["instance"] = instance
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    if exc.status == 503:
+    headers = None
+    if exc.category is Category.UNAUTHENTICATED:
+        headers = {"WWW-Authenticate": "Bearer"}
+    elif exc.category is Category.UNAVAILABLE:
         headers = {"Retry-After": "2"}
-    return problem_response(body, headers)
+    return problem_response(problem(exc, instance), headers)
 
 
 async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
-    _count(request, {"rule": exc.rule, "status": exc.status})
-    return render_domain_error(exc, request.url.path)
+    if exc.category is Category.UNAVAILABLE:
+        # The client learns only "retry"; the operator learns which failure it was.
+        cause = exc.__cause__
+        log.warning("database unreachable on %s %s: %s", request.method, request.url.path,
+                    type(cause).__name__ if cause is not None else exc.detail)
+    response = render_domain_error(exc, request.url.path)
+    _count(request, {"rule": exc.rule, "status": response.status_code})
+    return response
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
-    first = errors[0] if errors else {}
-    field = ".".join(str(p) for p in first.get("loc", ()) if p not in ("body", "query", "path"))
-    body = {
-        "type": PROBLEM_BASE + "invalid-input",
-        "title": "Invalid input",
-        "status": 422,
-        "detail": f"{field}: {first.get('msg', 'invalid input')}" if field
-        else str(first.get("msg", "invalid input")),
-        "rule": "invalid-input",
-        "field": field or None,
-        "instance": request.url.path,
-        "errors": [
-            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg"))} for e in errors
-        ],
-    }
-    _count(request, body)
-    return problem_response(body)
+    listed = [{"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg"))}
+              for e in errors]
+    refusal = InvalidInput.from_validation(errors, hide=_LOCATIONS, errors=listed)
+    _count(request, {"rule": refusal.rule, "status": http_status(refusal)})
+    return render_domain_error(refusal, request.url.path)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    slug = {400: "malformed-request", 404: "not-found", 405: "method-not-allowed",
-            413: "payload-too-large"}.get(exc.status_code, "http-error")
-    body = {
-        "type": PROBLEM_BASE + slug,
-        "title": str(exc.detail),
-        "status": exc.status_code,
-        "detail": str(exc.detail),
-        "rule": slug,
-        "instance": request.url.path,
-    }
+    rule = _HTTP_RULES.get(exc.status_code, "http-error")
+    body = problem_body(rule=rule, title=str(exc.detail), status=exc.status_code,
+                        detail=str(exc.detail), instance=request.url.path)
     _count(request, body)
     return problem_response(body, dict(exc.headers) if exc.headers else None)
 
 
 def unexpected(exc: Exception, method: str, path: str) -> Response:
-    """The answer to an exception nothing else handled: 503 when the database is
-    unreachable, else 500 (logged with its traceback; the client learns nothing internal)."""
-    if is_unavailable(exc):
-        log.warning("database unreachable on %s %s: %s", method, path, type(exc).__name__)
-        return render_domain_error(Unavailable("the database is unreachable; retry shortly"),
-                                   path)
+    """The answer to an exception nothing else handled: a 500, logged with its traceback
+    (the client learns nothing internal)."""
     log.error("unhandled error on %s %s", method, path, exc_info=exc)
-    return problem_response({
-        "type": PROBLEM_BASE + "internal-error",
-        "title": "Internal error",
-        "status": 500,
-        "detail": "an unexpected error occurred; it has been logged",
-        "rule": "internal-error",
-        "instance": path,
-    })
+    return problem_response(problem_body(
+        rule="internal-error", title="Internal error", status=500,
+        detail="an unexpected error occurred; it has been logged", instance=path,
+    ))
 
 
 def install(app: FastAPI) -> None:

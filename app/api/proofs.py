@@ -1,16 +1,16 @@
 """Inclusion proofs attached to the events of a provenance answer (built by
-``app.log.proofs``): against the latest signed checkpoint when it covers the event, else
+``app.store.proof_reader``): against the latest signed checkpoint when it covers the event, else
 against the current log head (not yet signed)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from app.log.checkpoints import latest_checkpoint
-from app.log.notes import b64
-from app.log.proofs import inclusion_proofs
+from app.log.encoding import b64
+from app.store.checkpoint_store import latest_checkpoint
 from app.store.conn import Conn
 from app.store.log_reader import head_position
+from app.store.proof_reader import inclusion_proofs
 
 
 async def attach_inclusion_proofs(con: Conn, events: list[dict[str, Any]], origin: str) -> None:

@@ -14,11 +14,12 @@ from app.api.body import EventIn, command_from_json, read_json
 from app.api.deps import ActorDep, ConDep, MetricsDep, RecorderDep, SettingsDep, WriterDep
 from app.api.metrics import Metrics
 from app.api.openapi import json_body
+from app.api.problems import http_status, problem
 from app.api.responses import LIST_PROBLEMS, WRITE_PROBLEMS, FastJSON, FeedPage
 from app.errors import DomainError, InvalidInput
 from app.events.messages import Actor
+from app.log.encoding import b64
 from app.store.api_access import site_feed
-from app.store.codec import b64
 from app.store.conn import Conn
 from app.store.log_reader import feed
 from app.store.writer import AppendResult
@@ -75,7 +76,7 @@ def _appended(result: AppendResult) -> dict[str, Any]:
 
 def _count(metrics: Metrics, event_type: str, outcome: AppendResult | DomainError) -> None:
     if isinstance(outcome, DomainError):
-        metrics.refused(outcome.rule, outcome.status)
+        metrics.refused(outcome.rule, http_status(outcome))
     elif outcome.replayed:
         metrics.replays.inc()
     else:
@@ -141,7 +142,8 @@ async def record_batch(
         kind = items[i].get("type") if isinstance(items[i], dict) else None
         _count(metrics, str(kind), outcome)
         if isinstance(outcome, DomainError):
-            body.append({"index": i, "status": outcome.status, "problem": outcome.to_problem()})
+            body.append({"index": i, "status": http_status(outcome),
+                         "problem": problem(outcome)})
         else:
             body.append({"index": i, "status": 201, "result": _appended(outcome)})
     accepted = sum(1 for o in outcomes if not isinstance(o, DomainError))

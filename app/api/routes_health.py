@@ -11,7 +11,7 @@ from starlette.responses import Response
 
 from app.api.deps import MetricsDep, PoolDep
 from app.api.responses import FastJSON
-from app.store.errors import is_unavailable
+from app.store.errors import StoreUnavailable, map_driver_errors
 from app.store.log_reader import head_position
 
 router = APIRouter(tags=["operations"])
@@ -39,13 +39,13 @@ async def healthz() -> Response:
 async def readyz(pool: PoolDep) -> Response:
     """Ready only while the database answers within a second."""
     try:
-        async with asyncio.timeout(READY_TIMEOUT_SECONDS):
-            async with pool.acquire() as con:
+        # Outside the timeout, so that its expiry is a failure to reach the database too.
+        with map_driver_errors():
+            async with asyncio.timeout(READY_TIMEOUT_SECONDS), pool.acquire() as con:
                 position = await head_position(con)
-    except Exception as exc:
-        if not is_unavailable(exc):
-            raise
-        return FastJSON({"ready": False, "reason": type(exc).__name__}, status_code=503)
+    except StoreUnavailable as exc:
+        reason = type(exc.__cause__).__name__
+        return FastJSON({"ready": False, "reason": reason}, status_code=503)
     return FastJSON({"ready": True, "log_size": position})
 
 

@@ -13,7 +13,6 @@ from starlette.responses import Response
 from app.api import access
 from app.api.body import Rfc3339, command_from_json, read_json
 from app.api.deps import (
-    ACQUIRE_TIMEOUT_SECONDS,
     ActorDep,
     ConDep,
     MetricsDep,
@@ -21,6 +20,7 @@ from app.api.deps import (
     RecorderDep,
     SettingsDep,
     WriterDep,
+    connection,
 )
 from app.api.openapi import json_body
 from app.api.params import IdentPath
@@ -105,7 +105,7 @@ async def start_lookback(
         metrics.appends.labels(type="LookbackStarted").inc()
     # The connection is taken only now: holding one while the writer (which needs one of
     # the same pool) commits could starve it.
-    async with pool.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS) as con:
+    async with connection(pool) as con:
         found = await read_queries.lookback(con, str(cmd.data["lookback_id"]))
     if found is None:
         raise LookbackNotFound("the lookback was recorded but is not readable yet")

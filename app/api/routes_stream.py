@@ -20,13 +20,13 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.sse import format_sse_event
 from starlette.responses import Response, StreamingResponse
 
-from app.api.deps import ACQUIRE_TIMEOUT_SECONDS, ActorDep, PoolDep
+from app.api.deps import ActorDep, PoolDep, connection
 from app.api.log_watch import LogWatcher
 from app.api.responses import LIST_PROBLEMS, FeedEntry
 from app.api.routes_events import feed_page
 from app.errors import InvalidInput
 from app.events.messages import Actor
-from app.store.errors import is_unavailable
+from app.store.errors import StoreUnavailable
 
 router = APIRouter(tags=["events"])
 
@@ -84,7 +84,7 @@ async def stream_feed(
     cursor = _cursor(after, last_event_id)
     # The first page is read before the response starts, so an unreachable database is a
     # 503 problem, not an empty 200 stream.
-    async with pool.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS) as con:
+    async with connection(pool) as con:
         first = await feed_page(con, actor, cursor, PAGE)
     watcher: LogWatcher = request.app.state.log_watcher
     return EventStream(
@@ -111,12 +111,10 @@ async def _events(
         if len(page) < PAGE:
             await watcher.wait_past(cursor, min(POLL_SECONDS, HEARTBEAT_SECONDS))
         try:
-            async with pool.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS) as con:
+            async with connection(pool) as con:
                 page = await feed_page(con, actor, cursor, PAGE)
-        except Exception as exc:
-            if is_unavailable(exc):
-                return  # the client reconnects with Last-Event-ID once we are back
-            raise
+        except StoreUnavailable:
+            return  # the client reconnects with Last-Event-ID once we are back
 
 
 __all__ = ["FeedEntry", "router"]

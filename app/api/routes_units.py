@@ -14,9 +14,9 @@ from app.api.responses import READ_PROBLEMS, FastJSON, FeedEntry, Row
 from app.errors import UnitNotFound
 from app.events import isbt
 from app.events.messages import Actor
-from app.log.checkpoints import latest_checkpoint
 from app.store import read_queries
 from app.store.api_access import unit_exists
+from app.store.checkpoint_store import latest_checkpoint
 from app.store.conn import Conn
 from app.store.log_reader import history
 

@@ -18,11 +18,13 @@ from app.api.deps import ActorDep, ConDep, PoolDep, SettingsDep
 from app.api.responses import PROBLEMS, FastJSON
 from app.errors import NoCheckpoint, UnitNotFound
 from app.log.bundle import build_bundle
-from app.log.checkpoints import SignedCheckpoint, key_manifest, latest_checkpoint
-from app.log.export import open_export
-from app.log.notes import b64
-from app.log.proofs import consistency_proof, inclusion_proof, unit_records_with_proofs
+from app.log.checkpoints import SignedCheckpoint
+from app.log.encoding import b64
+from app.store.checkpoint_store import key_manifest, latest_checkpoint
 from app.store.conn import Conn
+from app.store.errors import map_driver_errors
+from app.store.export_reader import open_export
+from app.store.proof_reader import consistency_proof, inclusion_proof, unit_records_with_proofs
 
 router = APIRouter(tags=["verifiable log"])
 Size = Annotated[int, Query(ge=1, le=2**62)]
@@ -171,6 +173,7 @@ async def export(
     otherwise rounded up to the next one, so the export ends on a signed tree head.
     The whole log holds every pseudonym: auditor and admin keys only."""
     require_national(actor, "the export")
-    lines = await open_export(pool, settings.log_origin, from_, to)
+    with map_driver_errors():  # past the first chunk, a lost database ends the stream
+        lines = await open_export(pool, settings.log_origin, from_, to)
     return StreamingResponse(lines, media_type="application/x-ndjson", headers={
         "Content-Disposition": 'attachment; filename="bloodtrace-export.jsonl"'})

@@ -12,6 +12,7 @@ from app.api.access import require_national
 from app.api.deps import ActorDep, PoolDep
 from app.api.responses import PROBLEMS, FastJSON
 from app.log.verify import verify_log
+from app.store.errors import map_driver_errors
 from app.store.log_reader import PgLogRows
 
 router = APIRouter(tags=["audit"])
@@ -36,5 +37,6 @@ async def verify(
     it is for auditor and admin keys; a site checks its own units through the inclusion proofs
     of their provenance."""
     require_national(actor, "online verification of the log")
-    report = await verify_log(PgLogRows(pool), from_, to)
+    with map_driver_errors():  # the rows are read on connections of their own
+        report = await verify_log(PgLogRows(pool), from_, to)
     return FastJSON(report.as_dict())

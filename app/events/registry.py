@@ -82,9 +82,7 @@ def validate(name: str, data: Mapping[str, Any]) -> EventData:
         validated: EventData = model.model_validate(data)
         return validated
     except ValidationError as err:
-        first = err.errors()[0]
-        field = ".".join(["data", *(str(p) for p in first["loc"])])
-        raise InvalidEventData(f"{field}: {first['msg']}", field=field) from None
+        raise InvalidEventData.from_validation(err.errors(), prefix=("data",)) from None
 
 
 def decode(name: str, data: Mapping[str, Any]) -> EventData:

@@ -13,8 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from app.log.encoding import b64
 from app.log.merkle import ProofError, leaf_hash, verify_inclusion
-from app.log.notes import NoteError, VerifierKey, b64, open_checkpoint
+from app.log.notes import NoteError, VerifierKey, open_checkpoint
 
 BUNDLE_FORMAT = "bloodtrace-unit-bundle/v1"
 

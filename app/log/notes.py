@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from app.log.encoding import b64
+
 ED25519 = 0x01
 COSIGNATURE_V1 = 0x04
 _TYPES = (ED25519, COSIGNATURE_V1)
@@ -39,10 +41,6 @@ class NoteError(ValueError):
 
 class UnknownKeyError(NoteError):
     """No signature on the note comes from a trusted key."""
-
-
-def b64(value: bytes) -> str:
-    return binascii.b2a_base64(value, newline=False).decode("ascii")
 
 
 def unb64(text: str, what: str) -> bytes:

@@ -19,15 +19,9 @@ from typing import Any
 
 import orjson
 
+from app.log.encoding import b64
 from app.log.merkle import CompactRange
-from app.log.notes import (
-    NoteError,
-    UnknownKeyError,
-    VerifierKey,
-    b64,
-    open_checkpoint,
-    parse_note,
-)
+from app.log.notes import NoteError, UnknownKeyError, VerifierKey, open_checkpoint, parse_note
 from app.log.record import CHAIN_TAG, GENESIS
 
 EXPORT_FORMAT = "bloodtrace-export/v1"
@@ -115,7 +109,7 @@ class Verification:
     def feed(self, lines: Iterable[bytes], progress: Progress | None) -> None:
         sha = hashlib.sha256
         loads = orjson.loads
-        b2a = binascii.b2a_base64
+        b2a = binascii.b2a_base64  # b64() inlined: a call per hash shows in this loop
         tag = CHAIN_TAG
         hashes, begin = self.hashes, self.begin
         size, chain, started = self.size, self.chain, self.started

@@ -2,7 +2,8 @@
 
 Stored hashes are never trusted against each other: each leaf is recomputed from the stored
 record bytes, each chain link from the recomputed leaf. Rows are read in fixed-size pages, so
-memory stays constant however long the log is.
+memory stays constant however long the log is. Pure but for the ``LogRows`` it is given (on
+PostgreSQL, ``app.store.log_reader.PgLogRows``).
 """
 
 from __future__ import annotations

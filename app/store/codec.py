@@ -5,16 +5,13 @@ Events themselves are decoded in ``app.store.mapper``.
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 import orjson
 
+from app.log.encoding import b64
+
 FEED_COLUMNS = "position, record, leaf_hash, chain_hash"
-
-
-def b64(value: bytes) -> str:
-    return base64.b64encode(value).decode("ascii")
 
 
 def feed_entry(row: Any) -> dict[str, Any]:

@@ -1,10 +1,18 @@
-"""Driver errors, translated in one place."""
+"""Driver errors, translated in one place.
+
+``map_driver_errors`` wraps every use of the pool outside the writer: a failure that means
+"the database cannot be reached" leaves it as ``StoreUnavailable`` (a DomainError the edge
+renders as 503 with ``Retry-After``); anything else passes unchanged, so a bug stays a bug.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from types import TracebackType
 
 import asyncpg
+
+from app.errors import Unavailable
 
 _UNAVAILABLE = (
     OSError,
@@ -22,6 +30,37 @@ _UNAVAILABLE = (
 )
 
 
+class StoreUnavailable(Unavailable):
+    """The database could not be reached; the driver's error is the ``__cause__``."""
+
+
 def is_unavailable(exc: BaseException) -> bool:
     """True when the failure means "the database cannot be reached", not "the data is bad"."""
     return isinstance(exc, _UNAVAILABLE)
+
+
+class map_driver_errors:  # lower case, like contextlib.suppress: it reads as a function
+    """Turn driver and connection failures inside the block into ``StoreUnavailable``.
+
+    Works as ``async with`` (around ``pool.acquire()``) and as plain ``with`` (around an
+    awaited call that acquires connections itself).
+    """
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc is not None and is_unavailable(exc):
+            raise StoreUnavailable("the database is unreachable; retry shortly") from exc
+
+    async def __aenter__(self) -> None:
+        return None
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.__exit__(kind, exc, tb)

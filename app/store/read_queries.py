@@ -13,8 +13,8 @@ from typing import Any
 import asyncpg
 import orjson
 
+from app.log.encoding import b64
 from app.projections.tables import UNIT_STATE
-from app.store.codec import b64
 from app.store.conn import Conn
 from app.store.read_audit import (
     audit_events,

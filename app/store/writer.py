@@ -20,7 +20,7 @@ from app.errors import DomainError, Unavailable
 from app.events.messages import Command
 from app.store.append import EVENT_COLUMNS
 from app.store.batch import AppendResult, Batch, InlineApplier, Outcome, Submitted
-from app.store.errors import is_unavailable
+from app.store.errors import StoreUnavailable, map_driver_errors
 from app.store.world import Domain
 
 __all__ = ["EVENT_COLUMNS", "AppendResult", "InlineApplier", "Writer"]
@@ -99,12 +99,11 @@ class Writer:
     async def _commit_or_split(self, batch: list[_Pending]) -> None:
         try:
             outcomes = await self._commit([s for s, _ in batch])
+        except StoreUnavailable as err:
+            for _, fut in batch:
+                _settle(fut, err)
+            return
         except Exception as exc:
-            if is_unavailable(exc):
-                err = Unavailable(f"the database is unreachable: {type(exc).__name__}")
-                for _, fut in batch:
-                    _settle(fut, err)
-                return
             if len(batch) > 1:
                 # An unexpected database error must not fail the batch-mates: retry alone.
                 log.warning("batch of %d failed (%r); retrying one by one", len(batch), exc)
@@ -118,7 +117,8 @@ class Writer:
             _settle(fut, outcome)
 
     async def _commit(self, batch: list[Submitted]) -> list[Outcome]:
-        async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT_S) as con, con.transaction():
+        async with (map_driver_errors(), self._pool.acquire(timeout=ACQUIRE_TIMEOUT_S) as con,
+                    con.transaction()):
             outcomes, report = await Batch(con, self._domain, self._inline).run(batch)
         for observe in self._observers:
             observe(report.commands, report.events, report.lock_wait_s)

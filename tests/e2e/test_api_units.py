@@ -174,8 +174,8 @@ async def test_unknown_unit_is_404_problem(client, make_key):
 async def test_provenance_proofs_verify_against_the_signed_checkpoint(client, make_key, services):
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from app.log.checkpoints import make_checkpoint
     from app.log.notes import NoteSigner, open_checkpoint
+    from app.store.checkpoint_store import make_checkpoint
 
     net = await Net(client, make_key).setup()
     red = await net.red_cells_at(1)

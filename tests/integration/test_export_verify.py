@@ -12,12 +12,12 @@ import typer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
+from app.cli.verifiable import register
 from app.log import merkle
 from app.log import notes as N
 from app.log.bundle import verify_unit_bundle
-from app.log.cli_verifiable import register
-from app.log.export import open_export
 from app.log.offline_parallel import verify_export_file
+from app.store.export_reader import open_export
 from tests.support.verifiable import ORIGIN, as_superuser, fill, verifiable_client
 
 SIGNER = N.NoteSigner(ORIGIN, Ed25519PrivateKey.from_private_bytes(b"k" * 32))
@@ -96,7 +96,7 @@ async def test_http_routes_and_cli(fresh_db, open_for, tmp_path, make_key):
     hospital = await make_key("hospital", "H1")
     async with open_for(fresh_db) as services, verifiable_client(services) as client:
         async with services.pool.acquire() as con:
-            from app.log.checkpoints import register_keys
+            from app.store.checkpoint_store import register_keys
 
             await register_keys(con, [SIGNER])
         latest = (await client.get("/v1/checkpoints/latest")).json()

@@ -16,14 +16,12 @@ from app.log import notes as N
 from app.log.checkpoints import (
     InconsistentLogError,
     SigningKeyError,
-    load_signers,
-    make_checkpoint,
     parse_private_keys,
     private_key_pem,
-    register_keys,
-    retire_key,
 )
-from app.log.proofs import consistency_proof, inclusion_proof, inclusion_proofs, root_at
+from app.signing_keys import load_signers
+from app.store.checkpoint_store import make_checkpoint, register_keys, retire_key
+from app.store.proof_reader import consistency_proof, inclusion_proof, inclusion_proofs, root_at
 from tests.support.factories import note
 from tests.support.ledger_domain import LedgerDomain
 
@@ -171,7 +169,7 @@ async def test_the_checkpointer_signs_every_n_events_and_on_the_way_out(fresh_db
                                                                         tmp_path):
     import asyncio
 
-    from app.log.checkpoints import run_checkpointer
+    from app.store.checkpointer import run_checkpointer
 
     settings = Settings(database_url=fresh_db, data_dir=tmp_path, log_origin=ORIGIN,
                         checkpoint_every_events=10, checkpoint_every_seconds=3600)

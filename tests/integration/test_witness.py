@@ -14,9 +14,10 @@ import typer
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
+from app.cli.verifiable import register
 from app.log import notes as N
 from app.log import witness as W
-from app.log.cli_verifiable import register
+from app.witness import http_log, runner
 from tests.conftest import database_from
 from tests.support.verifiable import ORIGIN, as_superuser, fill, verifiable_client
 
@@ -24,7 +25,7 @@ LOG = N.NoteSigner(ORIGIN, Ed25519PrivateKey.from_private_bytes(b"L" * 32))
 
 
 @asynccontextmanager
-async def served(open_for, url: str) -> AsyncIterator[W.HttpLog]:
+async def served(open_for, url: str) -> AsyncIterator[http_log.HttpLog]:
     """The log at ``url`` over HTTP, for a synchronous witness running in a thread."""
     loop = asyncio.get_running_loop()
     async with open_for(url) as services, verifiable_client(services) as client:
@@ -37,7 +38,7 @@ async def served(open_for, url: str) -> AsyncIterator[W.HttpLog]:
 
         with httpx.Client(transport=httpx.MockTransport(forward),
                           base_url="http://bt.test") as bridge:
-            yield W.HttpLog("http://bt.test", bridge)
+            yield http_log.HttpLog("http://bt.test", bridge)
 
 
 another_db = database_from
@@ -45,13 +46,13 @@ another_db = database_from
 
 async def round_(open_for, url: str, state: Path, witness: N.NoteSigner, keys=None):
     async with served(open_for, url) as log:
-        return await asyncio.to_thread(W.run_witness, log, state, keys or [LOG.verifier],
+        return await asyncio.to_thread(runner.run_witness, log, state, keys or [LOG.verifier],
                                        witness)
 
 
 @pytest.fixture
 def witness(tmp_path) -> N.NoteSigner:
-    signer, created = W.witness_signer(tmp_path / "witness.pem", "ngo.example/witness")
+    signer, created = runner.witness_signer(tmp_path / "witness.pem", "ngo.example/witness")
     assert created
     return signer
 
@@ -67,7 +68,7 @@ async def test_the_witness_cosigns_a_growing_log(fresh_db, open_for, tmp_path, w
     cp, good = N.open_checkpoint(second.note, [LOG.verifier, witness.verifier])
     assert cp.size == 35 and good == [LOG.verifier, witness.verifier]
     assert N.open_checkpoint(second.note, [witness.verifier])[1] == [witness.verifier]
-    assert W.load_state(state) == second
+    assert runner.load_state(state) == second
     _, again = await round_(open_for, fresh_db, state, witness)  # nothing new: same head
     assert again.size == 35
 
@@ -97,7 +98,7 @@ async def test_a_log_cut_back_below_what_it_saw_is_refused(fresh_db, open_for, t
     await as_superuser(fresh_db, "DELETE FROM checkpoints WHERE size > 20")
     with pytest.raises(W.WitnessRefusal, match="shrank: it had 35 records, now claims 20"):
         await round_(open_for, fresh_db, state, witness)
-    assert W.load_state(state).size == 35
+    assert runner.load_state(state).size == 35
 
 
 async def test_a_checkpoint_not_signed_by_the_pinned_log_key_is_refused(
@@ -118,11 +119,11 @@ async def test_the_witness_command(fresh_db, open_for, tmp_path, monkeypatch):
             "--log-key", str(LOG.verifier), "--key", str(tmp_path / "w.pem"),
             "--name", "ngo.example/w"]
     async with served(open_for, fresh_db) as log:
-        monkeypatch.setattr(W, "HttpLog", lambda url: log)
+        monkeypatch.setattr(http_log, "HttpLog", lambda url: log)
         result = await asyncio.to_thread(CliRunner().invoke, app, args)
         assert result.exit_code == 0, result.output
         cosigned = result.stdout
-        signer, _ = W.witness_signer(tmp_path / "w.pem", "ngo.example/w")
+        signer, _ = runner.witness_signer(tmp_path / "w.pem", "ngo.example/w")
         assert N.open_checkpoint(cosigned, [signer.verifier])[0].size == 12
         await as_superuser(fresh_db, "DELETE FROM checkpoints")
         refused = await asyncio.to_thread(CliRunner().invoke, app, args)

@@ -16,8 +16,8 @@ from app.api.app import create_app
 from app.bootstrap import Services
 from app.config import Settings
 from app.events.messages import Command, NewEvent
-from app.log.checkpoints import make_checkpoint
 from app.log.notes import NoteSigner
+from app.store.checkpoint_store import make_checkpoint
 from app.store.world import World
 from tests.support.factories import note
 from tests.support.ledger_domain import LedgerDomain

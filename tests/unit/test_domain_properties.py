@@ -134,7 +134,7 @@ class Walk:
                 "collection_type": kind[0], "category": kind[1], "product_code": kind[2],
                 "volume_ml": 450}, "BB1")]
         if step == "split":
-            comps = {c.pick(PRODUCTS) for _ in range(c.pick([1, 2, 3]))}
+            comps = dict.fromkeys(c.pick(PRODUCTS) for _ in range(c.pick([1, 2, 3])))
             return [("UnitSplit", {"unit_id": unit_id, "components": [
                 {"product_code": pc, "category": cat, "volume_ml": 100} for pc, cat in comps]},
                 here)]

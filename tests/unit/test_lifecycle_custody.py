@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.api.problems import http_status
 from app.errors import (
     FinalFate,
     NotCustodian,
@@ -45,7 +46,7 @@ def test_a_non_custodian_cannot_act_on_a_unit() -> None:
     ):
         err = s.refuse(type_, data, actor("inventory", "BB2"))
         assert isinstance(err, NotCustodian | SiteScopeViolation), type_
-        assert err.status == 403
+        assert http_status(err) == 403
 
 
 def test_an_excursion_inside_the_range_changes_nothing() -> None:
@@ -76,7 +77,7 @@ def test_an_excursion_needs_ordered_readings() -> None:
     unit = s.collect()
     err = s.refuse("TemperatureExcursionRecorded", {"unit_id": unit, "min_temp_dc": 50,
                                                     "max_temp_dc": 40, "minutes": 5}, BB1)
-    assert err.status == 422
+    assert http_status(err) == 422
 
 
 def test_ship_and_receive_hand_custody_over() -> None:

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from app.api.problems import http_status
 from app.errors import (
     AboIncompatible,
     CrossmatchIncompatible,
@@ -317,7 +318,7 @@ def test_discard_reasons_must_fit() -> None:
                       DiscardReasonMismatch)
     assert isinstance(s.refuse("UnitDiscarded", {"unit_id": unit, "reason": "returned_late"},
                                H1), DiscardReasonMismatch)
-    assert s.refuse("UnitDiscarded", {"unit_id": unit, "reason": "lost"}, H1).status == 422
+    assert http_status(s.refuse("UnitDiscarded", {"unit_id": unit, "reason": "lost"}, H1)) == 422
     s.do("UnitDiscarded", {"unit_id": unit, "reason": "expired"}, H1,
          at=s.unit(unit).expires_at)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from app.api.problems import http_status
 from app.errors import (
     ComponentExists,
     DinAlreadyCollected,
@@ -113,13 +114,13 @@ def test_only_the_custodian_splits() -> None:
     parent = s.collect()
     err = s.refuse("UnitSplit", split_data(parent, (RED_CELLS, "red_cells", 200)),
                    actor("processing", "BB2"))
-    assert isinstance(err, NotCustodian) and err.status == 403
+    assert isinstance(err, NotCustodian) and http_status(err) == 403
 
 
 def test_an_unknown_unit_is_a_404() -> None:
     err = scene().refuse("UnitSplit", split_data(f"{din(5)}-E0001V00",
                                                  (RED_CELLS, "red_cells", 200)), PROCESSING)
-    assert isinstance(err, UnitNotFound) and err.status == 404
+    assert isinstance(err, UnitNotFound) and http_status(err) == 404
 
 
 def test_an_expired_unit_is_not_split() -> None:

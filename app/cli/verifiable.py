@@ -1,7 +1,7 @@
 """CLI commands of the verifiable log: export, verify-export, verify-unit, witness, log-keys.
 
 ``verify-export``, ``verify-unit`` and ``witness`` need no database; they are the auditor's and
-the witness's tools. ``app/cli.py`` calls ``register``.
+the witness's tools. ``app.cli.main()`` calls ``register``.
 """
 
 from __future__ import annotations
@@ -112,7 +112,7 @@ def export_command(
 
     from app.bootstrap import resolve_admin_url
     from app.config import Settings
-    from app.log.export import open_export
+    from app.store.export_reader import open_export
 
     settings = Settings()
 
@@ -151,7 +151,9 @@ def witness_command(
 ) -> None:
     """Fetch the latest checkpoint, refuse a log that shrank or forked, cosign, save state.
     Prints the cosigned checkpoint."""
-    from app.log.witness import HttpLog, WitnessRefusal, run_witness, witness_signer
+    from app.log.witness import WitnessRefusal
+    from app.witness.http_log import HttpLog
+    from app.witness.runner import run_witness, witness_signer
 
     signer, created = witness_signer(key, name)
     if created:
@@ -173,7 +175,7 @@ log_keys_app = typer.Typer(help="The keys that sign checkpoints.", no_args_is_he
 def log_keys_show() -> None:
     """Print the verifier keys of the configured signing keys (auditors pin these)."""
     from app.config import Settings
-    from app.log.checkpoints import load_signers
+    from app.signing_keys import load_signers
 
     for signer in load_signers(Settings()):
         print(signer.verifier)
@@ -187,8 +189,9 @@ def log_keys_generate(
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
     from app.config import Settings
-    from app.log.checkpoints import generate_key_file, private_key_pem
+    from app.log.checkpoints import private_key_pem
     from app.log.notes import NoteSigner
+    from app.signing_keys import generate_key_file
 
     key = generate_key_file(out)
     if key is None:
@@ -207,7 +210,7 @@ def log_keys_retire(
 
     from app.bootstrap import resolve_admin_url
     from app.config import Settings
-    from app.log.checkpoints import retire_key
+    from app.store.checkpoint_store import retire_key
 
     async def run() -> bool:
         con = await asyncpg.connect(resolve_admin_url(Settings()))

@@ -1,9 +1,9 @@
-"""The ``bloodtrace`` command line (typer + rich)."""
+"""The ``bloodtrace`` command line (typer + rich): serve, migrate, keys and verify here; the
+other commands in this package's modules (``verifiable``, ``projections``, ``sim``)."""
 
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 from typing import Annotated
 
@@ -23,13 +23,6 @@ app = typer.Typer(help="bloodtrace: blood unit traceability on a hash-chained lo
 keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 err = Console(stderr=True)
-
-# Commands contributed by other modules: each exposes register(app).
-PLUGINS = (
-    "app.log.cli_verifiable",
-    "app.store.cli_projections",
-    "app.sim.cli",
-)
 
 
 @app.command()
@@ -131,17 +124,10 @@ def verify(
 
 
 def main() -> None:
+    """Run ``bloodtrace`` with every command of this package."""
+    from app.cli import projections, sim, verifiable
+
     logging.basicConfig(level=logging.WARNING)
-    for name in PLUGINS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
-            continue
+    for module in (verifiable, projections, sim):
         module.register(app)
     app(prog_name="bloodtrace")
-
-
-if __name__ == "__main__":
-    main()
