@@ -35,8 +35,8 @@ _PRODUCT_RE: Final = re.compile(r"[A-Z][0-9]{4}[0-9A-Za-z][0-9A-Z][0-9a-z]")
 
 
 def folds_into_ascii(value: str) -> bool:
-    """Whether upper-casing turns a non-ASCII character into an ASCII one ("ſ" → "S",
-    "ı" → "I"): such text would match an identifier it does not spell."""
+    """Whether upper-casing turns a non-ASCII character into an ASCII one (U+017F long s → "S",
+    U+0131 dotless i → "I"): such text would match an identifier it does not spell."""
     return any(not c.isascii() and c.upper().isascii() for c in value)
 
 
