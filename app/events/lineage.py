@@ -17,13 +17,13 @@ from app.events.unit import UnitState
 
 def lineage_next(key: Key, state: State) -> set[Key]:
     """The keys one step further down the lineage from ``state`` (at ``key``)."""
-    if isinstance(state, DonorState):
+    if type(state) is DonorState:
         return {("donation", d.din) for d in state.donations}
-    if isinstance(state, DonationState):
+    if type(state) is DonationState:
         # The donor comes along: a result compares the donation's group with theirs.
         donor = {("donor", state.donor_id)} if state.donor_id is not None else set()
         return {("unit", u) for u in state.unit_ids} | donor
-    if isinstance(state, UnitState):
+    if type(state) is UnitState:
         return {("unit", c) for c in state.children}
     return set()
 

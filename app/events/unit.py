@@ -7,6 +7,7 @@ with the view below beside it, so ``GET /v1/units/{id}`` and the writer cannot d
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Literal
 
@@ -156,10 +157,9 @@ def status_of(unit: UnitState) -> Status:
     return "released" if unit.released else "unreleased"
 
 
-class UnitView(BaseModel):
+@dataclass(frozen=True, slots=True)
+class UnitView:
     """What a unit's state says, as the read models and the API show it."""
-
-    model_config = ConfigDict(frozen=True)
 
     status: Status
     in_stock: bool

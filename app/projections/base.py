@@ -147,7 +147,7 @@ def unit_ids_in(event: StoredEvent) -> list[str]:
     unit_id = unit_id_of(data)
     if unit_id is not None and not creates_unit(data):
         ids.append(unit_id)
-    parents = getattr(data, "parent_unit_ids", None)
+    parents = data.__dict__.get("parent_unit_ids")
     if isinstance(parents, list):
         ids.extend(parents)
     return ids
@@ -155,4 +155,4 @@ def unit_ids_in(event: StoredEvent) -> list[str]:
 
 def creates_unit(data: EventData) -> bool:
     """Whether ``unit_id`` names the unit the event creates rather than one it acts on."""
-    return isinstance(data, DonationCollected | UnitsPooled)
+    return type(data) is DonationCollected or type(data) is UnitsPooled

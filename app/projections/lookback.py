@@ -38,16 +38,16 @@ class LookbackProjection:
 
     def apply(self, ws: WorkingSet, event: StoredEvent) -> None:
         data = event.data
-        if isinstance(data, LookbackStarted):
+        if type(data) is LookbackStarted:
             _started(ws, event, data)
-        elif isinstance(data, LookbackAcknowledged):
+        elif type(data) is LookbackAcknowledged:
             _acknowledged(ws, event, data)
-        elif isinstance(data, LookbackRecipientNotified):
+        elif type(data) is LookbackRecipientNotified:
             item = ws.get(LOOKBACK_UNITS, data.lookback_id, data.unit_id)
             if item is not None and item["notified_position"] is None:
                 ws.put(LOOKBACK_UNITS, {**item, "notified_at": event.occurred_at,
                                         "notified_position": event.position})
-        elif isinstance(data, LookbackClosed):
+        elif type(data) is LookbackClosed:
             head = ws.get(LOOKBACKS, data.lookback_id)
             if head is not None:
                 ws.put(LOOKBACKS, {**head, "closed_at": event.occurred_at,

@@ -56,23 +56,23 @@ class ProvenanceProjection:
 
     def apply(self, ws: WorkingSet, event: StoredEvent) -> None:
         d = event.data
-        if isinstance(d, DonationCollected):
+        if type(d) is DonationCollected:
             _open(ws, str(d.unit_id), event, kind="site", site_id=d.site_id)
-        elif isinstance(d, UnitSplit):
+        elif type(d) is UnitSplit:
             parent = _close(ws, d.unit_id, event, "split")
             site = parent["site_id"] if parent else event.actor.site_id
             for comp in d.components:
                 _open(ws, str(comp.unit_id), event, kind="site", site_id=site)
-        elif isinstance(d, UnitsPooled):
+        elif type(d) is UnitsPooled:
             closed = [_close(ws, p, event, "pooled") for p in d.parent_unit_ids]
             sites = [c["site_id"] for c in closed if c]
             site = event.actor.site_id or (sites[0] if sites else None)
             _open(ws, str(d.unit_id), event, kind="site", site_id=site)
-        elif isinstance(d, UnitShipped):
+        elif type(d) is UnitShipped:
             _close(ws, d.unit_id, event, "shipped")
             _open(ws, d.unit_id, event, kind="transit", site_id=d.to_site_id,
                   from_site_id=d.from_site_id, shipment_id=d.shipment_id)
-        elif isinstance(d, UnitReceived):
+        elif type(d) is UnitReceived:
             _close(ws, d.unit_id, event, "received", accepted=d.accepted)
             _open(ws, d.unit_id, event, kind="site", site_id=d.site_id,
                   shipment_id=d.shipment_id, accepted=d.accepted)
@@ -106,7 +106,7 @@ def _close(ws: WorkingSet, unit_id: str, e: StoredEvent, reason: str,
 
 def _detail(d: EventData) -> str | None:
     for name in ("reason", "ward", "reaction_type", "crossmatch"):
-        value = getattr(d, name, None)
+        value = d.__dict__.get(name)
         if value is not None:
             return str(value)
     return None
@@ -115,7 +115,7 @@ def _detail(d: EventData) -> str | None:
 def _patient_action(ws: WorkingSet, e: StoredEvent, action: str) -> None:
     d = e.data
     unit_id = str(unit_id_of(d))
-    patient = getattr(d, "patient_id", None)
+    patient = d.__dict__.get("patient_id")
     if patient is None:  # the patient the unit was last reserved for or issued to
         earlier = [r for r in ws.find(PATIENT_UNITS, "unit_id", unit_id)
                    if r["action"] in ("reserved", "issued")]
@@ -125,6 +125,6 @@ def _patient_action(ws: WorkingSet, e: StoredEvent, action: str) -> None:
     ws.put(PATIENT_UNITS, {
         "patient_id": patient, "position": e.position, "unit_id": unit_id, "action": action,
         "site_id": e.actor.site_id, "occurred_at": e.occurred_at,
-        "emergency": bool(getattr(d, "emergency", False)), "detail": _detail(d),
+        "emergency": bool(d.__dict__.get("emergency", False)), "detail": _detail(d),
     })
 

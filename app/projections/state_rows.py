@@ -17,6 +17,8 @@ from typing import Any, Generic, Literal, TypeVar, Union, get_args, get_origin
 import orjson
 from pydantic import BaseModel, TypeAdapter
 
+from app.events.payload import instance
+
 S = TypeVar("S", bound=BaseModel)
 Row = dict[str, Any]
 
@@ -39,6 +41,13 @@ def _pg_type(annotation: Any) -> str:
     return "jsonb"
 
 
+def _plain(value: Any) -> Any:
+    """orjson's hook for what it does not know: a nested state model, as its fields."""
+    if isinstance(value, BaseModel):
+        return value.__dict__
+    raise TypeError(f"cannot store {type(value).__name__}")
+
+
 class StateColumns(Generic[S]):
     """The columns holding one state model, and the conversions."""
 
@@ -46,27 +55,24 @@ class StateColumns(Generic[S]):
         self.model = model
         self.columns: tuple[tuple[str, str], ...] = tuple(
             (name, _pg_type(f.annotation)) for name, f in model.model_fields.items())
+        self._fields = set(model.model_fields)
         self._json: dict[str, TypeAdapter[Any]] = {
             n: TypeAdapter(model.model_fields[n].annotation or Any)
             for n, t in self.columns if t == "jsonb"}
 
     def row_of(self, state: S) -> Row:
         """The state's fields as column values (structures as JSON text)."""
-        row: Row = {}
-        for name, _ in self.columns:
-            value = getattr(state, name)
-            if name in self._json:
-                value = self._json[name].dump_json(value).decode()
-            row[name] = value
+        row: Row = dict(state.__dict__)
+        for name in self._json:
+            row[name] = orjson.dumps(row[name], default=_plain).decode()
         return row
 
     def state_of(self, row: Mapping[str, Any]) -> S:
         """The state a row holds (trusted: only ``row_of`` wrote it)."""
-        values: dict[str, Any] = {}
-        for name, _ in self.columns:
-            value = row[name]
-            if name in self._json and value is not None:
-                raw = orjson.loads(value) if isinstance(value, str) else value
-                value = self._json[name].validate_python(raw)
-            values[name] = value
-        return self.model.model_construct(**values)
+        values = {name: row[name] for name, _ in self.columns}
+        for name, adapter in self._json.items():
+            value = values[name]
+            if value is not None:
+                values[name] = adapter.validate_python(
+                    orjson.loads(value) if isinstance(value, str) else value)
+        return instance(self.model, values, self._fields)

@@ -84,15 +84,15 @@ class UnitsProjection:
         for e in events:
             unit_ids.update(unit_ids_in(e))
             data = e.data
-            if isinstance(data, TestResultRecorded):
+            if type(data) is TestResultRecorded:
                 dins.add(data.din)
                 if data.marker in GROUP_MARKERS:
                     group_dins.add(data.din)
-            elif isinstance(data, UnitSplit):
+            elif type(data) is UnitSplit:
                 dins.add(data.din or data.unit_id.split("-", 1)[0])
-            elif isinstance(data, LabServiceAgreed):
+            elif type(data) is LabServiceAgreed:
                 sites.add(data.collection_site_id)
-            elif isinstance(data, SamplesDispatched):
+            elif type(data) is SamplesDispatched:
                 dins.update(data.dins)
         return (load(UNITS, "unit_id", unit_ids) + load(UNITS, "din", group_dins)
                 + load(DONATIONS, "din", dins) + load(SITES, "site_id", sites))
@@ -101,30 +101,30 @@ class UnitsProjection:
         world = ws.context(_RowWorld)
         for key, state in evolve(world, event).items():
             world.changed(key, state)
-            if isinstance(state, UnitState):
+            if type(state) is UnitState:
                 _put_unit(ws, state, event)
-            elif isinstance(state, DonationState):
+            elif type(state) is DonationState:
                 _put_donation(ws, state, event)
-            elif isinstance(state, SiteState):
+            elif type(state) is SiteState:
                 old = ws.get(SITES, state.site_id)
                 ws.put(SITES, {"site_id": state.site_id, "name": state.name,
                                "kind": state.site_kind, "region": state.region,
                                "position": event.position if old is None else old["position"],
                                "labs": orjson.dumps(list(state.labs)).decode()})
         data = event.data
-        if isinstance(data, TestResultRecorded):
+        if type(data) is TestResultRecorded:
             ws.put(TESTS, {"din": data.din, "position": event.position, "marker": data.marker,
                            "test_kind": data.test_kind, "result": data.result,
                            "sample_id": data.sample_id, "assay": data.assay,
                            "kit_lot": data.kit_lot, "lab_site_id": data.lab_site_id,
                            "tested_at": event.occurred_at})
-        elif isinstance(data, UnitSplit):
+        elif type(data) is UnitSplit:
             for comp in data.components:
                 _link(ws, data.unit_id, str(comp.unit_id), "split", event)
-        elif isinstance(data, UnitsPooled):
+        elif type(data) is UnitsPooled:
             for parent in data.parent_unit_ids:
                 _link(ws, parent, str(data.unit_id), "pool", event)
-        elif isinstance(data, AdverseReactionReported):
+        elif type(data) is AdverseReactionReported:
             _annotate(ws, data.unit_id, event)
 
 

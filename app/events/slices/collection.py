@@ -31,7 +31,7 @@ from app.events.event_type import (
 )
 from app.events.fields import Din, Ident, ProductCode, Pseudonym, Timestamp, UnitId, VolumeMl
 from app.events.messages import Event
-from app.events.payload import EventData
+from app.events.payload import EventData, construct
 from app.events.slices.donors import registered_donor
 from app.events.slices.sites import COLLECTION_SITE_KINDS
 from app.events.state import (
@@ -42,6 +42,7 @@ from app.events.state import (
     get_donation,
     get_donor,
     get_unit,
+    updated,
 )
 from app.events.unit import UnitState
 from app.log.record import format_time, parse_time
@@ -138,23 +139,24 @@ def _collected(world: World, e: Event, data: DonationCollected) -> Changes:
     din, at = data.din, e.occurred_at
     unit_id = data.unit_id or isbt.unit_id_of(din, data.product_code)
     assert data.expires_at is not None, "decide enriches every collection with its expiry"
-    unit = UnitState(
+    unit = construct(UnitState, dict(
         unit_id=unit_id, din=din, product_code=data.product_code, category=data.category,
         volume_ml=data.volume_ml, collected_at=at, expires_at=parse_time(data.expires_at),
         source_dins=(din,), collection_type=data.collection_type, donor_id=data.donor_id,
         collected_site_id=data.site_id, custodian_site_id=data.site_id,
-    )
+    ))
     donor = get_donor(world, data.donor_id)
-    donation = DonationState(
+    donation = construct(DonationState, dict(
         din=din, donor_id=data.donor_id, site_id=data.site_id,
         collection_type=data.collection_type, collected_at=at, unit_ids=(unit_id,),
         donor_group=dict(donor.group) if donor is not None else {},
-    )
+    ))
     changes: Changes = {("unit", unit_id): unit, ("donation", din): donation}
     if donor is not None:
-        given = DonorDonation(din=din, collected_at=at, collection_type=data.collection_type)
-        changes[("donor", donor.donor_id)] = donor.model_copy(
-            update={"donations": (*donor.donations, given)})
+        given = construct(DonorDonation, dict(din=din, collected_at=at,
+                                              collection_type=data.collection_type))
+        changes[("donor", donor.donor_id)] = updated(
+            donor, {"donations": (*donor.donations, given)})
     return changes
 
 

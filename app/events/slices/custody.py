@@ -26,6 +26,7 @@ from app.events.fields import Ident, TempDc, Text, UnitId
 from app.events.messages import Event
 from app.events.payload import EventData
 from app.events.slices.holds import UNIT_CARE, place_holds
+from app.events.state import updated
 from app.events.unit import UnitState
 
 RECEIVING_KINDS = ("blood_bank", "hospital")
@@ -147,22 +148,22 @@ def unit_received(d: Decision, data: UnitReceived) -> None:
 
 
 def _stored(u: UnitState, e: Event, data: UnitStored) -> UnitState:
-    return u.model_copy(update={"location": data.location})
+    return updated(u, {"location": data.location})
 
 
 def _excursion(u: UnitState, e: Event, data: TemperatureExcursionRecorded) -> UnitState:
-    return u.model_copy(update={"excursions": u.excursions + 1})
+    return updated(u, {"excursions": u.excursions + 1})
 
 
 def _shipped(u: UnitState, e: Event, data: UnitShipped) -> UnitState:
-    return u.model_copy(update={
+    return updated(u, {
         "in_transit_to": data.to_site_id, "shipment_id": data.shipment_id,
         "shipped_at": e.occurred_at, "location": None,
     })
 
 
 def _received(u: UnitState, e: Event, data: UnitReceived) -> UnitState:
-    return u.model_copy(update={
+    return updated(u, {
         "custodian_site_id": data.site_id, "in_transit_to": None, "shipment_id": None,
         "shipped_at": None, "location": None,
     })

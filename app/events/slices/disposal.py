@@ -13,6 +13,7 @@ from app.events.messages import Event
 from app.events.payload import DiscardReason, EventData
 from app.events.slices.holds import UNIT_CARE
 from app.events.slices.issue import usable
+from app.events.state import updated
 from app.events.unit import UnitState
 
 FRACTIONATOR = ("fractionator",)
@@ -56,13 +57,13 @@ def shipped_for_fractionation(d: Decision, data: UnitShippedForFractionation) ->
 
 
 def _discarded(u: UnitState, e: Event, data: UnitDiscarded) -> UnitState:
-    return u.model_copy(update={
+    return updated(u, {
         "fate": "discarded", "fate_at": e.occurred_at, "fate_reason": data.reason})
 
 
 def _fractionated(u: UnitState, e: Event, data: UnitShippedForFractionation) -> UnitState:
     # The fractionator takes the plasma out of the blood system: it becomes the last holder.
-    return u.model_copy(update={
+    return updated(u, {
         "fate": "fractionated", "fate_at": e.occurred_at,
         "custodian_site_id": data.fractionator_site_id, "location": None,
     })

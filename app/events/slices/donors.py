@@ -26,7 +26,7 @@ from app.events.event_type import Changes, EventType, Need, RawData, reads_key, 
 from app.events.fields import AboGroup, Din, Ident, Marker, Pseudonym, RhdType, Text, Timestamp
 from app.events.lineage import units_of
 from app.events.messages import Event
-from app.events.payload import DerivedData, EventData
+from app.events.payload import DerivedData, EventData, construct
 from app.events.results import of_marker
 from app.events.slices.holds import place_holds
 from app.events.state import (
@@ -36,6 +36,7 @@ from app.events.state import (
     World,
     get_donation,
     get_donor,
+    updated,
 )
 from app.log.record import parse_time
 
@@ -178,12 +179,12 @@ def _deferred(world: World, e: Event, data: DonorDeferred) -> Changes:
     donor = get_donor(world, data.donor_id)
     if donor is None:
         return {}
-    deferral = Deferral(
+    deferral = construct(Deferral, dict(
         deferral_id=data.deferral_id or str(e.event_id), cause=data.cause, reason=data.reason,
         since=e.occurred_at, until=parse_time(data.until) if data.until else None,
-        pending_confirmation=data.pending_confirmation, marker=data.marker, din=data.din)
-    return {("donor", donor.donor_id): donor.model_copy(
-        update={"deferrals": (*donor.deferrals, deferral)})}
+        pending_confirmation=data.pending_confirmation, marker=data.marker, din=data.din))
+    return {("donor", donor.donor_id): updated(
+        donor, {"deferrals": (*donor.deferrals, deferral)})}
 
 
 def _reinstated(world: World, e: Event, data: DonorReinstated) -> Changes:
@@ -192,10 +193,10 @@ def _reinstated(world: World, e: Event, data: DonorReinstated) -> Changes:
         return {}
     # A v1 reinstatement names no deferral: it ended every deferral active then.
     ended = tuple(
-        x.model_copy(update={"ended_at": e.occurred_at, "ended_reason": data.reason})
+        updated(x, {"ended_at": e.occurred_at, "ended_reason": data.reason})
         if x.active_at(e.occurred_at) and data.deferral_id in (None, x.deferral_id) else x
         for x in donor.deferrals)
-    return {("donor", donor.donor_id): donor.model_copy(update={"deferrals": ended})}
+    return {("donor", donor.donor_id): updated(donor, {"deferrals": ended})}
 
 
 def _unchanged_donor(world: World, e: Event, data: PostDonationInformationReceived) -> Changes:

@@ -25,9 +25,9 @@ from app.events.decision import Decision, unit_refs
 from app.events.event_type import EventType, on_unit, roles
 from app.events.fields import Din, Ident, Marker, Text, UnitId
 from app.events.messages import Event
-from app.events.payload import DerivedData
+from app.events.payload import DerivedData, construct
 from app.events.results import CLEAR, donation_typing, marker_status
-from app.events.state import get_donation
+from app.events.state import get_donation, updated
 from app.events.unit import BLOOD_ESTABLISHMENT_CAUSES, Hold, HoldCause, UnitState
 
 UNIT_CARE = roles("processing", "inventory", "hospital")
@@ -155,17 +155,18 @@ def _resolved(d: Decision, hold: Hold) -> None:
 
 
 def _quarantined(u: UnitState, e: Event, data: UnitQuarantined) -> UnitState:
-    hold = Hold(hold_id=data.hold_id or str(e.event_id), cause=data.cause, reason=data.reason,
-                since=e.occurred_at, marker=data.marker, din=data.din)
-    return u.model_copy(update={"holds": (*u.holds, hold)})
+    hold = construct(Hold, dict(
+        hold_id=data.hold_id or str(e.event_id), cause=data.cause, reason=data.reason,
+        since=e.occurred_at, marker=data.marker, din=data.din))
+    return updated(u, {"holds": (*u.holds, hold)})
 
 
 def _lifted(u: UnitState, e: Event, data: QuarantineLifted) -> UnitState:
     target = data.hold_id or next((h.hold_id for h in u.holds if h.open), None)
     holds = tuple(
-        h.model_copy(update={"lifted_at": e.occurred_at, "lifted_reason": data.reason})
+        updated(h, {"lifted_at": e.occurred_at, "lifted_reason": data.reason})
         if h.hold_id == target and h.open else h for h in u.holds)
-    return u.model_copy(update={"holds": holds})
+    return updated(u, {"holds": holds})
 
 
 _UNIT = "A999926123456-E0398V00"

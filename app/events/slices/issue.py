@@ -30,6 +30,7 @@ from app.events.event_type import EventType, on_unit, roles
 from app.events.fields import AboGroup, Ident, Pseudonym, RhdType, Text, UnitId
 from app.events.messages import Event, Key
 from app.events.payload import Crossmatch, EventData
+from app.events.state import updated
 from app.events.unit import UnitState
 
 HOSPITAL = roles("hospital")
@@ -165,7 +166,7 @@ def unit_returned(d: Decision, data: UnitReturned) -> None:
 
 
 def _reserved(u: UnitState, e: Event, data: UnitReserved) -> UnitState:
-    return u.model_copy(update={
+    return updated(u, {
         "reserved_patient_id": data.patient_id, "patient_abo": data.patient_abo,
         "patient_rhd": data.patient_rhd, "crossmatch": data.crossmatch,
     })
@@ -177,18 +178,18 @@ _NO_PATIENT: dict[str, Any] = {
 
 
 def _reservation_released(u: UnitState, e: Event, data: ReservationReleased) -> UnitState:
-    return u.model_copy(update=_NO_PATIENT)
+    return updated(u, _NO_PATIENT)
 
 
 def _issued(u: UnitState, e: Event, data: UnitIssued) -> UnitState:
-    return u.model_copy(update={
+    return updated(u, {
         "issued_patient_id": data.patient_id, "issued_at": e.occurred_at, "ward": data.ward,
         "emergency": data.emergency,
     })
 
 
 def _returned(u: UnitState, e: Event, data: UnitReturned) -> UnitState:
-    return u.model_copy(update={
+    return updated(u, {
         **_NO_PATIENT, "issued_patient_id": None, "issued_at": None, "ward": None,
         "emergency": False,
     })

@@ -49,6 +49,7 @@ from app.events.state import (
     get_donation,
     get_donor,
     get_lookback,
+    updated,
 )
 from app.events.unit import UnitState
 from app.log.record import format_time, parse_time
@@ -294,7 +295,7 @@ def _acknowledged(world: World, e: Event, data: LookbackAcknowledged) -> Changes
     if lookback is None:
         return {}
     done = lookback.acknowledged.get(data.unit_id, ())
-    return {("lookback", lookback.lookback_id): lookback.model_copy(update={
+    return {("lookback", lookback.lookback_id): updated(lookback, {
         "acknowledged": {**lookback.acknowledged, data.unit_id: (*done, data.site_id)}})}
 
 
@@ -303,7 +304,7 @@ def _notified(world: World, e: Event, data: LookbackRecipientNotified) -> Change
     if lookback is None:
         return {}
     done = lookback.notified.get(data.unit_id, ())
-    return {("lookback", lookback.lookback_id): lookback.model_copy(update={
+    return {("lookback", lookback.lookback_id): updated(lookback, {
         "notified": {**lookback.notified, data.unit_id: (*done, data.patient_id)}})}
 
 
@@ -311,7 +312,7 @@ def _closed(world: World, e: Event, data: LookbackClosed) -> Changes:
     lookback = get_lookback(world, data.lookback_id)
     if lookback is None:
         return {}
-    return {("lookback", lookback.lookback_id): lookback.model_copy(update={
+    return {("lookback", lookback.lookback_id): updated(lookback, {
         "closed_at": e.occurred_at, "outcome": data.outcome})}
 
 

@@ -34,10 +34,10 @@ from app.events.event_type import (
 )
 from app.events.fields import Din, ProductCode, Timestamp, UnitId, VolumeMl
 from app.events.messages import Event, Key
-from app.events.payload import EventData
+from app.events.payload import EventData, construct
 from app.events.slices.collection import derived_unit_id, expiry
 from app.events.slices.testing import known_group
-from app.events.state import DonationState, World, get_donation, get_unit
+from app.events.state import DonationState, World, get_donation, get_unit, updated
 from app.events.unit import UnitState
 from app.log.record import parse_time
 
@@ -168,17 +168,17 @@ def _split(world: World, e: Event, data: UnitSplit) -> Changes:
         child_id = comp.unit_id or isbt.unit_id_of(din, comp.product_code)
         assert comp.expires_at is not None, "decide enriches every component with its expiry"
         children.append(child_id)
-        changes[("unit", child_id)] = parent.model_copy(update={
+        changes[("unit", child_id)] = updated(parent, {
             "unit_id": child_id, "product_code": comp.product_code, "category": comp.category,
             "volume_ml": comp.volume_ml, "expires_at": parse_time(comp.expires_at),
             "parents": (parent.unit_id,), "children": (), "excursions": 0,
         })
-    changes[("unit", parent.unit_id)] = parent.model_copy(update={
+    changes[("unit", parent.unit_id)] = updated(parent, {
         "consumed": True, "children": (*parent.children, *children)})
     donation = get_donation(world, din)
     if donation is not None:
-        changes[("donation", din)] = donation.model_copy(
-            update={"unit_ids": (*donation.unit_ids, *children)})
+        changes[("donation", din)] = updated(
+            donation, {"unit_ids": (*donation.unit_ids, *children)})
     return changes
 
 
@@ -191,23 +191,23 @@ def _pooled(world: World, e: Event, data: UnitsPooled) -> Changes:
     sources: dict[str, None] = {}
     for p in parents:
         sources.update(dict.fromkeys(p.source_dins))
-        changes[("unit", p.unit_id)] = p.model_copy(update={
+        changes[("unit", p.unit_id)] = updated(p, {
             "consumed": True, "children": (*p.children, unit_id)})
     first = parents[0] if parents else None
     groups = {(p.abo, p.rhd) for p in parents}
     abo, rhd = groups.pop() if len(groups) == 1 else (None, None)
     site = first.custodian_site_id if first else e.actor.site_id
-    changes[("unit", unit_id)] = UnitState(
+    changes[("unit", unit_id)] = construct(UnitState, dict(
         unit_id=unit_id, din=din, product_code=data.product_code, category=data.category,
         volume_ml=data.volume_ml,
         collected_at=min((p.collected_at for p in parents), default=e.occurred_at),
         expires_at=parse_time(data.expires_at), source_dins=tuple(sources),
         parents=tuple(p.unit_id for p in parents), collected_site_id=site,
         custodian_site_id=site, location=first.location if first else None, abo=abo, rhd=rhd,
-    )
-    changes[("donation", din)] = DonationState(
+    ))
+    changes[("donation", din)] = construct(DonationState, dict(
         din=din, kind="pool", site_id=site, collected_at=e.occurred_at, unit_ids=(unit_id,),
-    )
+    ))
     return changes
 
 

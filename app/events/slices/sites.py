@@ -17,7 +17,7 @@ from app.events.event_type import Changes, EventType, Need, RawData, quiet, role
 from app.events.fields import Din, Ident, Text
 from app.events.messages import Event
 from app.events.payload import EventData, SiteKind
-from app.events.state import DonationState, SiteState, World, get_donation, get_site
+from app.events.state import DonationState, SiteState, World, get_donation, get_site, updated
 
 LAB_SITE_KINDS = ("lab", "blood_bank")
 COLLECTION_SITE_KINDS = ("blood_bank", "mobile_unit")
@@ -96,8 +96,7 @@ def _agreed(world: World, e: Event, data: LabServiceAgreed) -> Changes:
     site = get_site(world, data.collection_site_id)
     if site is None:
         return {}
-    return {("site", site.site_id): site.model_copy(
-        update={"labs": (*site.labs, data.lab_site_id)})}
+    return {("site", site.site_id): updated(site, {"labs": (*site.labs, data.lab_site_id)})}
 
 
 def _dispatched(world: World, e: Event, data: SamplesDispatched) -> Changes:
@@ -105,8 +104,8 @@ def _dispatched(world: World, e: Event, data: SamplesDispatched) -> Changes:
     for din in data.dins:
         donation = get_donation(world, din)
         if donation is not None and data.lab_site_id not in donation.dispatched_to:
-            changes[("donation", din)] = donation.model_copy(
-                update={"dispatched_to": (*donation.dispatched_to, data.lab_site_id)})
+            changes[("donation", din)] = updated(
+                donation, {"dispatched_to": (*donation.dispatched_to, data.lab_site_id)})
     return changes
 
 

@@ -40,7 +40,7 @@ from app.events.event_type import Changes, EventType, Need, RawData, on_unit, re
 from app.events.fields import AboGroup, Din, Ident, Marker, RhdType, Text, Timestamp, UnitId
 from app.events.lineage import units_of
 from app.events.messages import Event
-from app.events.payload import EventData, TestResult
+from app.events.payload import EventData, TestResult, construct
 from app.events.results import (
     BLOCKING,
     CLEAR,
@@ -65,6 +65,7 @@ from app.events.state import (
     get_donor,
     get_lookback,
     get_unit,
+    updated,
 )
 from app.events.unit import UnitState
 from app.log.record import format_time
@@ -159,8 +160,8 @@ def lab_result_recorded(d: Decision, data: TestResultRecorded) -> None:
 
 
 def _result(data: TestResultRecorded, position: int, at: datetime) -> Result:
-    return Result(position=position, marker=data.marker, kind=data.test_kind,
-                  result=data.result, at=at, sample_id=data.sample_id)
+    return construct(Result, dict(position=position, marker=data.marker, kind=data.test_kind,
+                                  result=data.result, at=at, sample_id=data.sample_id))
 
 
 def _marker_consequences(d: Decision, donation: DonationState, marker: str,
@@ -312,7 +313,7 @@ def _tested(world: World, e: Event, data: TestResultRecorded) -> Changes:
     if donation is None:
         return {}
     results = (*donation.results, _result(data, e.position, e.occurred_at))
-    new = donation.model_copy(update={"results": results})
+    new = updated(donation, {"results": results})
     changes: Changes = {("donation", donation.din): new}
     if data.marker not in GROUP_MARKERS:
         return changes
@@ -323,16 +324,16 @@ def _tested(world: World, e: Event, data: TestResultRecorded) -> Changes:
     # a confirmatory result changes is no longer released (its label is wrong).
     for unit_id in donation.unit_ids:
         unit = get_unit(world, unit_id)
-        if unit is None or not unit.live or getattr(unit, name) == value:
+        if unit is None or not unit.live or unit.__dict__[name] == value:
             continue
-        relabel = unit.released and value is not None and getattr(unit, name) is not None
-        changes[("unit", unit_id)] = unit.model_copy(
-            update={name: value, "released": unit.released and not relabel})
+        relabel = unit.released and value is not None and unit.__dict__[name] is not None
+        changes[("unit", unit_id)] = updated(
+            unit, {name: value, "released": unit.released and not relabel})
     donor = get_donor(world, donation.donor_id) if donation.donor_id else None
     if donor is not None and found.determined and (
             data.test_kind == "confirmatory" or data.marker not in donor.group):
-        changes[("donor", donor.donor_id)] = donor.model_copy(
-            update={"group": {**donor.group, data.marker: str(found.value)}})
+        changes[("donor", donor.donor_id)] = updated(
+            donor, {"group": {**donor.group, data.marker: str(found.value)}})
     return changes
 
 
@@ -342,7 +343,7 @@ def _released(u: UnitState, e: Event, data: UnitReleased) -> UnitState:
         update["abo"] = data.abo
     if data.rhd is not None:
         update["rhd"] = data.rhd
-    return u.model_copy(update=update)
+    return updated(u, update)
 
 
 def _reads_result(data: RawData) -> list[Need]:

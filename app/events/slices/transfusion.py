@@ -20,6 +20,7 @@ from app.events.fields import Pseudonym, Text, UnitId
 from app.events.messages import Event
 from app.events.payload import EventData, Imputability, Severity
 from app.events.slices.issue import HOSPITAL, patient_refs
+from app.events.state import updated
 from app.events.unit import UnitState
 
 
@@ -69,7 +70,7 @@ def adverse_reaction(d: Decision, data: AdverseReactionReported) -> None:
 
 
 def _transfused(u: UnitState, e: Event, data: UnitTransfused) -> UnitState:
-    return u.model_copy(update={
+    return updated(u, {
         "fate": "transfused", "fate_at": e.occurred_at, "recipient_patient_id": data.patient_id,
     })
 
