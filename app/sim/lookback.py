@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from app.events.messages import Actor
 from app.sim import distribution, holds
 from app.sim.model import Deferral, Donor, Step, Unit
 from app.sim.state import SimState
@@ -83,6 +84,16 @@ def start(s: SimState, step: Step, lookback_id: str, marker: str, donor: Donor,
     holds.place(step, units, "lookback")
     holds.doom(s, units, "recalled")
     return found
+
+
+def _starter(s: SimState, donor: Donor) -> Actor:
+    """Who asks for a donor's lookback: the processing staff of a blood bank that collected
+    one of the donations, else the lab that tests them (a mobile unit has no processing)."""
+    sites = [s.donations[din].site for din, _ in donor.donations]
+    bank = next((x for x in sites if s.sites[x].kind == "blood_bank"), None)
+    if bank is not None:
+        return s.actor(bank, "processing")
+    return s.actor(s.network.lab_for(s.sites[sites[-1]].governorate).site_id, "lab")
 
 
 def window_since(s: SimState, donor: Donor, marker: str) -> datetime | None:
@@ -211,8 +222,7 @@ def _recall(s: SimState, case: InformationCase, days: int) -> None:
     if case.marker is not None:
         step = s.emit("LookbackStarted", {"lookback_id": s.serial("LB"),
                                           "donor_id": donor.donor_id, "marker": case.marker},
-                      s.actor(bank, "processing"),
-                      path="lookback from post-donation information")
+                      _starter(s, donor), path="lookback from post-donation information")
         start(s, step, str(step.data["lookback_id"]), case.marker, donor)
     holds.doom(s, case.units, "recalled")
     case.units = []
