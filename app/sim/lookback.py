@@ -202,7 +202,7 @@ def _assess(s: SimState, case: InformationCase) -> None:
                                path="post-donation information: hold lifted")
             continue
         if unit.status == "stock" and s.sites[unit.site].kind == "hospital":
-            if s.rng.random() < s.rates.mistake_share * 20:
+            if s.rng.random() < s.rates.rare_mistake_share:
                 holds.lift_by_hand(s, unit, hold, "hospital", "told by phone it is fine",
                                    expect="hold-lift-not-allowed")
             bank = s.sites[unit.site].supplier or s.banks[0].site_id

@@ -138,9 +138,15 @@ class Rates:
     """Recipients of a looked-back unit who cannot be traced (moved, no contact)."""
     mistake_share: float = 0.005
     """Wrong steps a real network sends now and then, refused as they must be: a result
-    under an assay name the catalogue does not know, platelets released before their
-    bacterial screen, a test hold lifted before its repeats, a hospital lifting the blood
-    bank's hold."""
+    under an assay name the catalogue does not know (per donation), platelets released
+    before their bacterial screen (per evening a platelet waits for its pool); and, twenty
+    times as often since the chance is rarer, a test hold lifted before its repeats (per
+    resolving repeat) and a hospital lifting the blood bank's hold (per unit it holds)."""
+
+    @property
+    def rare_mistake_share(self) -> float:
+        """``mistake_share`` for the mistakes that have few chances to happen."""
+        return min(1.0, 20 * self.mistake_share)
     return_interval_days: tuple[int, int] = (90, 180)
     early_attempt_share: float = 0.01
     """Returning donors who come back before the minimum interval (refused, as in life)."""

@@ -12,7 +12,7 @@ lifts for a discrepant group (``app.events.slices.testing``).
 from __future__ import annotations
 
 from app.sim import holds, lookback
-from app.sim.model import CLEAR, REPEATEDLY, Deferral, Donation, Step, Unit
+from app.sim.model import CLEAR, PLATELETS, REPEATEDLY, Deferral, Donation, Step, Unit
 from app.sim.state import SimState
 
 MANDATORY = ("HIV", "HBV", "HCV", "SYPHILIS")
@@ -67,7 +67,7 @@ def _screen(s: SimState, donation: Donation) -> None:
     if s.rng.random() < s.rates.nat_share:
         for marker in NAT:
             record(s, donation, marker, "non_reactive", "nat")
-    if any(u.category == "platelets" and not u.pool for u in _units(s, donation)):
+    if any(u.category == PLATELETS and not u.pool for u in _units(s, donation)):
         culture(s, donation)
     for marker in GROUPS:
         value = donor.truth(marker)
@@ -96,7 +96,7 @@ def _repeat(s: SimState, donation: Donation, marker: str) -> None:
         pair = s.rng.choice((("reactive", "reactive"), ("non_reactive", "reactive")))
     else:
         pair = ("non_reactive", "non_reactive")
-        if s.rng.random() < s.rates.mistake_share * 20:
+        if s.rng.random() < s.rates.rare_mistake_share:
             _lift_too_soon(s, donation, marker)
     for result in pair:
         record(s, donation, marker, result, "repeat")
