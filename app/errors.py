@@ -562,3 +562,21 @@ class LookbackAlreadyNotified(RuleViolation):
 class LookbackItemsOpen(RuleViolation):
     rule = "lookback-items-open"
     title = "Recipients of this lookback are not all notified yet"
+
+
+# --- security hardening (issue 20) ---
+
+
+class LabNotServing(Forbidden):
+    rule = "lab-not-serving"
+    title = "This lab does not test the donations of that collection site"
+
+
+class LookbackOutOfScope(Forbidden):
+    rule = "lookback-out-of-scope"
+    title = "A lookback is started by the blood establishment that collected the donation"
+
+
+class ShipmentNotAllowed(RuleViolation):
+    rule = "shipment-not-allowed"
+    title = "This unit may not be shipped to that kind of site"

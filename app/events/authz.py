@@ -26,11 +26,12 @@ ROLES: Final = ("collector", "lab", "processing", "inventory", "hospital", "audi
 """Every role a key may have; auditors record nothing."""
 
 
-def check_site_scope(actor: Actor, data: Mapping[str, object]) -> None:
+def check_site_scope(actor: Actor, data: Mapping[str, object],
+                     fields: tuple[str, ...] = ACTING_SITE_FIELDS) -> None:
     """Refuse data naming an acting site other than the key's own (admins act for any)."""
     if actor.role == ADMIN:
         return
-    for name in ACTING_SITE_FIELDS:
+    for name in fields:
         site = data.get(name)
         if site is not None and site != actor.site_id:
             raise SiteScopeViolation(

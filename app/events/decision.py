@@ -104,8 +104,10 @@ class Decision:
                 f"unit {unit_id} is in transit to {unit.in_transit_to}", field=field
             )
         if not acts_for(self.cmd.actor, unit.custodian_site_id):
+            # The message names no other site: a key learns where a unit is only if it may
+            # read it (the edge adds ``custodian_site_id`` for such readers).
             raise NotCustodian(
-                f"unit {unit_id} is held by {unit.custodian_site_id}, not by this key's site",
+                f"unit {unit_id} is held by another site, not by this key's",
                 field=field, custodian_site_id=unit.custodian_site_id,
             )
         self.in_order(unit.last_at, f"unit {unit_id}")

@@ -42,6 +42,8 @@ class EventType(Generic[D]):
     roles: frozenset[str] = frozenset()
     reads: Reads = field(default=lambda data: reads_unit(data))
     example: Mapping[str, Any] | None = None
+    acting_sites: tuple[str, ...] = ("site_id", "from_site_id", "lab_site_id")
+    """Data fields naming the site doing the step: each must be the key's own site."""
 
     @property
     def name(self) -> str:

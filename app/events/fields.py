@@ -138,7 +138,8 @@ Text = Annotated[str, StringConstraints(min_length=1, max_length=500)]
 """Free text (reasons, names, locations): UTF-8, never empty."""
 Marker = Annotated[
     str,
-    BeforeValidator(lambda v: v.strip().upper() if isinstance(v, str) else v),
+    BeforeValidator(lambda v: v.strip().upper() if isinstance(v, str)
+                    and not isbt.folds_into_ascii(v) else v),
     StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{0,31}$"),
 ]
 """A test marker such as HIV or SYPHILIS; any case in, upper case stored."""

@@ -34,6 +34,12 @@ _BARCODE_RE: Final = re.compile("=" + _DIN_BODY + r"[0-9A-Z]{2}")
 _PRODUCT_RE: Final = re.compile(r"[A-Z][0-9]{4}[0-9A-Za-z][0-9A-Z][0-9a-z]")
 
 
+def folds_into_ascii(value: str) -> bool:
+    """Whether upper-casing turns a non-ASCII character into an ASCII one (U+017F long s → "S",
+    U+0131 dotless i → "I"): such text would match an identifier it does not spell."""
+    return any(not c.isascii() and c.upper().isascii() for c in value)
+
+
 def check_character(din: str) -> str:
     """The ISO/IEC 7064 Mod 37-2 check character of a bare 13-character DIN."""
     return str(mod_37_2.calc_check_digit(din))
@@ -41,8 +47,8 @@ def check_character(din: str) -> str:
 
 def parse_din(value: object, field: str = "din") -> str:
     """Normalise a DIN given bare, with its check character, or in barcode form, to bare."""
-    if not isinstance(value, str):
-        raise InvalidDin(f"{field} must be a string", field=field)
+    if not isinstance(value, str) or not value.isascii():
+        raise InvalidDin(f"{field} must be an ASCII string", field=field)
     text = value.strip().upper()
     if _DIN_RE.fullmatch(text):
         return text
@@ -131,7 +137,7 @@ def isbt_group(code: str) -> tuple[Abo, RhD | None] | None:
 
 def parse_abo(value: object, field: str = "abo") -> Abo:
     """ABO from ``O``/``A``/``B``/``AB`` (any case) or an ISBT 128 group code."""
-    if isinstance(value, str):
+    if isinstance(value, str) and not folds_into_ascii(value):
         text = value.strip().upper()
         if text in _ABO_WORDS:
             return _ABO_WORDS[text]
@@ -145,7 +151,7 @@ def parse_abo(value: object, field: str = "abo") -> Abo:
 
 def parse_rhd(value: object, field: str = "rhd") -> RhD:
     """RhD from ``+``/``-``/``POS``/``NEG``/``positive``... or an ISBT 128 group code."""
-    if isinstance(value, str):
+    if isinstance(value, str) and not folds_into_ascii(value):
         text = value.strip().upper()
         if text in _RHD_WORDS:
             return _RHD_WORDS[text]
@@ -160,7 +166,7 @@ def parse_rhd(value: object, field: str = "rhd") -> RhD:
 
 def parse_group(value: object, field: str = "blood_group") -> tuple[Abo, RhD]:
     """A combined group such as ``O NEG``, ``AB+``, ``A pos`` or ISBT ``62`` (A POS)."""
-    if isinstance(value, str):
+    if isinstance(value, str) and not folds_into_ascii(value):
         text = value.strip().upper()
         coded = isbt_group(text)
         if coded is not None and coded[1] is not None:

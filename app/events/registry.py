@@ -63,7 +63,8 @@ ROLE_EVENTS: Final[Mapping[str, frozenset[str]]] = {
 """Role → the event types it may record: read off the declarations. Admins may record every
 type a client may ask for; auditors record nothing."""
 
-SITE_FIELDS: Final = ("site_id", "to_site_id", "lab_site_id", "fractionator_site_id")
+SITE_FIELDS: Final = ("site_id", "to_site_id", "lab_site_id", "fractionator_site_id",
+                      "collection_site_id")
 """Data fields naming a site; decide reads each one's registration."""
 
 
@@ -121,7 +122,7 @@ def decide(world: World, cmd: Command, catalogue: Catalogue) -> list[NewEvent]:
     check_role(cmd.actor, cmd.type)
     check_clock(cmd, catalogue)
     data = validate(cmd.type, cmd.data)
-    check_site_scope(cmd.actor, data.__dict__)
+    check_site_scope(cmd.actor, data.__dict__, declared.acting_sites)
     decision = Decision(world, cmd, catalogue)
     declared.decide(decision, data)
     return decision.events

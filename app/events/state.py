@@ -28,6 +28,8 @@ class SiteState(_State):
     site_kind: str
     name: str
     region: str
+    labs: tuple[str, ...] = ()
+    """The labs that test this collection site's donations (``LabServiceAgreed``)."""
 
 
 class DonorDonation(_State):
@@ -123,6 +125,8 @@ class DonationState(_State):
     unit_ids: tuple[str, ...] = ()
     results: tuple[Result, ...] = ()
     donor_group: dict[str, str] = {}
+    dispatched_to: tuple[str, ...] = ()
+    """Labs the collecting site sent this donation's samples to (``SamplesDispatched``)."""
 
 
 class LookbackState(_State):

@@ -9,6 +9,7 @@
 DROP TABLE IF EXISTS rm_units__shadow, rm_donations__shadow, rm_tests__shadow,
     rm_lookbacks__shadow, rm_lookback_units__shadow;
 DROP TABLE rm_units, rm_donations, rm_tests, rm_lookbacks, rm_lookback_units;
+ALTER TABLE rm_sites ADD COLUMN labs jsonb;
 
 CREATE TABLE rm_units (
     unit_id               text NOT NULL,
@@ -72,6 +73,7 @@ CREATE TABLE rm_donations (
     unit_ids              jsonb,
     results               jsonb,
     donor_group           jsonb,
+    dispatched_to         jsonb,
     product_code          text,
     category              text,
     volume_ml             integer,

@@ -113,7 +113,9 @@ SITES = TableSpec("rm_sites", _cols("""
     kind text
     region text
     position bigint
+    labs jsonb
 """), ("site_id",))
+"""The site register; ``labs`` the labs serving a collection site (``LabServiceAgreed``)."""
 
 CUSTODY = TableSpec("rm_custody", _cols("""
     unit_id text

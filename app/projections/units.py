@@ -13,10 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
+
 from app.events.messages import Key, StoredEvent
 from app.events.registry import evolve
 from app.events.slices.collection import DonationCollected
 from app.events.slices.processing import UnitSplit, UnitsPooled
+from app.events.slices.sites import LabServiceAgreed, SamplesDispatched
 from app.events.slices.testing import GROUP_MARKERS, TestResultRecorded
 from app.events.slices.transfusion import AdverseReactionReported
 from app.events.state import DonationState, SiteState, State
@@ -37,8 +40,8 @@ from app.projections.tables import (
 
 
 class _RowWorld:
-    """The domain's ``World`` over this model's rows: units and donations (other kinds of
-    state never change a unit, so they read as absent)."""
+    """The domain's ``World`` over this model's rows: units, donations and sites (donors and
+    lookbacks never change a unit or a donation, so they read as absent)."""
 
     def __init__(self, ws: WorkingSet) -> None:
         self._ws = ws
@@ -55,6 +58,11 @@ class _RowWorld:
         elif kind == "donation":
             row = self._ws.get(DONATIONS, ident)
             state = None if row is None else DONATION_STATE.state_of(row)
+        elif kind == "site":
+            row = self._ws.get(SITES, ident)
+            state = None if row is None else SiteState(
+                site_id=row["site_id"], site_kind=row["kind"], name=row["name"],
+                region=row["region"], labs=tuple(orjson.loads(row["labs"] or "[]")))
         self._cache[key] = state
         return state
 
@@ -72,6 +80,7 @@ class UnitsProjection:
         unit_ids: set[str] = set()
         dins: set[str] = set()
         group_dins: set[str] = set()
+        sites: set[str] = set()
         for e in events:
             unit_ids.update(unit_ids_in(e))
             data = e.data
@@ -81,8 +90,12 @@ class UnitsProjection:
                     group_dins.add(data.din)
             elif isinstance(data, UnitSplit):
                 dins.add(data.din or data.unit_id.split("-", 1)[0])
+            elif isinstance(data, LabServiceAgreed):
+                sites.add(data.collection_site_id)
+            elif isinstance(data, SamplesDispatched):
+                dins.update(data.dins)
         return (load(UNITS, "unit_id", unit_ids) + load(UNITS, "din", group_dins)
-                + load(DONATIONS, "din", dins))
+                + load(DONATIONS, "din", dins) + load(SITES, "site_id", sites))
 
     def apply(self, ws: WorkingSet, event: StoredEvent) -> None:
         world = ws.context(_RowWorld)
@@ -93,9 +106,11 @@ class UnitsProjection:
             elif isinstance(state, DonationState):
                 _put_donation(ws, state, event)
             elif isinstance(state, SiteState):
+                old = ws.get(SITES, state.site_id)
                 ws.put(SITES, {"site_id": state.site_id, "name": state.name,
                                "kind": state.site_kind, "region": state.region,
-                               "position": event.position})
+                               "position": event.position if old is None else old["position"],
+                               "labs": orjson.dumps(list(state.labs)).decode()})
         data = event.data
         if isinstance(data, TestResultRecorded):
             ws.put(TESTS, {"din": data.din, "position": event.position, "marker": data.marker,

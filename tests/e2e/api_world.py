@@ -37,6 +37,9 @@ class Net:
         for site, kind in SITES.items():
             await self.ok("admin", "SiteRegistered", {
                 "site_id": site, "name": f"Site {site}", "kind": kind, "region": "Damascus"})
+        for collecting in ("BB1", "BB2"):
+            await self.ok("admin", "LabServiceAgreed", {"collection_site_id": collecting,
+                                                        "lab_site_id": "LAB1"})
         for role, site in (("collector", "BB1"), ("processing", "BB1"), ("inventory", "BB1"),
                            ("collector", "BB2"), ("inventory", "BB2"), ("lab", "LAB1"),
                            ("hospital", "H1"), ("hospital", "H2"), ("inventory", "FR1")):

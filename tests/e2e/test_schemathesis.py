@@ -73,8 +73,9 @@ async def test_responses_on_a_real_network_conform(
     red = await net.red_cells_at(1)
     await net.transfuse(red, "PAT-0001")
     plasma = f"{din(1)}-{PLASMA}"
+    # Unreleased plasma in transit (a quarantine transfer to another blood bank): a custody gap.
     await net.ok("inventory@BB1", "UnitShipped", {"unit_id": plasma, "from_site_id": "BB1",
-                                                  "to_site_id": "H2", "shipment_id": "S-9"})
+                                                  "to_site_id": "BB2", "shipment_id": "S-9"})
     discarded = await net.collect(2)
     await net.ok("collector@BB1", "UnitDiscarded", {"unit_id": discarded, "reason": "damaged"})
     kept, _ = await net.split(await net.collect(3))

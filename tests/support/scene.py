@@ -124,6 +124,9 @@ class Scene:
         for site_id, kind in SITES.items():
             self.do("SiteRegistered", {"site_id": site_id, "name": f"Site {site_id}",
                                        "kind": kind, "region": "Damascus"})
+        for collecting in ("BB1", "BB2", "MU1"):  # LAB1 tests every collection site's samples
+            self.do("LabServiceAgreed", {"collection_site_id": collecting,
+                                         "lab_site_id": "LAB1"})
         return self
 
     def new_donor(self, donor_id: str | None = None, at: datetime | None = None,
@@ -181,9 +184,10 @@ class Scene:
 
     def receive(self, unit_id: str, shipment: str, site: str = "H1",
                 accepted: bool = True) -> list[NewEvent]:
+        role = "hospital" if SITES.get(site) == "hospital" else "inventory"
         return self.do("UnitReceived", {"unit_id": unit_id, "site_id": site,
                                         "shipment_id": shipment, "accepted": accepted},
-                       actor("hospital", site))
+                       actor(role, site))
 
     def released_component(self, abo: str = "O", rhd: str = "NEG", at_site: str = "H1",
                            category: str = "red_cells") -> str:

@@ -129,3 +129,15 @@ def test_unknown_rhd_is_a_422(bad: object) -> None:
     # 55 is "group O, RhD not specified": it names no RhD.
     with pytest.raises(UnknownBloodGroup):
         isbt.parse_rhd(bad)
+
+
+@pytest.mark.parametrize("spoof", ["\u0131999926123456", "\u017f999926123456",
+                                   "A99992612345\u0665"])
+def test_identifiers_that_match_only_after_unicode_case_folding_are_refused(spoof: str) -> None:
+    """Issue 20 item 16: U+017F upper-cases to "S", U+0131 to "I": a DIN or RhD that spells
+    itself only after case folding is refused, not normalised into another donation's."""
+    with pytest.raises(InvalidDin):
+        isbt.parse_din(spoof)
+    with pytest.raises(UnknownBloodGroup):
+        isbt.parse_rhd("po\u017f")
+    assert isbt.parse_rhd("\u2212") == "NEG"  # a minus sign is no spoof: it folds to nothing

@@ -83,17 +83,21 @@ def test_an_excursion_needs_ordered_readings() -> None:
 def test_ship_and_receive_hand_custody_over() -> None:
     s = scene()
     unit = s.collect()
+    # Not released: it may travel only to another blood bank (a quarantine transfer).
+    err = s.refuse("UnitShipped", {"unit_id": unit, "from_site_id": "BB1", "to_site_id": "H1",
+                                   "shipment_id": "S-0"}, BB1)
+    assert err.rule == "shipment-not-allowed"
     [shipped] = s.do("UnitShipped", {"unit_id": unit, "from_site_id": "BB1",
-                                     "to_site_id": "H1", "shipment_id": "S-1"}, BB1)
-    assert {("site", "BB1"), ("site", "H1")} <= shipped.refs
+                                     "to_site_id": "BB2", "shipment_id": "S-1"}, BB1)
+    assert {("site", "BB1"), ("site", "BB2")} <= shipped.refs
     state = s.unit(unit)
     assert (state.custodian_site_id, state.in_transit_to, state.status) == (
-        "BB1", "H1", "in_transit")
-    [received] = s.receive(unit, "S-1")
+        "BB1", "BB2", "in_transit")
+    [received] = s.receive(unit, "S-1", "BB2")
     assert received.type == "UnitReceived"
     state = s.unit(unit)
     assert (state.custodian_site_id, state.in_transit_to, state.status) == (
-        "H1", None, "unreleased")
+        "BB2", None, "unreleased")
 
 
 def test_a_unit_in_transit_accepts_nothing_but_its_receipt() -> None:
@@ -125,7 +129,7 @@ def test_a_unit_in_transit_cannot_be_issued_even_by_its_destination() -> None:
 
 def test_only_the_destination_receives_and_names_the_shipment() -> None:
     s = scene()
-    unit = s.collect()
+    unit = s.released_component(at_site="BB1")
     shipment = s.ship(unit, "H1")
     err = s.refuse("UnitReceived", {"unit_id": unit, "site_id": "H2", "shipment_id": shipment,
                                     "accepted": True}, actor("hospital", "H2"))
@@ -154,11 +158,16 @@ def test_shipping_is_by_the_custodian_to_another_registered_site() -> None:
     err = s.refuse("UnitShipped", {"unit_id": unit, "from_site_id": "BB1", "to_site_id": "H9",
                                    "shipment_id": "S"}, BB1)
     assert isinstance(err, SiteNotFound)
+    for kind_cannot_receive in ("LAB1", "MU1", "FR1"):
+        err = s.refuse("UnitShipped", {"unit_id": unit, "from_site_id": "BB1",
+                                       "to_site_id": kind_cannot_receive, "shipment_id": "S"},
+                       BB1)
+        assert err.rule == "site-kind-not-allowed", kind_cannot_receive
 
 
 def test_a_refused_receipt_hands_custody_over_and_quarantines() -> None:
     s = scene()
-    unit = s.collect()
+    unit = s.released_component(at_site="BB1")
     events = s.receive(unit, s.ship(unit, "H1"), accepted=False)
     assert [e.type for e in events] == ["UnitReceived", "UnitQuarantined"]
     state = s.unit(unit)
@@ -168,11 +177,22 @@ def test_a_refused_receipt_hands_custody_over_and_quarantines() -> None:
 
 def test_a_warm_arrival_quarantines() -> None:
     s = scene()
-    unit = s.split(s.collect())[0]
+    unit = s.released_component(at_site="BB1")
     shipment = s.ship(unit, "H1")
     events = s.do("UnitReceived", {"unit_id": unit, "site_id": "H1", "shipment_id": shipment,
                                    "accepted": True, "temp_dc": 120}, H1)
     assert events[-1].type == "UnitQuarantined"
+
+
+def test_a_held_unit_goes_only_to_a_blood_bank() -> None:
+    s = scene()
+    unit = s.released_component(at_site="BB1")
+    s.do("UnitQuarantined", {"unit_id": unit, "reason": "label check"}, BB1)
+    err = s.refuse("UnitShipped", {"unit_id": unit, "from_site_id": "BB1", "to_site_id": "H1",
+                                   "shipment_id": "S-H"}, BB1)
+    assert err.rule == "shipment-not-allowed"
+    s.receive(unit, s.ship(unit, "BB2"), "BB2")
+    assert s.unit(unit).custodian_site_id == "BB2" and s.unit(unit).quarantined
 
 
 def test_a_reserved_unit_is_not_shipped() -> None:

@@ -159,10 +159,13 @@ def test_a_released_reservation_frees_the_unit() -> None:
 def test_only_released_units_are_reserved_or_issued() -> None:
     s = scene()
     unit = s.collect()
-    s.receive(unit, s.ship(unit, "H1"))
+    admin = actor("admin", None)  # the national role may act for any site, rules still hold
     assert isinstance(s.refuse("UnitReserved", {
         "unit_id": unit, "patient_id": "PAT-1", "patient_abo": "O", "patient_rhd": "NEG",
-        "crossmatch": "compatible"}, H1), UnitNotReleased)
+        "crossmatch": "compatible"}, admin), UnitNotReleased)
+    assert isinstance(s.refuse("UnitIssued", {
+        "unit_id": unit, "patient_id": "PAT-1", "emergency": True, "justification": "bleeding",
+        "physician_id": "PHY-1"}, admin), UnitNotReleased)
 
 
 def test_expiry_at_the_boundary() -> None:

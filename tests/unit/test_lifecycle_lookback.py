@@ -97,6 +97,7 @@ def test_a_lookback_names_a_known_source_exactly_once() -> None:
                                                    "din": din(404)}, PROCESSING),
                       DonationNotFound)
     donor = s.new_donor()
+    s.collect(donor_id=donor)
     s.do("LookbackStarted", {"lookback_id": "L", "marker": "HIV", "donor_id": donor},
          PROCESSING)
     assert isinstance(s.refuse("LookbackStarted", {"lookback_id": "L", "marker": "HIV",

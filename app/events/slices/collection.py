@@ -33,6 +33,7 @@ from app.events.fields import Din, Ident, ProductCode, Pseudonym, Timestamp, Uni
 from app.events.messages import Event
 from app.events.payload import EventData
 from app.events.slices.donors import registered_donor
+from app.events.slices.sites import COLLECTION_SITE_KINDS
 from app.events.state import (
     DonationState,
     DonorDonation,
@@ -44,8 +45,6 @@ from app.events.state import (
 )
 from app.events.unit import UnitState
 from app.log.record import format_time, parse_time
-
-COLLECTION_SITE_KINDS = ("blood_bank", "mobile_unit")
 
 
 class DonationCollected(EventData):

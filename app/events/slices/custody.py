@@ -15,6 +15,7 @@ from app.errors import (
     NotCustodian,
     NotDestination,
     ShipmentMismatch,
+    ShipmentNotAllowed,
     ShipmentToSelf,
     StorageSiteMismatch,
     UnitNotInTransit,
@@ -26,6 +27,10 @@ from app.events.messages import Event
 from app.events.payload import EventData
 from app.events.slices.holds import UNIT_CARE, place_holds
 from app.events.unit import UnitState
+
+RECEIVING_KINDS = ("blood_bank", "hospital")
+"""Sites that hold units: a lab receives samples, a fractionator takes plasma through
+``UnitShippedForFractionation``, a mobile unit sends what it collects to its blood bank."""
 
 
 class UnitStored(EventData):
@@ -100,13 +105,17 @@ def unit_shipped(d: Decision, data: UnitShipped) -> None:
     require_unallocated(unit)
     if data.from_site_id != unit.custodian_site_id:
         raise NotCustodian(
-            f"unit {unit.unit_id} is held by {unit.custodian_site_id}, not {data.from_site_id}",
-            field="data.from_site_id",
+            f"unit {unit.unit_id} is not held by {data.from_site_id}",
+            field="data.from_site_id", custodian_site_id=unit.custodian_site_id,
         )
     if data.to_site_id == data.from_site_id:
         raise ShipmentToSelf(f"unit {unit.unit_id} is already at {data.to_site_id}",
                              field="data.to_site_id")
-    d.site(data.to_site_id, "data.to_site_id")
+    destination = d.site(data.to_site_id, "data.to_site_id", RECEIVING_KINDS)
+    if destination.site_kind != "blood_bank" and (not unit.released or unit.quarantined):
+        raise ShipmentNotAllowed(
+            f"unit {unit.unit_id} is {'held' if unit.quarantined else 'not released'}: it may "
+            "go only to a blood bank (a quarantine transfer)", field="data.to_site_id")
     d.emit(data, unit.unit_id, unit_refs(unit.unit_id) | {
         ("site", data.from_site_id), ("site", data.to_site_id)})
 
@@ -119,8 +128,8 @@ def unit_received(d: Decision, data: UnitReceived) -> None:
     if unit.in_transit_to is None:
         raise UnitNotInTransit(f"unit {unit.unit_id} is not in transit", field="data.unit_id")
     if data.site_id != unit.in_transit_to:
-        raise NotDestination(f"unit {unit.unit_id} is on its way to {unit.in_transit_to}",
-                             field="data.site_id")
+        raise NotDestination(f"unit {unit.unit_id} is on its way to another site",
+                             field="data.site_id", destination_site_id=unit.in_transit_to)
     if data.shipment_id != unit.shipment_id:
         raise ShipmentMismatch(f"unit {unit.unit_id} travels in shipment {unit.shipment_id}",
                                field="data.shipment_id")

@@ -23,6 +23,7 @@ from app.errors import (
     LookbackAlreadyNotified,
     LookbackItemsOpen,
     LookbackNotFound,
+    LookbackOutOfScope,
     LookbackRecipientMismatch,
     LookbackSiteMismatch,
     LookbackUnitUnknown,
@@ -31,7 +32,7 @@ from app.errors import (
 from app.errors import (
     LookbackClosed as LookbackIsClosed,
 )
-from app.events.authz import acts_for
+from app.events.authz import ADMIN, acts_for
 from app.events.decision import Decision, unit_refs
 from app.events.event_type import Changes, EventType, Need, RawData, reads_din, reads_key, roles
 from app.events.fields import Din, Ident, Marker, Pseudonym, Text, Timestamp, UnitId
@@ -40,6 +41,7 @@ from app.events.messages import Event, Key
 from app.events.payload import DerivedData, EventData
 from app.events.results import CLEAR, marker_status
 from app.events.slices.holds import UNIT_CARE, place_holds
+from app.events.slices.sites import lab_serves
 from app.events.state import (
     DonorState,
     LookbackState,
@@ -163,20 +165,38 @@ def _holders(unit: UnitState) -> set[Key]:
 
 
 def lookback_started(d: Decision, data: LookbackStarted) -> None:
-    """A lookback asked for by the blood establishment, from a donor or a DIN."""
+    """A lookback asked for by the blood establishment that collected one of the donations
+    (or a lab serving it), or by a national key; from a donor or a DIN."""
     if data.donor_id is not None:
         donor = get_donor(d.world, data.donor_id)
         if donor is None:
             raise DonorNotFound(f"donor {data.donor_id} is not registered",
                                 field="data.donor_id")
+        _in_scope(d, [x.din for x in donor.donations], "data.donor_id")
         start_lookback(d, data.lookback_id, data.marker, donor=donor, asked=data,
                        since=parse_time(data.since) if data.since is not None else None)
         return
     assert data.din is not None  # the model requires exactly one of donor_id and din
     if get_donation(d.world, data.din) is None:
         raise DonationNotFound(f"no donation with DIN {data.din}", field="data.din")
+    _in_scope(d, [data.din], "data.din")
     start_lookback(d, data.lookback_id, data.marker, din=data.din, asked=data,
                    since=parse_time(data.since) if data.since is not None else None)
+
+
+def _in_scope(d: Decision, dins: list[str], field: str) -> None:
+    """The acting site collected one of the donations, or tests for its collection site."""
+    site = d.cmd.actor.site_id
+    if d.cmd.actor.role == ADMIN:
+        return
+    for din in dins:
+        donation = get_donation(d.world, din)
+        if donation is not None and site is not None and (
+                donation.site_id == site or lab_serves(d.world, donation, site)):
+            return
+    raise LookbackOutOfScope(
+        "a lookback is started by the site that collected the donation, or its lab",
+        field=field)
 
 
 def _found(unit: UnitState) -> LookbackUnit:

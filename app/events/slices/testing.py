@@ -25,6 +25,7 @@ from pydantic import model_validator
 from app.errors import (
     DonationNotFound,
     GroupUndetermined,
+    LabNotServing,
     PoolMixedGroups,
     ReactiveMarker,
     TestsIncomplete,
@@ -54,6 +55,7 @@ from app.events.results import (
 from app.events.slices.donors import DonorDeferred, active_for_marker
 from app.events.slices.holds import lift_holds, place_holds
 from app.events.slices.lookback import start_lookback
+from app.events.slices.sites import LAB_SITE_KINDS, lab_serves
 from app.events.state import (
     DonationState,
     Result,
@@ -67,7 +69,6 @@ from app.events.state import (
 from app.events.unit import UnitState
 from app.log.record import format_time
 
-LAB_SITE_KINDS = ("lab", "blood_bank")
 GROUP_MARKERS = ("ABO", "RHD")
 SCREEN_RESULTS: Final = ("reactive", "non_reactive", "indeterminate")
 CONFIRMATORY_RESULTS: Final = ("positive", "negative", "indeterminate")
@@ -142,6 +143,10 @@ def lab_result_recorded(d: Decision, data: TestResultRecorded) -> None:
     donation = get_donation(d.world, data.din)
     if donation is None:
         raise DonationNotFound(f"no donation with DIN {data.din}", field="data.din")
+    if not lab_serves(d.world, donation, data.lab_site_id):
+        raise LabNotServing(
+            f"{data.lab_site_id} does not test donations collected by this donation's site",
+            field="data.lab_site_id")
     refs = {("donation", data.din), ("site", data.lab_site_id)}
     if donation.donor_id is not None:
         refs.add(("donor", donation.donor_id))

@@ -63,8 +63,8 @@ def adverse_reaction(d: Decision, data: AdverseReactionReported) -> None:
         raise NotTransfused(f"unit {unit.unit_id} was not transfused to this patient",
                             field="data.patient_id")
     if not acts_for(d.cmd.actor, unit.custodian_site_id):
-        raise NotCustodian(f"unit {unit.unit_id} was transfused at {unit.custodian_site_id}",
-                           field="data.unit_id")
+        raise NotCustodian(f"unit {unit.unit_id} was transfused at another site",
+                           field="data.unit_id", custodian_site_id=unit.custodian_site_id)
     d.emit(data, unit.unit_id, patient_refs(unit.unit_id, data.patient_id))
 
 
