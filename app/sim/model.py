@@ -224,6 +224,8 @@ class Donation:
     typed: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
     """Each group result so far, by marker: (test kind, value)."""
     open_groups: set[str] = field(default_factory=set)
+    lab: str | None = None
+    """The lab its samples went to, when not the governorate's (a day that lab was down)."""
 
     @property
     def blocked(self) -> bool:

@@ -128,6 +128,9 @@ class Rates:
     """Typings of a donor of known group that disagree with it (a sample mix-up)."""
     wrong_card_share: float = 0.01
     """Donor cards that show a wrong group (found at the first typing)."""
+    lab_outage_share: float = 0.01
+    """Days a governorate's lab is down: the blood banks test that day's samples
+    themselves, and the mobile units send theirs to their blood bank (SamplesDispatched)."""
     information_rate: float = 0.002
     """Post-donation information per donation (the donor calls back)."""
     information_risk_share: float = 0.4

@@ -93,13 +93,18 @@ class Simulator:
         return self.state.config.days
 
     def registration(self) -> list[Step]:
-        """Every site of the network, registered by the national admin the day before."""
+        """Every site of the network, registered by the national admin the day before, and
+        the governorate's lab agreed for each collection site."""
         s = self.state
         s.clock.now = s.start - timedelta(days=1)
         for site in s.network.sites:
             s.emit("SiteRegistered", {"site_id": site.site_id,
                                       "name": f"{site.name} / {site.name_ar}",
                                       "kind": site.kind, "region": site.region}, ADMIN)
+        for site in s.collecting:
+            s.emit("LabServiceAgreed", {"collection_site_id": site.site_id,
+                                        "lab_site_id": s.network.lab_for(site.governorate)
+                                        .site_id}, ADMIN)
         return s.take()
 
     def batches(self, on_day: Callable[[int], None] | None = None, *,

@@ -39,6 +39,7 @@ def screen(s: SimState) -> None:
     """Today's donations are screened; the tests due today (repeats, confirmatory tests,
     group confirmations, cultures) are recorded."""
     s.clock.phase(17)
+    _route_samples(s)
     for donation in s.collected_today:
         _screen(s, donation)
     for test, din, marker in s.tests_due.pop(s.day, []):
@@ -52,6 +53,24 @@ def screen(s: SimState) -> None:
                    "confirmatory", path="discrepancy settled by confirmatory typing")
         else:
             culture(s, donation)
+
+
+def _route_samples(s: SimState) -> None:
+    """When a governorate's lab is down, its blood banks test the day's samples themselves
+    and each mobile unit sends its samples to its blood bank's lab."""
+    down = {lab.site_id for lab in s.network.of_kind("lab")
+            if s.rng.random() < s.rates.lab_outage_share}
+    sent: dict[str, list[Donation]] = {}
+    for donation in s.collected_today:
+        if _lab(s, donation) in down:
+            donation.lab = donation.bank
+            if donation.site != donation.bank:
+                sent.setdefault(donation.site, []).append(donation)
+    for site, donations in sent.items():
+        s.emit("SamplesDispatched", {"dins": [d.din for d in donations],
+                                     "lab_site_id": donations[0].bank},
+               s.actor(site, "collector"), path="samples sent to the blood bank's lab "
+                                                 "(governorate lab down)")
 
 
 def _screen(s: SimState, donation: Donation) -> None:
@@ -255,7 +274,9 @@ def _data(s: SimState, donation: Donation, marker: str, result: str, kind: str,
 
 
 def _lab(s: SimState, donation: Donation) -> str:
-    return s.network.lab_for(s.sites[donation.bank].governorate).site_id
+    """The lab that tests the donation: its governorate's, unless the samples went
+    elsewhere."""
+    return donation.lab or s.network.lab_for(s.sites[donation.bank].governorate).site_id
 
 
 def _units(s: SimState, donation: Donation) -> list[Unit]:

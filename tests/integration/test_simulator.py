@@ -27,6 +27,7 @@ BUSY = Rates(
     bacteria_reactive=0.05,
     abo_mistype_share=0.05,
     wrong_card_share=0.1,
+    lab_outage_share=0.1,
     information_rate=0.04,
     information_risk_share=0.5,
     information_lookback_share=0.5,
