@@ -37,6 +37,8 @@ def split(s: SimState) -> None:
                 distribution.store(s, unit)
 
 
+SAFE_MARGIN = timedelta(hours=1)
+"""Units expiring sooner are not released (they are discarded as expired that night)."""
 SPLIT_SHARES = {RBC: 0.56, FFP: 0.33, PLT: 0.11}
 """Roughly how a whole-blood donation divides (the rest is lost to bags and filters)."""
 
@@ -70,7 +72,7 @@ def release_or_discard(s: SimState) -> None:
     s.clock.phase(19)
     holds.discard_doomed(s)
     for unit in list(s.unreleased.values()):
-        if unit.pool and not unit.released:
+        if unit.pool:
             if s.rng.random() < s.rates.mistake_share and _releasable(s, unit, culture=False):
                 # Released before its culture is in: refused.
                 s.emit("UnitReleased", {"unit_id": unit.unit_id},
@@ -104,9 +106,6 @@ def _releasable(s: SimState, unit: Unit, *, culture: bool = True) -> bool:
     if unit.category == PLATELETS and culture:
         return own.clear("BACTERIA") or all(d.clear("BACTERIA") for d in sources)
     return True
-
-
-SAFE_MARGIN = timedelta(hours=1)
 
 
 def pool_platelets(s: SimState) -> None:
