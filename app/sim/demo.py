@@ -3,7 +3,7 @@ simulated national network and a set of demo API keys, printed once."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import asyncpg
 from rich.console import Console
@@ -11,12 +11,20 @@ from rich.table import Table
 
 from app.bootstrap import open_services, resolve_admin_url
 from app.config import Settings
-from app.sim.network import NetworkConfig
+from app.sim.network import NetworkConfig, Rates
 from app.sim.runner import run_simulation
+from app.sim.simulator import SimReport
 from app.sim.state import SimConfig
 from app.store.keys import create_key
 
-DEMO = SimConfig(network=NetworkConfig(), donations=1500, days=120, seed=2026)
+DEMO_RATES = replace(Rates(), repeat_reactive_factor=1.0, return_interval_days=(57, 120),
+                     information_rate=0.01, reinstate_share=1.0)
+"""network.md's rates, with the rare flows made commoner so that a small network shows
+each of them: repeat donors react as often as new ones and come back sooner (from the
+minimum interval on), so that lookbacks find units already transfused; donors call back
+after donating five times as often; every donor cleared by a confirmatory test returns."""
+DEMO = SimConfig(network=NetworkConfig(rates=DEMO_RATES), donations=1500, days=120,
+                 seed=2026)
 
 DEMO_KEYS: tuple[tuple[str, str | None], ...] = (
     ("admin", None),
@@ -62,9 +70,26 @@ async def load_demo_if_empty(settings: Settings, console: Console | None = None)
             report = await run_simulation(svc.writer, DEMO, whole_days=True)
     out.print(f"demo network loaded: {report.events:,} events, {report.donations} donations, "
               f"{report.units} units; {report.refused} commands refused by the rules "
-              "(as a real network would see)")
+              "(as a real network would see); "
+              f"{report.late_entries:,} steps backfilled with a late-entry reason")
+    print_flows(out, report)
     keys = await create_demo_keys(admin_url)
     print_keys(out, keys)
+
+
+def print_flows(console: Console, report: SimReport) -> None:
+    """How often each blood-safety flow was walked, and the refusals by rule (expected:
+    mistakes sent on purpose; unexpected: the sim misjudged the rules)."""
+    table = Table(title="blood-safety flows in the demo network")
+    table.add_column("flow")
+    table.add_column("times", justify="right")
+    for path, count in sorted(report.paths.items()):
+        table.add_row(path, f"{count:,}")
+    for rule, count in sorted(report.expected_refusals.items()):
+        table.add_row(f"refused as expected: {rule}", f"{count:,}")
+    for rule, count in sorted(report.unexpected_refusals.items()):
+        table.add_row(f"[red]refused unexpectedly: {rule}[/red]", f"{count:,}")
+    console.print(table)
 
 
 async def create_demo_keys(admin_url: str) -> list[DemoKey]:

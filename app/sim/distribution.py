@@ -3,7 +3,7 @@ second hospital), hospital restocking to a par level, and plasma to fractionatio
 
 from __future__ import annotations
 
-from app.events.messages import Actor
+from app.sim import holds
 from app.sim.model import (
     GROUPS,
     PLASMA,
@@ -16,8 +16,6 @@ from app.sim.model import (
 )
 from app.sim.state import SimState
 
-ROLE_AT = {"blood_bank": "inventory", "mobile_unit": "inventory", "hospital": "hospital",
-           "fractionator": "inventory", "lab": "lab"}
 COVER_DAYS = {RED_CELLS: 4.0, WHOLE_BLOOD: 2.0, PLASMA: 5.0, PLATELETS: 1.5}
 HOSPITAL_LOCATION = {RED_CELLS: "blood-fridge", WHOLE_BLOOD: "blood-fridge",
                      PLASMA: "plasma-freezer", PLATELETS: "platelet-agitator"}
@@ -28,17 +26,11 @@ commonest groups, universal plasma."""
 RECEIVED_TEMP_DC = {RED_CELLS: 40, WHOLE_BLOOD: 40, PLASMA: -250, PLATELETS: 220}
 
 
-def custodian(s: SimState, site_id: str) -> Actor:
-    """The key that acts for the unit's custodian: inventory at a bank, hospital staff at a
-    hospital."""
-    return s.actor(site_id, ROLE_AT[s.sites[site_id].kind])
-
-
 def store(s: SimState, unit: Unit, location: str | None = None) -> None:
     """Put a unit away at its custodian; a few storage periods see a temperature excursion."""
     s.emit("UnitStored", {"unit_id": unit.unit_id, "site_id": unit.site,
                           "location": location or unit.product.location},
-           custodian(s, unit.site), units=(unit.unit_id,))
+           s.custodian(unit.site), units=(unit.unit_id,))
     r = s.rng.random()
     if r < s.rates.excursion_share:
         s.excursion_due.append((unit, "temperature"))
@@ -51,13 +43,15 @@ def store(s: SimState, unit: Unit, location: str | None = None) -> None:
 def ship(s: SimState, unit: Unit, destination: str, shipment_id: str) -> None:
     s.emit("UnitShipped", {"unit_id": unit.unit_id, "from_site_id": unit.site,
                            "to_site_id": destination, "shipment_id": shipment_id},
-           custodian(s, unit.site), units=(unit.unit_id,))
+           s.custodian(unit.site), units=(unit.unit_id,))
     unit.status = "transit"
+    unit.in_transit_to = destination
     s.in_transit.append((unit, shipment_id, destination))
 
 
 def receive_all(s: SimState, hour: float) -> None:
-    """Every unit shipped in the previous phase arrives; a few are refused at the door."""
+    """Every unit shipped in the previous phase arrives; a few are refused at the door (the
+    rules hold them: a receipt hold) and discarded."""
     s.clock.phase(hour)
     arrivals, s.in_transit = s.in_transit, []
     for unit, shipment_id, destination in arrivals:
@@ -66,21 +60,24 @@ def receive_all(s: SimState, hour: float) -> None:
         refused = s.sites[destination].kind == "hospital" and (
             s.rng.random() < s.rates.shipment_refused_share)
         temp = RECEIVED_TEMP_DC[unit.category] + (80 if refused else 0)
-        s.emit("UnitReceived", {"unit_id": unit.unit_id, "site_id": destination,
-                                "shipment_id": shipment_id, "accepted": not refused,
-                                "temp_dc": temp},
-               custodian(s, destination), units=(unit.unit_id,))
+        step = s.emit("UnitReceived", {"unit_id": unit.unit_id, "site_id": destination,
+                                       "shipment_id": shipment_id, "accepted": not refused,
+                                       "temp_dc": temp},
+                      s.custodian(destination), units=(unit.unit_id,))
         unit.status = "stock"
+        unit.in_transit_to = None
         unit.moves += 1
         s.move(unit, destination)
         if refused:
-            # Refused on arrival (too warm): the receiver holds it, quarantined, and discards.
+            # Refused on arrival (too warm): the rules hold it, and the receiver discards.
+            holds.place(step, [unit], "receipt")
             s.emit("UnitDiscarded", {"unit_id": unit.unit_id, "reason": "temperature"},
-                   custodian(s, destination), units=(unit.unit_id,))
+                   s.custodian(destination), units=(unit.unit_id,))
             s.finish(unit, "discarded")
             continue
-        if s.sites[destination].kind == "hospital":
-            store(s, unit, HOSPITAL_LOCATION[unit.category])
+        if s.sites[destination].kind == "hospital" or unit.released:
+            store(s, unit, HOSPITAL_LOCATION[unit.category]
+                  if s.sites[destination].kind == "hospital" else None)
 
 
 def restock_hospitals(s: SimState) -> None:
@@ -182,7 +179,7 @@ def ship_for_fractionation(s: SimState) -> None:
             if unit.fractionate:
                 s.emit("UnitShippedForFractionation",
                        {"unit_id": unit.unit_id, "fractionator_site_id": fractionator},
-                       custodian(s, bank.site_id), units=(unit.unit_id,))
+                       s.custodian(bank.site_id), units=(unit.unit_id,))
                 s.finish(unit, "fractionated")
                 unit.site = fractionator
 

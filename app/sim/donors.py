@@ -5,9 +5,8 @@ deferred: those collections are sent anyway and must be refused, as in life."""
 from __future__ import annotations
 
 import heapq
-from datetime import timedelta
 
-from app.sim.model import APH_PLASMA, PLT, PRODUCTS, WB, Donation, Donor
+from app.sim.model import APH_PLASMA, PLT, PRODUCTS, WB, Deferral, Donation, Donor
 from app.sim.network import Site
 from app.sim.state import SimState
 
@@ -20,8 +19,8 @@ def collect(s: SimState) -> None:
     """The day's donor visits, spread over the collecting sites by their weight."""
     s.collected_today = []
     s.clock.phase(7)
-    for donor in s.reinstate.pop(s.day, []):
-        reinstate(s, donor)
+    for donor, deferral_id in s.reinstate.pop(s.day, []):
+        reinstate(s, donor, deferral_id)
     for site, count in _visits_by_site(s).items():
         for _ in range(count):
             donor = _next_donor(s, site)
@@ -55,7 +54,7 @@ def _next_donor(s: SimState, site: Site) -> Donor:
     while queue and queue[0][0] <= s.day:
         _, _, donor_id = heapq.heappop(queue)
         donor = s.donors[donor_id]
-        if donor.next_visit > s.day or donor.permanent:
+        if donor.next_visit > s.day or donor.deferred_at(s.clock.now):
             continue
         return donor
     return register(s, site)
@@ -66,8 +65,12 @@ def register(s: SimState, site: Site) -> Donor:
     donor = Donor(s.pseudonym("DNR"), abo, rhd, site.site_id, s.day)
     s.donors[donor.donor_id] = donor
     data: dict[str, object] = {"donor_id": donor.donor_id}
-    if s.rng.random() < 0.5:  # some donors bring a card with their group
-        data.update(abo=abo, rhd="+" if rhd == "POS" else "-")
+    if s.rng.random() < 0.5:  # some donors bring a card with their group, a few a wrong one
+        card = {"ABO": abo, "RHD": rhd}
+        if s.rng.random() < s.rates.wrong_card_share:
+            card["ABO"] = s.rng.choice([g for g in ("O", "A", "B", "AB") if g != abo])
+        donor.known = card
+        data.update(abo=card["ABO"], rhd="+" if card["RHD"] == "POS" else "-")
     s.emit("DonorRegistered", data, s.actor(site.site_id, "collector"))
     return donor
 
@@ -75,8 +78,7 @@ def register(s: SimState, site: Site) -> Donor:
 def visit(s: SimState, site: Site, donor: Donor) -> None:
     """A donor at the chair: screened, then bled (or deferred for low haemoglobin)."""
     if s.rng.random() < LOW_HB_SHARE:
-        defer(s, donor, site, "low_haemoglobin", days=LOW_HB_DAYS)
-        s.schedule(donor, s.day + LOW_HB_DAYS + s.rng.randint(1, 30))
+        defer(s, donor, site, "low_haemoglobin", LOW_HB_DAYS)
         return
     code = WB
     if site.kind == "blood_bank":
@@ -103,7 +105,8 @@ def _collect(s: SimState, site: Site, donor: Donor, code: str, expect: str | Non
         "collection_type": COLLECTION_TYPES[code], "product_code": code,
         "category": product.category, "volume_ml": volume,
     }, s.actor(site.site_id, "collector"), expect=expect, units=() if expect else (unit_id,))
-    donation = Donation(din, donor.donor_id, site.site_id, site.supplier or site.site_id, s.day)
+    donation = Donation(din, donor.donor_id, site.site_id, site.supplier or site.site_id, s.day,
+                        s.clock.now, donor_group=dict(donor.known))
     if expect is None:
         s.donations[din] = donation
         donation.units.append(unit_id)
@@ -115,36 +118,37 @@ def _collect(s: SimState, site: Site, donor: Donor, code: str, expect: str | Non
 
 def _early_attempt(s: SimState, site: Site) -> None:
     """A donor who gave recently (or is deferred) tries again: the service must refuse."""
-    recent = [d for d in s.donors.values()
-              if d.home == site.site_id and d.donations
+    now = s.clock.now
+    home = [d for d in s.donors.values() if d.home == site.site_id]
+    deferred = [d for d in home if d.deferred_at(now)]
+    recent = [d for d in home if d.donations and not d.deferred_at(now)
               and s.day - d.donations[-1][1] < s.rates.min_interval_days]
-    deferred = [d for d in s.donors.values() if d.home == site.site_id and d.permanent]
     if deferred and s.rng.random() < 0.2:
-        _collect(s, site, s.rng.choice(deferred), WB, expect="donor deferred")
+        _collect(s, site, s.rng.choice(deferred), WB, expect="donor-deferred")
     elif recent:
-        _collect(s, site, s.rng.choice(recent), WB, expect="minimum donation interval")
+        _collect(s, site, s.rng.choice(recent), WB, expect="donation-interval")
 
 
-def defer(s: SimState, donor: Donor, site: Site | None, reason: str,
-          days: int | None = None) -> None:
-    """Record a deferral: until ``days`` from today, or permanent when ``days`` is None."""
-    data: dict[str, object] = {"donor_id": donor.donor_id, "reason": reason}
-    if days is None:
-        donor.permanent = True
-    else:
-        donor.deferred_until = s.day + days
-        data["until"] = (s.clock.now + timedelta(days=days)).date().isoformat()
-    actor = s.actor(site.site_id, "collector") if site else s.actor(None, "admin")
-    s.emit("DonorDeferred", data, actor)
+def defer(s: SimState, donor: Donor, site: Site, cause: str, days: int) -> None:
+    """A deferral at the chair until ``days`` from today (its id is the event's); the donor
+    is asked back after it ends."""
+    until = s.midnight(s.day + days + 1)
+    step = s.emit("DonorDeferred", {"donor_id": donor.donor_id, "cause": cause,
+                                    "reason": "haemoglobin below the donation threshold",
+                                    "until": until.date().isoformat()},
+                  s.actor(site.site_id, "collector"))
+    deferral_id = str(step.event_id)
+    donor.deferrals[deferral_id] = Deferral(deferral_id, cause, until)
+    s.schedule(donor, s.day + days + s.rng.randint(2, 30))
 
 
-def reinstate(s: SimState, donor: Donor) -> None:
-    """Confirmatory testing cleared a reactive screen: the donor may give again."""
-    donor.permanent = False
-    donor.deferred_until = None
-    bank = s.sites[donor.home].supplier or donor.home
-    s.emit("DonorReinstated", {"donor_id": donor.donor_id,
+def reinstate(s: SimState, donor: Donor, deferral_id: str) -> None:
+    """Confirmatory testing cleared a repeatedly reactive screen: the blood bank ends that
+    deferral, naming it; the donor may give again once no other deferral stands."""
+    del donor.deferrals[deferral_id]
+    s.emit("DonorReinstated", {"donor_id": donor.donor_id, "deferral_id": deferral_id,
                                "reason": "confirmatory testing negative"},
-           s.actor(bank, "processing"))
-    last = donor.donations[-1][1] if donor.donations else s.day
-    s.schedule(donor, max(s.day + s.rng.randint(7, 60), last + s.rates.min_interval_days + 1))
+           s.actor(s.bank_of(donor), "processing"), path="donor reinstated")
+    if donor.indefinitely_deferred:
+        return
+    s.schedule(donor, s.day + s.rng.randint(7, 60))

@@ -15,11 +15,12 @@ from app.sim.state import SimState
 
 WARDS = ("surgery", "icu", "maternity", "oncology", "haematology", "emergency")
 REACTIONS = (
-    ("febrile_non_haemolytic", "non_severe", "likely"),
+    ("fnhtr", "non_severe", "likely"),
     ("allergic", "non_severe", "possible"),
     ("taco", "severe", "likely"),
-    ("delayed_haemolytic", "severe", "possible"),
+    ("other_alloimmune_haemolysis", "severe", "possible"),
 )
+"""Coded reaction types (RULES §8) that put no hold on co-components."""
 
 
 def reserve(s: SimState) -> None:
@@ -90,9 +91,10 @@ def issue(s: SimState) -> None:
         if unit.status != "reserved":
             continue
         actor = s.actor(unit.site, "hospital")
-        if s.rng.random() < s.rates.reservation_cancel_share:
-            s.emit("ReservationReleased", {"unit_id": unit.unit_id,
-                                           "reason": "procedure cancelled"},
+        if unit.holds or s.rng.random() < s.rates.reservation_cancel_share:
+            reason = (f"unit on hold ({unit.holds[0].cause})" if unit.holds
+                      else "procedure cancelled")
+            s.emit("ReservationReleased", {"unit_id": unit.unit_id, "reason": reason},
                    actor, units=(unit.unit_id,))
             unit.status, unit.patient = "stock", None
             continue
@@ -110,13 +112,17 @@ def issue(s: SimState) -> None:
 
 def transfuse(s: SimState) -> None:
     """Issued units are transfused (a few with an adverse reaction); a few came back from
-    the ward too late to go back into stock and are discarded."""
+    the ward too late to go back into stock and are discarded. A unit put on hold since its
+    issue waits at the ward: its hold is resolved, or it is discarded."""
     s.clock.phase(18)
     issued, s.pending["issued"] = s.pending["issued"], []
     for unit in issued:
         if unit.status != "issued":
             continue
         actor = s.actor(unit.site, "hospital")
+        if unit.holds:
+            s.pending["issued"].append(unit)
+            continue
         if s.rng.random() < s.rates.returned_late_share:
             s.emit("UnitDiscarded", {"unit_id": unit.unit_id, "reason": "returned_late"},
                    actor, units=(unit.unit_id,))

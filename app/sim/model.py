@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from app.events.messages import Actor
 
@@ -64,7 +64,9 @@ class Step:
     """One command to send: its type, data, acting key and when it happened.
 
     ``expect`` names the rule a deliberately wrong command must break (an early donor, a
-    deferred one); ``units`` are the units the sim's picture changed with this step.
+    deferred one); ``units`` are the units the sim's picture changed with this step;
+    ``derived`` lists the events the sim expects the rules to add in the same decision
+    (holds, lifts, a deferral, a lookback), and ``path`` names the flow it shows.
     """
 
     type: str
@@ -74,29 +76,81 @@ class Step:
     event_id: UUID
     expect: str | None = None
     units: tuple[str, ...] = ()
+    derived: list[str] = field(default_factory=list)
+    path: str | None = None
+
+    def derive(self, type: str) -> str:
+        """Expect the rules to derive an event of ``type`` next; its id is ``uuid5`` of
+        the command's event id and the event's index in the decision (``Decision.emit``)."""
+        self.derived.append(type)
+        return str(uuid5(self.event_id, str(len(self.derived))))
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """An open hold on a unit, as the sim knows it (its id and what placed it)."""
+
+    hold_id: str
+    cause: str
+    marker: str | None = None
+    din: str | None = None
+
+    @property
+    def key(self) -> tuple[str, str | None, str | None]:
+        return self.cause, self.marker, self.din
+
+
+@dataclass(slots=True)
+class Deferral:
+    """An active deferral of a donor: until a moment, or (``until`` None) permanent or,
+    when ``pending``, until a confirmatory test."""
+
+    deferral_id: str
+    cause: str
+    until: datetime | None = None
+    marker: str | None = None
+    din: str | None = None
+    pending: bool = False
+
+    def active_at(self, moment: datetime) -> bool:
+        return self.until is None or moment < self.until
 
 
 @dataclass(slots=True)
 class Donor:
+    """``abo``/``rhd`` are the donor's true group; ``known`` the group the service holds
+    (from a donor card, which may be wrong, or from typing)."""
+
     donor_id: str
     abo: str
     rhd: str
     home: str
     next_visit: int
     donations: list[tuple[str, int]] = field(default_factory=list)
-    deferred_until: int | None = None
-    permanent: bool = False
-    reinstate_on: int | None = None
+    deferrals: dict[str, Deferral] = field(default_factory=dict)
+    known: dict[str, str] = field(default_factory=dict)
+    under_information: bool = False
 
     @property
     def group(self) -> tuple[str, str]:
         return self.abo, self.rhd
 
+    def truth(self, marker: str) -> str:
+        return self.abo if marker == "ABO" else self.rhd
+
+    def deferred_at(self, moment: datetime) -> bool:
+        return any(x.active_at(moment) for x in self.deferrals.values())
+
+    @property
+    def indefinitely_deferred(self) -> bool:
+        """Deferred with no end date (permanent, or pending a confirmatory test)."""
+        return any(x.until is None for x in self.deferrals.values())
+
 
 @dataclass(slots=True)
 class Unit:
     """A unit as the sim believes it to be. ``status`` is where it stands: stock, transit,
-    reserved, issued or final; ``released`` and ``quarantined`` are its flags."""
+    reserved, issued or final; ``released`` is its flag and ``holds`` its open holds."""
 
     unit_id: str
     din: str
@@ -106,9 +160,12 @@ class Unit:
     rhd: str
     expires: datetime
     donor_id: str | None
+    source_dins: tuple[str, ...] = ()
     status: str = "stock"
     released: bool = False
-    quarantined: bool = False
+    holds: list[Hold] = field(default_factory=list)
+    children: list[str] = field(default_factory=list)
+    in_transit_to: str | None = None
     patient: str | None = None
     patient_group: tuple[str, str] | None = None
     moves: int = 0
@@ -130,20 +187,59 @@ class Unit:
         return self.status != "final"
 
     @property
+    def quarantined(self) -> bool:
+        return bool(self.holds)
+
+    def hold_of(self, cause: str) -> Hold | None:
+        return next((h for h in self.holds if h.cause == cause), None)
+
+    @property
     def available(self) -> bool:
-        """Released, not quarantined, in stock: may be shipped, reserved or issued."""
-        return self.status == "stock" and self.released and not self.quarantined
+        """Released, not held, in stock: may be shipped, reserved or issued."""
+        return self.status == "stock" and self.released and not self.holds
+
+
+CLEAR = ("negative", "resolved")
+"""Marker statuses that let a unit be released (``app.events.results``)."""
+REPEATEDLY = ("repeatedly_reactive", "confirmed_positive", "confirmed_negative")
+"""Marker statuses after which the donation's units are only discarded."""
 
 
 @dataclass(slots=True)
 class Donation:
+    """A DIN: a collection from a donor, or a pool. ``units`` bear the DIN (the primary
+    unit, then split components); ``markers`` the status of each infectious marker as the
+    sim's results make it; ``open_groups`` the ABO/RhD discrepancies not yet confirmed."""
+
     din: str
-    donor_id: str
+    donor_id: str | None
     site: str
     bank: str
     day: int
+    at: datetime
     units: list[str] = field(default_factory=list)
-    reactive: list[str] = field(default_factory=list)
+    markers: dict[str, str] = field(default_factory=dict)
+    clear_repeats: dict[str, int] = field(default_factory=dict)
+    donor_group: dict[str, str] = field(default_factory=dict)
+    typed: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    """Each group result so far, by marker: (test kind, value)."""
+    open_groups: set[str] = field(default_factory=set)
+    lab: str | None = None
+    """The lab its samples went to, when not the governorate's (a day that lab was down)."""
+
+    @property
+    def blocked(self) -> bool:
+        """A marker is open or repeatedly reactive: no unit of the donation is released."""
+        return any(m not in CLEAR for m in self.markers.values())
+
+    @property
+    def doomed(self) -> bool:
+        """Repeatedly reactive (or confirmed): the units can only be discarded."""
+        return any(m in REPEATEDLY for m in self.markers.values())
+
+    def clear(self, marker: str) -> bool:
+        return self.markers.get(marker) in CLEAR
+
 
 
 @dataclass(slots=True)

@@ -106,10 +106,50 @@ class Rates:
     reactive: tuple[tuple[str, float], ...] = (
         ("HBV", 0.015), ("HCV", 0.005), ("SYPHILIS", 0.005), ("HIV", 0.0005),
     )
+    """Initially reactive screens per donation, by marker (first-time donors)."""
     repeat_reactive_factor: float = 0.3
     """Repeat donors are screened already: their reactive rates are scaled down by this."""
-    false_reactive_share: float = 0.10
-    """Reactive screens that confirmatory testing clears: the donor is reinstated later."""
+    indeterminate_share: float = 0.10
+    """Initially reactive screens that read indeterminate rather than reactive."""
+    repeatedly_reactive_share: float = 0.35
+    """Initially reactive screens a repeat finds reactive again (the rest resolve on two
+    non-reactive repeats)."""
+    confirmed_negative_share: float = 0.30
+    """Repeatedly reactive donations that confirmatory testing clears; the rest are confirmed
+    positive (permanent deferral and a lookback)."""
+    reinstate_share: float = 0.80
+    """Donors cleared by a confirmatory negative whom the blood bank reinstates."""
+    bacteria_reactive: float = 0.003
+    """Platelet bacterial cultures initially reactive. A confirmed one is contamination of
+    the bag, not an infection of the donor: its confirmatory result is negative."""
+    nat_share: float = 0.25
+    """Donations also screened by NAT (HIV, HBV, HCV multiplex)."""
+    abo_mistype_share: float = 0.002
+    """Typings of a donor of known group that disagree with it (a sample mix-up)."""
+    wrong_card_share: float = 0.01
+    """Donor cards that show a wrong group (found at the first typing)."""
+    lab_outage_share: float = 0.01
+    """Days a governorate's lab is down: the blood banks test that day's samples
+    themselves, and the mobile units send theirs to their blood bank (SamplesDispatched)."""
+    information_rate: float = 0.002
+    """Post-donation information per donation (the donor calls back)."""
+    information_risk_share: float = 0.4
+    """Information that puts the units at risk: they are recalled, the donor is deferred."""
+    information_lookback_share: float = 0.3
+    """Risky information naming an infection: a lookback on the donor's donations."""
+    untraceable_share: float = 0.05
+    """Recipients of a looked-back unit who cannot be traced (moved, no contact)."""
+    mistake_share: float = 0.005
+    """Wrong steps a real network sends now and then, refused as they must be: a result
+    under an assay name the catalogue does not know (per donation), platelets released
+    before their bacterial screen (per evening a platelet waits for its pool); and, twenty
+    times as often since the chance is rarer, a test hold lifted before its repeats (per
+    resolving repeat) and a hospital lifting the blood bank's hold (per unit it holds)."""
+
+    @property
+    def rare_mistake_share(self) -> float:
+        """``mistake_share`` for the mistakes that have few chances to happen."""
+        return min(1.0, 20 * self.mistake_share)
     return_interval_days: tuple[int, int] = (90, 180)
     early_attempt_share: float = 0.01
     """Returning donors who come back before the minimum interval (refused, as in life)."""

@@ -9,10 +9,12 @@ ever inserted behind the writer's back.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from app.api.body import command_from_json
 from app.errors import DomainError
+from app.events.catalogue import default_catalogue
 from app.events.messages import Command
 from app.log.record import format_time
 from app.sim.model import Step
@@ -20,30 +22,41 @@ from app.sim.simulator import SimReport, Simulator
 from app.sim.state import SimConfig
 from app.store.writer import AppendResult, Writer
 
+BACKFILL = "simulated history (backfill)"
+"""Why a simulated step is recorded long after the moment it stands for (RULES §1)."""
+LATE_ENTRY = default_catalogue().late_entry
+
+
+def is_late(step: Step, now: datetime, bound: timedelta = LATE_ENTRY) -> bool:
+    """Whether ``step`` is dated further back than the late-entry bound allows."""
+    return step.at < now - bound
+
 
 def to_command(step: Step, now: datetime) -> tuple[Command, bytes]:
-    """The command an integrator would send for ``step``, as its key (DomainError if the
-    envelope itself is wrong)."""
-    raw = {"type": step.type, "data": step.data, "event_id": str(step.event_id),
-           "occurred_at": format_time(step.at)}
+    """The command an integrator would send for ``step``, as its key, with the late-entry
+    reason when it is dated before the bound (DomainError if the envelope itself is
+    wrong)."""
+    raw: dict[str, Any] = {"type": step.type, "data": step.data,
+                           "event_id": str(step.event_id), "occurred_at": format_time(step.at)}
+    if is_late(step, now):
+        raw["late_entry_reason"] = BACKFILL
     return command_from_json(raw, step.actor, now)
 
 
-async def send(writer: Writer, steps: Sequence[Step]) -> list[DomainError | None]:
-    """Append the steps in order, each accepted or refused on its own."""
+async def send(writer: Writer, steps: Sequence[Step]) -> list[AppendResult | DomainError]:
+    """Append the steps in order, each accepted (where it landed) or refused on its own."""
     now = datetime.now(UTC)
-    outcomes: list[DomainError | None] = [None] * len(steps)
+    outcomes: dict[int, AppendResult | DomainError] = {}
     commands: list[tuple[int, tuple[Command, bytes]]] = []
     for i, step in enumerate(steps):
         try:
             commands.append((i, to_command(step, now)))
         except DomainError as err:
             outcomes[i] = err
-    results: list[AppendResult | DomainError] = await writer.append_many(
-        [c for _, c in commands])
+    results = await writer.append_many([c for _, c in commands])
     for (i, _), result in zip(commands, results, strict=True):
-        outcomes[i] = result if isinstance(result, DomainError) else None
-    return outcomes
+        outcomes[i] = result
+    return [outcomes[i] for i in range(len(steps))]
 
 
 async def run_simulation(
@@ -58,5 +71,7 @@ async def run_simulation(
     ``whole_days`` sends a day at a time (see ``Simulator.batches``)."""
     sim = Simulator(config)
     for steps in sim.batches(on_day, whole_days=whole_days):
+        now = datetime.now(UTC)
+        sim.report.late_entries += sum(is_late(step, now) for step in steps)
         sim.settle(steps, await send(writer, steps))
     return sim.report

@@ -14,15 +14,21 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from app.errors import DomainError
-from app.sim import distribution, donors, hospital, processing, quality
+from app.sim import distribution, donors, hospital, lookback, processing, quality, testing
 from app.sim.model import Step
 from app.sim.state import ADMIN, SimConfig, SimState
+from app.store.batch import AppendResult
+
+Outcome = AppendResult | DomainError | None
+"""What became of a step: accepted (where it landed, with its derived events), refused,
+or None when no service was asked (the commands alone)."""
 
 Phase = Callable[[SimState], None]
 
 PHASES: tuple[tuple[str, Phase], ...] = (
     ("collect", donors.collect),
     ("assess", quality.assess),
+    ("information", lookback.receive_information),
     ("restock", distribution.restock_hospitals),
     ("receive", lambda s: distribution.receive_all(s, 10.5)),
     ("transfer", distribution.transfer_between_hospitals),
@@ -34,11 +40,11 @@ PHASES: tuple[tuple[str, Phase], ...] = (
     ("receive", lambda s: distribution.receive_all(s, 15.5)),
     ("reserve", hospital.reserve_ordered),
     ("issue", hospital.issue),
-    ("screen", processing.screen),
+    ("screen", testing.screen),
     ("transfuse", hospital.transfuse),
     ("release", processing.release_or_discard),
     ("pool", processing.pool_platelets),
-    ("lookback", processing.follow_lookbacks),
+    ("lookback", lookback.follow_lookbacks),
     ("incidents", quality.incidents),
     ("fractionation", distribution.ship_for_fractionation),
     ("expiry", quality.expire),
@@ -47,14 +53,20 @@ PHASES: tuple[tuple[str, Phase], ...] = (
 
 @dataclass(slots=True)
 class SimReport:
-    """What a run did: accepted events by type, refusals (expected or not) by rule."""
+    """What a run did: events recorded by type (derived ones included), refusals (expected
+    or not) by rule, and how often each flow of the network was walked."""
 
     accepted: Counter[str] = field(default_factory=Counter)
     expected_refusals: Counter[str] = field(default_factory=Counter)
     unexpected_refusals: Counter[str] = field(default_factory=Counter)
     unexpectedly_accepted: Counter[str] = field(default_factory=Counter)
+    drift: Counter[str] = field(default_factory=Counter)
+    """Accepted steps whose derived events the sim did not foresee (by type)."""
     examples: dict[str, str] = field(default_factory=dict)
-    """One refusal message per unexpected rule, to tell what went wrong."""
+    """One message per unexpected rule (or drift), to tell what went wrong."""
+    paths: Counter[str] = field(default_factory=Counter)
+    late_entries: int = 0
+    """Steps sent with a late-entry reason (dated before the server's late-entry bound)."""
     donations: int = 0
     donors: int = 0
     units: int = 0
@@ -81,13 +93,18 @@ class Simulator:
         return self.state.config.days
 
     def registration(self) -> list[Step]:
-        """Every site of the network, registered by the national admin the day before."""
+        """Every site of the network, registered by the national admin the day before, and
+        the governorate's lab agreed for each collection site."""
         s = self.state
         s.clock.now = s.start - timedelta(days=1)
         for site in s.network.sites:
             s.emit("SiteRegistered", {"site_id": site.site_id,
                                       "name": f"{site.name} / {site.name_ar}",
                                       "kind": site.kind, "region": site.region}, ADMIN)
+        for site in s.collecting:
+            s.emit("LabServiceAgreed", {"collection_site_id": site.site_id,
+                                        "lab_site_id": s.network.lab_for(site.governorate)
+                                        .site_id}, ADMIN)
         return s.take()
 
     def batches(self, on_day: Callable[[int], None] | None = None, *,
@@ -112,20 +129,29 @@ class Simulator:
                 on_day(day + 1)
         self._finish_report()
 
-    def settle(self, steps: Sequence[Step], outcomes: Sequence[DomainError | None]) -> None:
-        """Take the outcome of each step: refusals are counted; an unexpected one makes the
-        sim give up the units that step concerned."""
-        for step, refusal in zip(steps, outcomes, strict=True):
-            if refusal is None:
+    def settle(self, steps: Sequence[Step], outcomes: Sequence[Outcome]) -> None:
+        """Take the outcome of each step: a refusal must be the one the step was sent to
+        provoke, and an accepted step must have derived the events the sim foresaw. An
+        unexpected refusal makes the sim give up the units that step concerned."""
+        report = self.report
+        for step, outcome in zip(steps, outcomes, strict=True):
+            if not isinstance(outcome, DomainError):
                 if step.expect is not None:
-                    self.report.unexpectedly_accepted[step.expect] += 1
-                self.report.accepted[step.type] += 1
-            elif step.expect is not None:
-                self.report.expected_refusals[refusal.rule] += 1
+                    report.unexpectedly_accepted[step.expect] += 1
+                report.accepted.update([step.type, *step.derived])
+                if step.path is not None:
+                    report.paths[step.path] += 1
+                if outcome is not None and len(outcome.derived) != len(step.derived):
+                    report.drift[step.type] += 1
+                    report.examples.setdefault(
+                        f"{step.type}: derived events",
+                        f"foresaw {step.derived}, the rules derived {len(outcome.derived)}")
+            elif step.expect == outcome.rule:
+                report.expected_refusals[outcome.rule] += 1
             else:
-                rule = f"{step.type}: {refusal.rule}"
-                self.report.unexpected_refusals[rule] += 1
-                self.report.examples.setdefault(rule, refusal.detail)
+                rule = f"{step.type}: {outcome.rule}"
+                report.unexpected_refusals[rule] += 1
+                report.examples.setdefault(rule, outcome.detail)
                 for unit_id in step.units:
                     unit = self.state.units.get(unit_id)
                     if unit is not None and unit.live:

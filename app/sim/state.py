@@ -8,22 +8,38 @@ import heapq
 import math
 import random
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stdnum.iso7064 import mod_37_2
 
 from app.events.messages import Actor
-from app.sim.model import GROUPS, PRODUCTS, DayClock, Donation, Donor, Product, Step, Unit
+from app.sim.model import (
+    GROUPS,
+    PRODUCTS,
+    DayClock,
+    Donation,
+    Donor,
+    Hold,
+    Product,
+    Step,
+    Unit,
+)
 from app.sim.network import Network, NetworkConfig, Site, build_network
+
+if TYPE_CHECKING:
+    from app.sim.lookback import InformationCase, Lookback
 
 PatientRequest = tuple[str, str, str, tuple[str, str]]
 """(hospital, category, patient, ABO/RhD group)."""
 SAFE_HOURS = timedelta(hours=10)
 """Units expiring sooner are not shipped or issued: they wait for the evening's discard."""
 ADMIN = Actor(key_id="sim-admin", role="admin", site_id=None)
+ROLE_AT = {"blood_bank": "inventory", "mobile_unit": "inventory", "hospital": "hospital",
+           "fractionator": "inventory", "lab": "lab"}
+"""The role that looks after the units at each kind of site."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,15 +88,24 @@ class SimState:
         """(unit, shipment id, destination) shipped in this phase, received in the next."""
         self.excursion_due: list[tuple[Unit, str]] = []
         """(unit, what happens to it: temperature, inspection or damaged) later today."""
-        self.watch: list[tuple[Unit, str]] = []
-        """Units quarantined today, with why, to assess the next day."""
+        self.watch: list[tuple[Unit, Hold, str]] = []
+        """Units held today, with the hold and why, to assess the next day."""
         self.pending: dict[str, list[Unit]] = {"reserved": [], "issued": []}
         self.orders: list[PatientRequest] = []
         """(hospital, category, patient, group) a hospital could not serve from its stock."""
         self.awaiting: list[PatientRequest] = []
         """Requests whose urgent order was settled, to reserve in the next phase."""
-        self.reinstate: dict[int, list[Donor]] = {}
-        self.lookbacks: list[tuple[str, Donor, int]] = []
+        self.unreleased: dict[str, Unit] = {}
+        """Units the blood bank has not released yet, in the order they were made."""
+        self.tests_due: dict[int, list[tuple[str, str, str]]] = {}
+        """By day: (test, DIN, marker) the lab records then (repeat, confirmatory, group,
+        bacteria)."""
+        self.doomed: dict[str, str] = {}
+        """Units only a discard may follow, with its reason, discarded once not in transit."""
+        self.reinstate: dict[int, list[tuple[Donor, str]]] = {}
+        """By day: (donor, deferral id) the blood bank ends then."""
+        self.lookbacks: list[Lookback] = []
+        self.information: list[InformationCase] = []
         self.unmet: Counter[str] = Counter()
         self.out: list[Step] = []
         self._seq: Counter[str] = Counter()
@@ -93,9 +118,12 @@ class SimState:
         self.clock.base = self.start + timedelta(days=day)
 
     def emit(self, type: str, data: dict[str, Any], actor: Actor, *,
-             expect: str | None = None, units: tuple[str, ...] = ()) -> Step:
-        """Queue one command of the current phase, a moment after the previous one."""
-        step = Step(type, data, actor, self.clock.tick(), self.event_id(), expect, units)
+             expect: str | None = None, units: tuple[str, ...] = (),
+             path: str | None = None) -> Step:
+        """Queue one command of the current phase, a moment after the previous one.
+        ``expect`` is the rule it must break (a mistake sent on purpose)."""
+        step = Step(type, data, actor, self.clock.tick(), self.event_id(), expect, units,
+                    path=path)
         self.out.append(step)
         return step
 
@@ -105,7 +133,14 @@ class SimState:
 
     def when(self, day: int) -> str:
         """The ISO date-time of the start of simulated ``day``."""
-        return (self.start + timedelta(days=day)).isoformat().replace("+00:00", "Z")
+        return self.midnight(day).isoformat().replace("+00:00", "Z")
+
+    def midnight(self, day: int) -> datetime:
+        return self.start + timedelta(days=day)
+
+    def order_test(self, days: int, test: str, din: str, marker: str) -> None:
+        """Have the lab record ``test`` of ``marker`` on ``din`` in ``days`` days."""
+        self.tests_due.setdefault(self.day + days, []).append((test, din, marker))
 
     # --- acting keys and identifiers -------------------------------------------------------
 
@@ -115,6 +150,11 @@ class SimState:
             key_id = "sim-admin" if site_id is None else f"sim-{site_id}-{role}"
             self._actors[key] = Actor(key_id=key_id, role=role, site_id=site_id)
         return self._actors[key]
+
+    def custodian(self, site_id: str) -> Actor:
+        """The key that acts for a unit's custodian: inventory at a bank, hospital staff at
+        a hospital."""
+        return self.actor(site_id, ROLE_AT[self.sites[site_id].kind])
 
     def event_id(self) -> uuid.UUID:
         return uuid.UUID(int=self._ids.getrandbits(128), version=4)
@@ -157,17 +197,25 @@ class SimState:
     # --- donors, units and stock -----------------------------------------------------------
 
     def schedule(self, donor: Donor, day: int) -> None:
+        """Ask the donor back on ``day``, never within the minimum interval of their last
+        donation (coming back too early is a mistake ``donors`` makes on purpose)."""
+        if donor.donations:
+            day = max(day, donor.donations[-1][1] + self.rates.min_interval_days + 1)
         donor.next_visit = day
         heapq.heappush(self.due[donor.home], (day, len(self.donors), donor.donor_id))
 
     def add_unit(self, unit_id: str, din: str, code: str, site: str, donor: Donor | None,
-                 group: tuple[str, str], collected: datetime) -> Unit:
+                 group: tuple[str, str], collected: datetime,
+                 sources: tuple[str, ...] | None = None) -> Unit:
+        """A new unit, unreleased, in stock at ``site``; ``sources`` are the donations it
+        comes from (its own DIN unless pooled)."""
         product: Product = PRODUCTS[code]
         unit = Unit(unit_id, din, product, site, group[0], group[1],
                     collected + timedelta(days=product.shelf_days),
-                    donor.donor_id if donor else None)
+                    donor.donor_id if donor else None, sources or (din,))
         unit.volume = product.volume_ml
         self.units[unit_id] = unit
+        self.unreleased[unit_id] = unit
         heapq.heappush(self.expiry, (unit.expires, unit_id))
         self.stock.setdefault((site, product.category), {})[unit_id] = unit
         return unit
@@ -182,7 +230,29 @@ class SimState:
         """A final fate (transfused, discarded, fractionated), consumed, or abandoned."""
         unit.status = "final"
         unit.fate = fate
+        self.unreleased.pop(unit.unit_id, None)
+        self.doomed.pop(unit.unit_id, None)
         self.stock.get((unit.site, unit.category), {}).pop(unit.unit_id, None)
+
+    def lineage(self, unit_ids: list[str]) -> list[Unit]:
+        """These units and every unit made from them (splits, pools), each once, in the
+        order the rules walk them (``app.events.lineage.units_of``)."""
+        seen: set[str] = set()
+        found: list[Unit] = []
+        queue = deque(unit_ids)
+        while queue:
+            unit_id = queue.popleft()
+            if unit_id in seen or unit_id not in self.units:
+                continue
+            seen.add(unit_id)
+            unit = self.units[unit_id]
+            found.append(unit)
+            queue.extend(unit.children)
+        return found
+
+    def bank_of(self, donor: Donor) -> str:
+        """The blood bank that looks after a donor (the home site's, for a mobile unit)."""
+        return self.sites[donor.home].supplier or donor.home
 
     def available(self, site: str, category: str) -> list[Unit]:
         """Units at ``site`` of ``category`` that may be shipped or issued, FEFO; units that

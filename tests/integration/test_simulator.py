@@ -14,6 +14,7 @@ from app.sim.network import NetworkConfig, Rates
 from app.sim.runner import send
 from app.sim.simulator import Simulator
 from app.sim.state import SimConfig
+from app.store.batch import AppendResult
 from app.store.log_reader import PgLogRows
 
 END = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -21,7 +22,17 @@ END = datetime(2026, 3, 1, 12, tzinfo=UTC)
 BUSY = Rates(
     reactive=(("HBV", 0.06), ("HCV", 0.02), ("SYPHILIS", 0.02), ("HIV", 0.01)),
     repeat_reactive_factor=1.0,
-    false_reactive_share=0.5,
+    repeatedly_reactive_share=0.5,
+    confirmed_negative_share=0.5,
+    bacteria_reactive=0.05,
+    abo_mistype_share=0.05,
+    wrong_card_share=0.1,
+    lab_outage_share=0.1,
+    information_rate=0.04,
+    information_risk_share=0.5,
+    information_lookback_share=0.5,
+    untraceable_share=0.2,
+    mistake_share=0.02,
     return_interval_days=(57, 70),
     early_attempt_share=0.05,
     platelet_share=0.6,
@@ -45,8 +56,8 @@ async def test_a_simulated_network_goes_through_the_rules(services: Services) ->
     refusals: list[DomainError] = []
     for steps in sim.batches():
         outcomes = await send(services.writer, steps)
-        assert all(o is None or isinstance(o, DomainError) for o in outcomes)
-        refusals += [o for o in outcomes if o is not None]
+        assert all(isinstance(o, AppendResult | DomainError) for o in outcomes)
+        refusals += [o for o in outcomes if isinstance(o, DomainError)]
         sim.settle(steps, outcomes)
     report = sim.report
 
@@ -61,6 +72,7 @@ async def test_a_simulated_network_goes_through_the_rules(services: Services) ->
     assert len(refusals) == report.refused
     assert not report.unexpectedly_accepted
     assert not report.unexpected_refusals, report.examples
+    assert not report.drift, report.examples
 
     verified = await verify_log(PgLogRows(services.pool))
     assert verified.ok, verified
