@@ -50,13 +50,17 @@ def marker_status(results: Sequence[Result], marker: str, repeats: int = 2) -> M
     """The status of an infectious ``marker`` from every result recorded for it."""
     rs = of_marker(results, marker)
     confirms = [r for r in rs if r.kind == "confirmatory"]
-    if confirms or any(r.kind == "repeat" and r.result in REACTIVE for r in rs):
-        if any(c.result == "positive" for c in confirms):
-            return "confirmed_positive"
-        if confirms and confirms[-1].result == "negative":
-            return "confirmed_negative"
-        return "repeatedly_reactive"
+    if any(c.result == "positive" for c in confirms):
+        return "confirmed_positive"
     initial = [r.position for r in rs if r.kind in SCREENS and r.result in REACTIVE]
+    repeated = any(r.kind == "repeat" and r.result in REACTIVE for r in rs)
+    if confirms and (initial or repeated or any(c.result in REACTIVE for c in confirms)):
+        # A confirmatory test settles a reactive marker for the donor; the units stay
+        # unreleasable either way. A negative one on a marker never reactive blocks nothing.
+        return "confirmed_negative" if confirms[-1].result == "negative" else (
+            "repeatedly_reactive")
+    if repeated:
+        return "repeatedly_reactive"
     if initial:
         last = max(initial)
         cleared = [r for r in rs if r.kind == "repeat" and r.result == "non_reactive"

@@ -64,7 +64,8 @@ class StateColumns(Generic[S]):
         """The state's fields as column values (structures as JSON text)."""
         row: Row = dict(state.__dict__)
         for name in self._json:
-            row[name] = orjson.dumps(row[name], default=_plain).decode()
+            row[name] = orjson.dumps(row[name], default=_plain,
+                                     option=orjson.OPT_SORT_KEYS).decode()
         return row
 
     def state_of(self, row: Mapping[str, Any]) -> S:

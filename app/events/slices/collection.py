@@ -29,7 +29,17 @@ from app.events.event_type import (
     reads_key,
     roles,
 )
-from app.events.fields import Din, Ident, ProductCode, Pseudonym, Timestamp, UnitId, VolumeMl
+from app.events.fields import (
+    AboGroup,
+    Din,
+    Ident,
+    ProductCode,
+    Pseudonym,
+    RhdType,
+    Timestamp,
+    UnitId,
+    VolumeMl,
+)
 from app.events.messages import Event
 from app.events.payload import EventData, construct
 from app.events.slices.donors import registered_donor
@@ -51,8 +61,9 @@ from app.log.record import format_time, parse_time
 class DonationCollected(EventData):
     """Creates unit ``{din}-{product_code}``.
 
-    Enrichment: ``unit_id`` and ``expires_at`` (collection time + the catalogue's shelf life,
-    or an earlier expiry the client gives).
+    Enrichment: ``unit_id``, ``expires_at`` (collection time + the catalogue's shelf life, or
+    an earlier expiry the client gives) and ``donor_abo``/``donor_rhd``, the donor's group as
+    known then (registered or typed before), which the donation's own typing is compared with.
     """
 
     din: Din
@@ -64,6 +75,8 @@ class DonationCollected(EventData):
     volume_ml: VolumeMl
     unit_id: UnitId | None = None
     expires_at: Timestamp | None = None
+    donor_abo: AboGroup | None = None
+    donor_rhd: RhdType | None = None
 
 
 def donation_collected(d: Decision, data: DonationCollected) -> None:
@@ -92,6 +105,7 @@ def donation_collected(d: Decision, data: DonationCollected) -> None:
     enriched = data.model_copy(update={
         "unit_id": unit_id,
         "expires_at": expiry(d.at, shelf_end, data.expires_at, "data.expires_at"),
+        "donor_abo": donor.group.get("ABO"), "donor_rhd": donor.group.get("RHD"),
     })
     d.emit(enriched, unit_id, {
         ("unit", unit_id), ("donation", data.din), ("donor", data.donor_id),
@@ -149,7 +163,8 @@ def _collected(world: World, e: Event, data: DonationCollected) -> Changes:
     donation = construct(DonationState, dict(
         din=din, donor_id=data.donor_id, site_id=data.site_id,
         collection_type=data.collection_type, collected_at=at, unit_ids=(unit_id,),
-        donor_group=dict(donor.group) if donor is not None else {},
+        donor_group={m: v for m, v in (("ABO", data.donor_abo), ("RHD", data.donor_rhd))
+                     if v is not None},
     ))
     changes: Changes = {("unit", unit_id): unit, ("donation", din): donation}
     if donor is not None:

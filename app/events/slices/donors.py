@@ -183,8 +183,15 @@ def _deferred(world: World, e: Event, data: DonorDeferred) -> Changes:
         deferral_id=data.deferral_id or str(e.event_id), cause=data.cause, reason=data.reason,
         since=e.occurred_at, until=parse_time(data.until) if data.until else None,
         pending_confirmation=data.pending_confirmation, marker=data.marker, din=data.din))
-    return {("donor", donor.donor_id): updated(
-        donor, {"deferrals": (*donor.deferrals, deferral)})}
+    kept = donor.deferrals
+    if deferral.permanent and deferral.cause == "infectious_marker":
+        # The pending deferral becomes permanent (RULES §3): it ends, superseded.
+        kept = tuple(
+            updated(x, {"ended_at": e.occurred_at,
+                        "ended_reason": f"superseded by permanent deferral {deferral.deferral_id}"})
+            if x.pending_confirmation and x.marker == deferral.marker
+            and x.active_at(e.occurred_at) else x for x in kept)
+    return {("donor", donor.donor_id): updated(donor, {"deferrals": (*kept, deferral)})}
 
 
 def _reinstated(world: World, e: Event, data: DonorReinstated) -> Changes:
