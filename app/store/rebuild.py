@@ -30,7 +30,7 @@ from app.store.projection_runner import apply_projections, set_positions
 Progress = Callable[[int, int], None]
 """Called as ``progress(position_replayed, head)``."""
 
-PAGE = 5000
+PAGE = 20000
 SWAP_ATTEMPTS = 3
 _QUIET_TAIL = 1000  # catch up outside the lock until the tail is at most this long
 
