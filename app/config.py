@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     """An unreachable host fails a request within this, instead of hanging it."""
     max_body_bytes: int = 4 * 1024 * 1024
     max_batch_events: int = 1000
+    max_json_elements: int = 10_000
+    """Most JSON values (objects, arrays, scalars) one event or other body may hold."""
+    max_batch_json_elements: int = 200_000
+    """The same for a whole batch: refused before parsing, so a flood costs milliseconds."""
+    body_read_timeout_s: float = 10.0
+    """Longest a client may take to send a body (after its headers): slow senders do not
+    hold a request open."""
 
     log_origin: str = "bloodtrace.dev/log"
     checkpoint_every_events: int = 1000

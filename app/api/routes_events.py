@@ -16,6 +16,7 @@ from app.api.metrics import Metrics
 from app.api.openapi import json_body
 from app.api.problems import http_status, problem
 from app.api.responses import LIST_PROBLEMS, WRITE_PROBLEMS, FastJSON, FeedPage
+from app.api.strict_json import RepeatedKeys
 from app.errors import DomainError, InvalidInput
 from app.events.messages import Actor
 from app.log.encoding import b64
@@ -95,7 +96,7 @@ async def record_event(
     result (header ``Idempotent-Replay: true``); other content under that id is a 409.
     The key's role must allow the type, and sites named as acting in ``data`` must be the
     key's own (admins act for any site)."""
-    raw = await read_json(request, settings.max_body_bytes)
+    raw = await read_json(request, settings)
     cmd, content = command_from_json(raw, actor, datetime.now(UTC))
     result = await writer.append(cmd, content)
     _count(metrics, cmd.type, result)
@@ -114,9 +115,11 @@ async def record_batch(
     """Record up to 1000 events, each accepted or refused on its own, in order: an offline
     mobile unit syncs in one call. Each result holds its index and either the append or the
     problem; the reply is 200 even when items are refused."""
-    raw = await read_json(request, settings.max_body_bytes)
+    raw = await read_json(request, settings, settings.max_batch_json_elements)
     if not isinstance(raw, dict) or not isinstance(raw.get("events"), list):
         raise InvalidInput("body must be {\"events\": [...]}", field="events")
+    if isinstance(raw, RepeatedKeys):
+        raise InvalidInput(f"{raw.repeated} is given more than once", field=raw.repeated)
     unknown = sorted(k for k in raw if k != "events")
     if unknown:
         raise InvalidInput(f"unknown field {unknown[0]!r}", field=unknown[0])

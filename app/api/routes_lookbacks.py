@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from app.api import access
-from app.api.body import Rfc3339, command_from_json, read_json
+from app.api.body import EventId, Rfc3339, command_from_json, read_json, reject_floats
 from app.api.deps import (
     ActorDep,
     ConDep,
@@ -49,7 +49,7 @@ class LookbackIn(BaseModel):
     lookback_id: str | None = Field(
         default=None, max_length=64,
         description="default: derived from event_id, so a retry starts nothing new")
-    event_id: UUID | None = None
+    event_id: EventId | None = None
     occurred_at: Rfc3339 | None = None
     late_entry_reason: str | None = Field(default=None, min_length=1, max_length=500)
 
@@ -68,6 +68,7 @@ def _envelope(raw: Any) -> dict[str, Any]:
     """The ``LookbackStarted`` envelope for a request body; the domain validates the data."""
     if not isinstance(raw, dict):
         raise InvalidInput("body must be a JSON object", field=None)
+    reject_floats(raw)
     unknown = sorted(set(raw) - set(LookbackIn.model_fields))
     if unknown:
         raise InvalidInput(f"unknown field {unknown[0]!r}", field=unknown[0])
@@ -96,7 +97,7 @@ async def start_lookback(
     DIN), every component through splits and pools, with its custodian or recipient. Units
     still in stock are quarantined in the same step. Lab, processing and admin keys."""
     check_role(actor, "LookbackStarted")
-    raw = await read_json(request, settings.max_body_bytes)
+    raw = await read_json(request, settings)
     cmd, content = command_from_json(_envelope(raw), actor, datetime.now(UTC))
     result = await writer.append(cmd, content)
     if result.replayed:
