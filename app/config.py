@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     """Longest a client may take to send a body (after its headers): slow senders do not
     hold a request open."""
 
+    public_url: str | None = Field(
+        default=None, pattern=r"^https?://[A-Za-z0-9.:\[\]-]+(/[A-Za-z0-9._~/-]*)?$",
+        description="The service's address as clients reach it (for FHIR fullUrl and links); "
+        "never taken from a request's Host header. Default: http://HOST:PORT.")
+
     log_origin: str = "bloodtrace.dev/log"
     checkpoint_every_events: int = 1000
     checkpoint_every_seconds: float = 10.0
@@ -55,3 +60,7 @@ class Settings(BaseSettings):
 
     demo_on_empty: bool = False
     log_json: bool = True
+
+    def public_base_url(self) -> str:
+        """``public_url``, or the address the service listens on."""
+        return self.public_url or f"http://{self.host}:{self.port}"

@@ -25,7 +25,8 @@ from app.api.deps import (
 from app.api.openapi import json_body
 from app.api.params import IdentPath
 from app.api.responses import READ_PROBLEMS, WRITE_PROBLEMS, FastJSON, Row
-from app.errors import InvalidInput, LookbackNotFound
+from app.api.routes_events import seen_by
+from app.errors import DomainError, InvalidInput, LookbackNotFound
 from app.events.registry import check_role
 from app.store import read_queries
 
@@ -99,17 +100,22 @@ async def start_lookback(
     check_role(actor, "LookbackStarted")
     raw = await read_json(request, settings)
     cmd, content = command_from_json(_envelope(raw), actor, datetime.now(UTC))
-    result = await writer.append(cmd, content)
+    try:
+        result = await writer.append(cmd, content)
+    except DomainError as err:
+        raise await seen_by(pool, actor, cmd, err) from err.__cause__
     if result.replayed:
         metrics.replays.inc()
     else:
         metrics.appends.labels(type="LookbackStarted").inc()
     # The connection is taken only now: holding one while the writer (which needs one of
     # the same pool) commits could starve it.
+    lookback_id = str(cmd.data["lookback_id"])
     async with connection(pool) as con:
-        found = await read_queries.lookback(con, str(cmd.data["lookback_id"]))
-    if found is None:
-        raise LookbackNotFound("the lookback was recorded but is not readable yet")
+        found = await read_queries.lookback(con, lookback_id)
+        if found is None:
+            raise LookbackNotFound("the lookback was recorded but is not readable yet")
+        found = await access.lookback_view(con, actor, found, lookback_id)
     body = found | {"position": result.position, "event_id": str(result.event_id),
                     "quarantine_positions": list(result.derived)}
     return FastJSON(body, status_code=201)
@@ -124,7 +130,4 @@ async def read_lookback(
     """A lookback's result: its units with custodian or recipient, acknowledgements and the
     open items. Readable by national keys, the starting site and sites holding its units."""
     found = await read_queries.lookback(con, lookback_id)
-    if found is None:
-        raise LookbackNotFound(f"lookback {lookback_id} does not exist", field="lookback_id")
-    access.require_lookback(actor, found)
-    return FastJSON(found)
+    return FastJSON(await access.lookback_view(con, actor, found, lookback_id))
