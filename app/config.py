@@ -42,6 +42,13 @@ class Settings(BaseSettings):
     """Most JSON values (objects, arrays, scalars) one event or other body may hold."""
     max_batch_json_elements: int = 200_000
     """The same for a whole batch: refused before parsing, so a flood costs milliseconds."""
+    auth_failures_burst: int = 20
+    """Failed key look-ups a client may make at once (then ``auth_failures_per_second``)."""
+    auth_failures_per_second: float = 0.5
+    header_read_timeout_s: float = 10.0
+    """Longest a client may take to send a request's line and headers."""
+    forwarded_allow_ips: str = "127.0.0.1"
+    """Proxies whose X-Forwarded-For/-Proto are believed (client address, HTTPS for HSTS)."""
     body_read_timeout_s: float = 10.0
     """Longest a client may take to send a body (after its headers): slow senders do not
     hold a request open."""
