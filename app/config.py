@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     auth_failures_burst: int = 20
     """Failed key look-ups a client may make at once (then ``auth_failures_per_second``)."""
     auth_failures_per_second: float = 0.5
+    stream_max_per_key: int = 4
+    """Change-feed streams (SSE) one key may hold open; past it a 429."""
+    stream_max_total: int = 200
+    """Streams this process carries in all; past it a 503."""
+    stream_replay_events_per_second: float = 5000.0
+    """Fastest a stream replays history, so catching-up readers leave the writer room."""
     header_read_timeout_s: float = 10.0
     """Longest a client may take to send a request's line and headers."""
     forwarded_allow_ips: str = "127.0.0.1"
