@@ -7,12 +7,18 @@ Read scope:
   unit, donation, patient, lookback and the audit views.
 - A **site key** (collector, lab, processing, inventory, hospital) reads what its site touched:
   a unit its site acted on or was named in (collected, processed, stored, shipped, received,
-  issued, transfused, discarded, acknowledged) or whose donation its site tested, with the
-  history, provenance (lineage included) and FHIR views of such a unit; a donation its site
-  touched, listing only the components the key may read; the stock of its own site; the
-  patient actions its own site recorded; a lookback its site started or that found a unit its
-  site holds or held. Its change feed is the events that concern its site (positions are then
-  not contiguous).
+  issued, transfused, discarded, acknowledged, quarantined while it held it) or whose donation
+  its site collected or tests (the lab serving the collection site, ``LabServiceAgreed``, or
+  sent its samples, ``SamplesDispatched``), with the history, provenance (lineage included)
+  and FHIR views of such a unit; a donation it touched, collected or tests, listing only the
+  components the key may read; the stock of its own site; the patient actions its own site
+  recorded; a lookback whole when its site started it or may start it (collected or tests
+  its donations), else the part its site holds or held. Its change feed is the events that
+  concern its site (positions are then not contiguous), lookbacks cut to its part.
+- **Patient ids** are seen by the national roles and by the hospital that treats the patient
+  (its keys recorded a step naming the patient), in every view: ``app.api.redact``.
+- A site key is refused the same way whether a unit, donation or lookback it may not read
+  exists or not (403): refusals tell nothing of other sites' stock.
 - The audit views (``/v1/audit/events``, custody gaps, unfated units, discards) are for the
   national roles. ``/v1/audit/verify`` and ``/v1/schemas`` are open to every key.
 
@@ -24,11 +30,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.errors import Forbidden, RoleNotAllowed, SiteScopeViolation
+from app.api.redact import hide_patients, lookback_part, sees_whole_lookback
+from app.errors import (
+    DonationNotFound,
+    Forbidden,
+    LookbackNotFound,
+    RoleNotAllowed,
+    SiteScopeViolation,
+    UnitNotFound,
+)
 from app.events.authz import ADMIN
 from app.events.messages import Actor
 from app.events.registry import ROLE_EVENTS
-from app.store.api_access import site_touches, site_touches_unit, touched_units
+from app.store.api_access import (
+    donation_exists,
+    site_touches_donation,
+    site_touches_unit,
+    touched_units,
+    unit_exists,
+)
 from app.store.conn import Conn
 from app.store.keys import NATIONAL_ROLES
 
@@ -61,23 +81,44 @@ def require_admin(actor: Actor) -> None:
 
 
 def _out_of_scope(actor: Actor, what: str) -> SiteScopeViolation:
-    return SiteScopeViolation(f"site {actor.site_id!r} has no part in {what}")
+    return SiteScopeViolation(f"{what} is not within the read scope of site {actor.site_id!r}")
 
 
 async def require_unit(con: Conn, actor: Actor, unit_id: str, din: str) -> None:
-    """Refuse a site key that never touched the unit (nor tested its donation)."""
+    """Refuse a key that may not read the unit: a national key when it does not exist (404),
+    a site key when it neither touched it nor collects or tests its donation (403, the same
+    whether or not the unit exists, so a refusal tells nothing of other sites' units)."""
     if reads_everything(actor):
+        if not await unit_exists(con, unit_id):
+            raise UnitNotFound(f"unit {unit_id} does not exist", field="unit_id")
         return
     if actor.site_id is None or not await site_touches_unit(con, unit_id, din, actor.site_id):
         raise _out_of_scope(actor, f"unit {unit_id}")
+    if not await unit_exists(con, unit_id):
+        raise UnitNotFound(f"unit {unit_id} does not exist", field="unit_id")
+
+
+async def may_read_unit(con: Conn, actor: Actor, unit_id: str) -> bool:
+    """Whether ``actor`` may read the unit (an unknown unit reads as not readable)."""
+    if reads_everything(actor):
+        return True
+    return actor.site_id is not None and await site_touches_unit(
+        con, unit_id, unit_id.split("-", 1)[0], actor.site_id)
+
+
+async def may_read_donation(con: Conn, actor: Actor, din: str) -> bool:
+    """Whether ``actor`` may read the donation: it touched, collected or tests it."""
+    if reads_everything(actor):
+        return True
+    return actor.site_id is not None and await site_touches_donation(con, din, actor.site_id)
 
 
 async def require_donation(con: Conn, actor: Actor, din: str) -> None:
-    """Refuse a site key that never touched the donation or one of its components."""
-    if reads_everything(actor):
-        return
-    if actor.site_id is None or not await site_touches(con, "donation", din, actor.site_id):
+    """As ``require_unit``, for a donation (by bare DIN)."""
+    if not await may_read_donation(con, actor, din):
         raise _out_of_scope(actor, f"donation {din}")
+    if not await donation_exists(con, din):
+        raise DonationNotFound(f"no donation with DIN {din}", field="din")
 
 
 async def readable_units(con: Conn, actor: Actor, unit_ids: list[str]) -> list[str]:
@@ -100,17 +141,31 @@ def stock_site(actor: Actor, site: str | None) -> str | None:
     return actor.site_id
 
 
-def require_lookback(actor: Actor, lookback: dict[str, Any]) -> None:
-    """A lookback is readable by its starting site and by every site holding a unit it found."""
-    if reads_everything(actor):
-        return
-    site = actor.site_id
-    if site is not None and (lookback.get("site_id") == site or any(
-        site in (u.get("custodian_site_id"), u.get("acknowledged_site_id"))
-        for u in lookback.get("units", ())
-    )):
-        return
-    raise _out_of_scope(actor, f"lookback {lookback.get('lookback_id')}")
+async def lookback_view(con: Conn, actor: Actor, lookback: dict[str, Any] | None,
+                        lookback_id: str) -> dict[str, Any]:
+    """A lookback as the key may see it: whole (patient ids aside) for national keys, the
+    starting site and those who may start it (the collecting site and its labs); only the
+    units it holds, held or acknowledged for any other site that has some; else a 403 for
+    site keys (whether or not it exists) and a 404 for national keys."""
+    if lookback is None:
+        if reads_everything(actor):
+            raise LookbackNotFound(f"lookback {lookback_id} does not exist",
+                                   field="lookback_id")
+        raise _out_of_scope(actor, f"lookback {lookback_id}")
+    units = lookback["units"]
+    whole = await sees_whole_lookback(con, actor, lookback.get("site_id"),
+                                      [u["unit_id"] for u in units])
+    part = lookback_part(actor, units, whole)
+    if not whole and not part:
+        raise _out_of_scope(actor, f"lookback {lookback_id}")
+    shown = {u["unit_id"] for u in part}
+    view = lookback | {
+        "units": part,
+        "open_items": [u for u in lookback["open_items"] if u in shown],
+        "recipients_to_notify": [u for u in lookback.get("recipients_to_notify", ())
+                                 if u in shown]}
+    await hide_patients(con, actor, view)
+    return view
 
 
 def patient_view(actor: Actor, units: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from app.api import (
     problems,
     routes_admin,
     routes_audit,
+    routes_docs,
     routes_donations,
     routes_events,
     routes_fhir,
@@ -39,7 +40,7 @@ ServicesFactory = Callable[[Settings], AbstractAsyncContextManager[Services]]
 ROUTERS = (
     routes_health, routes_events, routes_stream, routes_units, routes_donations, routes_stock,
     routes_lookbacks, routes_audit, routes_verify, routes_verifiable, routes_schemas,
-    routes_fhir, routes_admin,
+    routes_fhir, routes_admin, routes_docs,
 )
 DESCRIPTION = """\
 Every step of a blood unit's life is an event in one append-only, hash-chained log.
@@ -79,6 +80,8 @@ def create_app(settings: Settings, services: ServicesFactory = open_services) ->
         summary="Event-sourced, hash-chained blood unit traceability",
         description=DESCRIPTION + catalogue_doc.role_matrix(),
         lifespan=lifespan,
+        docs_url=None,  # routes_docs serves its own, with local assets and a strict CSP
+        redoc_url=None,
         default_response_class=FastJSON,
         dependencies=[Depends(reject_unknown_query)],
     )

@@ -1,4 +1,4 @@
-"""Reading request bodies: size limit, strict JSON, no floats, the event envelope."""
+"""Reading request bodies (strict JSON, ``app.api.strict_json``) and the event envelope."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypeVar
 from uuid import UUID, uuid4
 
-import orjson
 from fastapi import Request
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -20,7 +20,9 @@ from pydantic import (
 
 from app.api.catalogue_doc import event_examples
 from app.api.params import RFC3339
-from app.errors import FloatNotAllowed, InvalidInput, MalformedRequest, PayloadTooLarge
+from app.api.strict_json import check_value, parse, read_body, require_json_content
+from app.config import Settings
+from app.errors import InvalidInput
 from app.events.messages import Actor, Command, content_hash
 
 FUTURE_SKEW = timedelta(minutes=5)
@@ -40,6 +42,18 @@ Rfc3339 = Annotated[AwareDatetime, BeforeValidator(_rfc3339)]
 """A time given as RFC 3339 text with a zone."""
 
 
+def _not_nil(value: UUID) -> UUID:
+    # The nil UUID is what a client sends when it forgot to make one: shared by everyone,
+    # it would make every such client's retry another's.
+    if value.int == 0:
+        raise ValueError("must not be the nil UUID; make a random one (UUID version 4)")
+    return value
+
+
+EventId = Annotated[UUID, AfterValidator(_not_nil)]
+"""A client's idempotency key: any UUID but the nil one."""
+
+
 class EventIn(BaseModel):
     """One event to record, as an integrator sends it."""
 
@@ -54,7 +68,7 @@ class EventIn(BaseModel):
 
     type: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z]+$")
     data: dict[str, Any]
-    event_id: UUID | None = None
+    event_id: EventId | None = None
     occurred_at: Rfc3339 | None = None
     expected_version: int | None = Field(default=None, ge=0)
     late_entry_reason: str | None = Field(
@@ -63,43 +77,18 @@ class EventIn(BaseModel):
                     "(72 h) after it happened; such steps are listed in /v1/audit/late-entries")
 
 
-async def read_json(request: Request, max_bytes: int) -> Any:
-    """The parsed body; 413 past ``max_bytes``, 400 when it is not JSON."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise PayloadTooLarge(f"body of {declared} bytes exceeds the limit of {max_bytes}")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > max_bytes:
-            raise PayloadTooLarge(f"body exceeds the limit of {max_bytes} bytes")
-        chunks.append(chunk)
-    try:
-        return orjson.loads(b"".join(chunks))
-    except orjson.JSONDecodeError as err:
-        raise MalformedRequest(f"body is not valid JSON: {err}") from None
+async def read_json(request: Request, settings: Settings, max_elements: int | None = None) -> Any:
+    """The parsed body (``app.api.strict_json``): 415 unless declared JSON, 408 when it is
+    slower than the read deadline, 413 past the size or element limit, 400 when it is not
+    JSON. Objects repeating a key are marked, and refused by ``parse_model``."""
+    require_json_content(request)
+    raw = await read_body(request, settings.max_body_bytes, settings.body_read_timeout_s)
+    return parse(raw, settings.max_json_elements if max_elements is None else max_elements)
 
 
 def reject_floats(value: Any, path: str = "") -> None:
-    """Refuse any floating-point number anywhere in the payload, naming where; and any text
-    holding U+0000, which PostgreSQL text cannot store."""
-    if isinstance(value, float):
-        raise FloatNotAllowed(f"{path or 'value'} is a floating-point number", field=path or None)
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise InvalidInput(f"{path or 'value'} contains the character U+0000",
-                               field=path or None)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            name = f"{path}.{key}" if path else str(key)
-            if "\x00" in key:
-                raise InvalidInput(f"a key of {path or 'the body'} contains U+0000",
-                                   field=path or None)
-            reject_floats(item, name)
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            reject_floats(item, f"{path}[{i}]")
+    """Refuse floats, U+0000, repeated keys and deep nesting anywhere in ``value``."""
+    check_value(value, path)
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -10,8 +10,10 @@ from typing import Annotated
 import asyncpg
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.exceptions import HTTPException
 
 from app.api.access import require_recorder
+from app.api.auth_guard import AuthGuard
 from app.api.metrics import Metrics
 from app.bootstrap import Services
 from app.config import Settings
@@ -80,11 +82,13 @@ ConDep = Annotated[Conn, Depends(get_con, scope="function")]
 
 
 async def get_actor(
+    request: Request,
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Actor:
     """The key behind ``Authorization: Bearer``. Verified keys are cached briefly, so a
-    revocation made elsewhere takes effect within ``AUTH_CACHE_SECONDS``."""
+    revocation made elsewhere takes effect within ``AUTH_CACHE_SECONDS``; failed ones are
+    refused by ``AuthGuard`` before they reach the database again."""
     if credentials is None or not credentials.credentials.strip():
         raise Unauthenticated("send Authorization: Bearer <api key>")
     token = credentials.credentials.strip()
@@ -93,14 +97,34 @@ async def get_actor(
     now = time.monotonic()
     if hit is not None and hit[0] > now:
         return hit[1]
+    guard = auth_guard(services)
+    if not guard.well_formed(token) or guard.recently_refused(token):
+        raise Unauthenticated("unknown or revoked API key")
+    client = request.client.host if request.client else "unknown"
+    wait = guard.wait_seconds(client)
+    if wait:
+        raise HTTPException(429, "too many failed authentications from this client",
+                            headers={"Retry-After": str(wait)})
     async with connection(services.pool) as con:
         actor = await authenticate(con, token)
     if actor is None:
+        guard.failed(client, token)
         raise Unauthenticated("unknown or revoked API key")
     if len(cache) > 10_000:
         cache.clear()
     cache[token] = (now + AUTH_CACHE_SECONDS, actor)
     return actor
+
+
+def auth_guard(services: Services) -> AuthGuard:
+    """The process's ``AuthGuard``, sized from the settings."""
+    guard = services.extras.get("auth_guard")
+    if guard is None:
+        guard = services.extras["auth_guard"] = AuthGuard(
+            burst=services.settings.auth_failures_burst,
+            per_second=services.settings.auth_failures_per_second)
+    assert isinstance(guard, AuthGuard)
+    return guard
 
 
 def auth_cache(services: Services) -> dict[str, tuple[float, Actor]]:

@@ -1,5 +1,6 @@
 """Per-request context: a request id (``X-Request-ID``, in every log line), latency metrics,
-a structured access-log line, and the last-resort problem for unhandled exceptions.
+a structured access-log line, the security headers of every answer, and the last-resort
+problem for unhandled exceptions.
 
 The access line is INFO for refusals, errors and slow requests, DEBUG otherwise: at
 thousands of requests a second, a line per success costs more than the request's own work.
@@ -38,6 +39,7 @@ class RequestContext:
             await self.app(scope, receive, send)
             return
         rid = _incoming_id(scope) or secrets.token_hex(16)
+        extra = _security_headers(scope)
         token = request_id.set(rid)
         started = time.perf_counter()
         status = 500
@@ -48,7 +50,9 @@ class RequestContext:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()),
+                headers = [(k, v) for k, v in message.get("headers", ())
+                           if not (k.lower() == b"cache-control" and _AUTHORIZATION in extra)]
+                message["headers"] = [*headers, *extra.values(),
                                       (b"x-request-id", rid.encode("latin-1"))]
             await send(message)
 
@@ -71,6 +75,22 @@ class RequestContext:
                 log.log(level, "%s %s %d %.1fms", scope["method"], scope["path"], status,
                         elapsed * 1000)
             request_id.reset(token)
+
+
+_AUTHORIZATION = "no-store"
+HSTS = b"max-age=31536000; includeSubDomains"
+
+
+def _security_headers(scope: Scope) -> dict[str, tuple[bytes, bytes]]:
+    """Headers every answer carries: ``nosniff``; ``no-store`` on any request that sent a
+    key (an answer for one key must never be cached for another); HSTS over HTTPS (TLS
+    here, or a trusted proxy's ``X-Forwarded-Proto``)."""
+    headers = {"nosniff": (b"x-content-type-options", b"nosniff")}
+    if any(name == b"authorization" for name, _ in scope["headers"]):
+        headers[_AUTHORIZATION] = (b"cache-control", b"no-store")
+    if scope.get("scheme") == "https":
+        headers["hsts"] = (b"strict-transport-security", HSTS)
+    return headers
 
 
 def _incoming_id(scope: Scope) -> str | None:

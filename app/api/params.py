@@ -56,6 +56,9 @@ DinPath = Annotated[str, Path(
                 "('=' + DIN + 2 flags)",
 )]
 IdentPath = Annotated[str, Path(pattern=IDENT, examples=["LB-7Q2K9X"])]
+StreamRefPath = Annotated[str, Path(
+    pattern=r"^=?[A-Za-z0-9][A-Za-z0-9._:*-]{0,63}$", examples=["A999926123456-E0398V00"],
+    description="a unit id as the log refers to it")]
 PatientPath = Annotated[str, Path(pattern=PSEUDONYM, examples=["PAT-4F2K9Q"],
                                   description="a patient pseudonym")]
 SiteQuery = Annotated[str | None, Query(

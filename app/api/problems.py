@@ -41,7 +41,9 @@ STATUS: dict[Category, int] = {
 """The HTTP status of each category of DomainError: the only such map."""
 
 _HTTP_RULES = {400: "malformed-request", 404: "not-found", 405: "method-not-allowed",
-               413: "payload-too-large"}
+               408: "request-timeout", 413: "payload-too-large", 415: "unsupported-media-type",
+               429: "too-many-requests", 503: "unavailable"}
+"""Rules of the refusals the HTTP edge makes itself (protocol, not domain, refusals)."""
 _LOCATIONS = ("body", "query", "path")
 """FastAPI's first element of a validation error's location: where, not which field."""
 

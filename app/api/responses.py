@@ -87,8 +87,13 @@ class Problem(BaseModel):
 
 _PROBLEM_TEXT = {
     400: "Malformed request", 401: "No valid API key", 403: "The key may not do this",
-    404: "Not found", 409: "Refused by a life-cycle rule or a conflict",
-    413: "Request body too large", 422: "Invalid input", 503: "The database is unreachable",
+    404: "Not found", 408: "The body did not arrive in time",
+    409: "Refused by a life-cycle rule or a conflict",
+    413: "Request body too large (bytes or JSON elements)",
+    415: "The body is not application/json", 422: "Invalid input",
+    429: "Too many requests from this client or key (see Retry-After)",
+    503: "Unavailable: the database is unreachable or the service is at capacity (see "
+         "Retry-After); on a write the outcome is unknown: retry with the same event_id",
 }
 
 
@@ -101,8 +106,8 @@ def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     } for code in codes}
 
 
-READ_PROBLEMS = problems(401, 403, 404, 422, 503)
+READ_PROBLEMS = problems(401, 403, 404, 422, 429, 503)
 """What a read of one thing can answer besides 200."""
-LIST_PROBLEMS = problems(401, 403, 422, 503)
-WRITE_PROBLEMS = problems(400, 401, 403, 404, 409, 413, 422, 503)
+LIST_PROBLEMS = problems(401, 403, 422, 429, 503)
+WRITE_PROBLEMS = problems(400, 401, 403, 404, 408, 409, 413, 415, 422, 429, 503)
 PROBLEMS = WRITE_PROBLEMS

@@ -10,7 +10,15 @@ from starlette.responses import Response
 
 from app.api import access
 from app.api.body import parse_model, read_json
-from app.api.deps import ActorDep, ConDep, ServicesDep, SettingsDep, auth_cache
+from app.api.deps import (
+    ActorDep,
+    ConDep,
+    PoolDep,
+    ServicesDep,
+    SettingsDep,
+    auth_cache,
+    connection,
+)
 from app.api.openapi import json_body
 from app.api.params import IDENT, IdentPath
 from app.api.responses import FastJSON, problems
@@ -50,23 +58,26 @@ class KeyOut(BaseModel):
 
 
 @router.post("/v1/admin/keys", status_code=201, response_model=KeyOut,
-             responses=problems(400, 401, 403, 413, 422, 503), openapi_extra=json_body(KeyIn))
+             responses=problems(400, 401, 403, 408, 413, 415, 422, 429, 503),
+             openapi_extra=json_body(KeyIn))
 async def create_api_key(
-    request: Request, actor: ActorDep, con: ConDep, settings: SettingsDep
+    request: Request, actor: ActorDep, pool: PoolDep, settings: SettingsDep
 ) -> Response:
     """Create an API key. Only its SHA-256 is stored: save ``key`` now."""
     access.require_admin(actor)
-    body = parse_model(KeyIn, await read_json(request, settings.max_body_bytes))
+    # The body is read before a connection is taken: a slow sender holds no pool slot.
+    body = parse_model(KeyIn, await read_json(request, settings))
     if (body.role in NATIONAL_ROLES) != (body.site_id is None):
         raise InvalidInput("auditor and admin keys have no site_id; every other role needs one",
                            field="site_id")
-    issued = await create_key(con, body.role, body.site_id, body.label)
+    async with connection(pool) as con:
+        issued = await create_key(con, body.role, body.site_id, body.label)
     return FastJSON({"key_id": issued.key_id, "key": issued.token, "role": issued.role,
                      "site_id": issued.site_id, "label": body.label}, status_code=201)
 
 
 @router.delete("/v1/admin/keys/{key_id}", status_code=204,
-               responses=problems(401, 403, 404, 422, 503))
+               responses=problems(401, 403, 404, 422, 429, 503))
 async def revoke_api_key(
     key_id: IdentPath,
     actor: ActorDep, con: ConDep, services: ServicesDep,

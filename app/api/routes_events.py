@@ -5,19 +5,32 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+from asyncpg import Pool
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from app.api.access import reads_everything
 from app.api.body import EventIn, command_from_json, read_json
-from app.api.deps import ActorDep, ConDep, MetricsDep, RecorderDep, SettingsDep, WriterDep
+from app.api.deps import (
+    ActorDep,
+    ConDep,
+    MetricsDep,
+    PoolDep,
+    RecorderDep,
+    SettingsDep,
+    WriterDep,
+    connection,
+)
 from app.api.metrics import Metrics
 from app.api.openapi import json_body
 from app.api.problems import http_status, problem
+from app.api.redact import feed_view
+from app.api.refusals import as_seen_by, depends_on_subject, outcome_unknown
 from app.api.responses import LIST_PROBLEMS, WRITE_PROBLEMS, FastJSON, FeedPage
+from app.api.strict_json import RepeatedKeys
 from app.errors import DomainError, InvalidInput
-from app.events.messages import Actor
+from app.events.messages import Actor, Command
 from app.log.encoding import b64
 from app.store.api_access import site_feed
 from app.store.conn import Conn
@@ -74,6 +87,15 @@ def _appended(result: AppendResult) -> dict[str, Any]:
     }
 
 
+async def seen_by(pool: Pool, actor: Actor, cmd: Command, err: DomainError) -> DomainError:
+    """A refused write as its key may see it (``app.api.refusals``); a connection is taken
+    only when the answer depends on what the key may read."""
+    if depends_on_subject(err) and not reads_everything(actor):
+        async with connection(pool) as con:
+            return await as_seen_by(con, actor, cmd.type, cmd.data, err)
+    return outcome_unknown(cmd.event_id, err)
+
+
 def _count(metrics: Metrics, event_type: str, outcome: AppendResult | DomainError) -> None:
     if isinstance(outcome, DomainError):
         metrics.refused(outcome.rule, http_status(outcome))
@@ -89,15 +111,18 @@ def _count(metrics: Metrics, event_type: str, outcome: AppendResult | DomainErro
 )
 async def record_event(
     request: Request, actor: RecorderDep, writer: WriterDep, settings: SettingsDep,
-    metrics: MetricsDep,
+    metrics: MetricsDep, pool: PoolDep,
 ) -> Response:
     """Record one event. A retry with the same ``event_id`` and content returns the original
     result (header ``Idempotent-Replay: true``); other content under that id is a 409.
     The key's role must allow the type, and sites named as acting in ``data`` must be the
     key's own (admins act for any site)."""
-    raw = await read_json(request, settings.max_body_bytes)
+    raw = await read_json(request, settings)
     cmd, content = command_from_json(raw, actor, datetime.now(UTC))
-    result = await writer.append(cmd, content)
+    try:
+        result = await writer.append(cmd, content)
+    except DomainError as err:
+        raise await seen_by(pool, actor, cmd, err) from err.__cause__
     _count(metrics, cmd.type, result)
     headers = {"Idempotent-Replay": "true"} if result.replayed else None
     return FastJSON(_appended(result), status_code=201, headers=headers)
@@ -109,14 +134,16 @@ async def record_event(
 )
 async def record_batch(
     request: Request, actor: RecorderDep, writer: WriterDep, settings: SettingsDep,
-    metrics: MetricsDep,
+    metrics: MetricsDep, pool: PoolDep,
 ) -> Response:
     """Record up to 1000 events, each accepted or refused on its own, in order: an offline
     mobile unit syncs in one call. Each result holds its index and either the append or the
     problem; the reply is 200 even when items are refused."""
-    raw = await read_json(request, settings.max_body_bytes)
+    raw = await read_json(request, settings, settings.max_batch_json_elements)
     if not isinstance(raw, dict) or not isinstance(raw.get("events"), list):
         raise InvalidInput("body must be {\"events\": [...]}", field="events")
+    if isinstance(raw, RepeatedKeys):
+        raise InvalidInput(f"{raw.repeated} is given more than once", field=raw.repeated)
     unknown = sorted(k for k in raw if k != "events")
     if unknown:
         raise InvalidInput(f"unknown field {unknown[0]!r}", field=unknown[0])
@@ -135,8 +162,9 @@ async def record_batch(
         except DomainError as err:
             outcomes[i] = err
     results = await writer.append_many([c for _, c in commands])
-    for (i, _), outcome in zip(commands, results, strict=True):
-        outcomes[i] = outcome
+    for (i, (cmd, _)), outcome in zip(commands, results, strict=True):
+        outcomes[i] = (await seen_by(pool, actor, cmd, outcome)
+                       if isinstance(outcome, DomainError) else outcome)
     body = []
     for i, outcome in enumerate(outcomes):
         kind = items[i].get("type") if isinstance(items[i], dict) else None
@@ -156,7 +184,7 @@ async def feed_page(con: Conn, actor: Actor, after: int, limit: int) -> list[dic
     if reads_everything(actor):
         return await feed(con, after, limit)
     assert actor.site_id is not None
-    return await site_feed(con, actor.site_id, after, limit)
+    return await feed_view(con, actor, await site_feed(con, actor.site_id, after, limit))
 
 
 @router.get("/v1/events", response_model=FeedPage, responses=LIST_PROBLEMS)

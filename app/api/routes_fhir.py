@@ -14,10 +14,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from app.api import access
-from app.api.deps import ActorDep, ConDep
+from app.api.deps import ActorDep, ConDep, SettingsDep
 from app.api.params import DIN, UNIT_ID, UnitIdPath
+from app.api.redact import feed_view, hide_patients
 from app.api.responses import LIST_PROBLEMS, READ_PROBLEMS
-from app.errors import InvalidInput, UnitNotFound
+from app.config import Settings
+from app.errors import InvalidInput
 from app.events import isbt
 from app.events.catalogue import Catalogue, default_catalogue
 from app.fhir import mapping
@@ -29,6 +31,14 @@ from app.store.log_reader import history
 router = APIRouter(prefix="/v1/fhir", tags=["fhir"])
 FHIR_JSON = "application/fhir+json"
 _COLLECTION_TYPES = ("DonationCollected", "UnitsPooled")
+
+
+def _urls(settings: Settings, request: Request) -> tuple[str, str]:
+    """The FHIR base and this search's own URL, from the configured public URL: never from
+    the request's ``Host`` header, which any client may set."""
+    base = settings.public_base_url().rstrip("/")
+    query = request.url.query
+    return base + "/v1/fhir", base + request.url.path + (f"?{query}" if query else "")
 
 
 def _fhir(resource: dict[str, Any]) -> Response:
@@ -74,11 +84,10 @@ async def read_product(
     ``biologicalSourceEvent``, division, parents, status, expiry, collection and storage
     temperature range."""
     canonical = isbt.parse_unit_id(unit_id, "unit_id")
-    if not await unit_exists(con, canonical):
-        raise UnitNotFound(f"unit {canonical} does not exist", field="unit_id")
     await access.require_unit(con, actor, canonical, isbt.din_of_unit(canonical))
     resource = await _product(con, canonical, catalogue)
     assert resource is not None
+    await hide_patients(con, actor, resource)
     return _fhir(resource)
 
 
@@ -86,6 +95,7 @@ async def read_product(
             responses=_doc("A searchset Bundle of BiologicallyDerivedProduct") | LIST_PROBLEMS)
 async def search_products(
     request: Request, actor: ActorDep, con: ConDep, catalogue: CatalogueDep,
+    settings: SettingsDep,
     source_event: Annotated[str, Query(
         alias="biological-source-event", pattern=DIN,
         description="a DIN (bare, with check character or barcode form)")],
@@ -96,14 +106,14 @@ async def search_products(
     unit_ids = [c["unit_id"] for c in found["components"]] if found else []
     resources = [r for u in await access.readable_units(con, actor, unit_ids)
                  if (r := await _product(con, u, catalogue)) is not None]
-    return _fhir(mapping.searchset(resources, str(request.base_url) + "v1/fhir",
-                                   str(request.url)))
+    await hide_patients(con, actor, resources)
+    return _fhir(mapping.searchset(resources, *_urls(settings, request)))
 
 
 @router.get("/Provenance",
             responses=_doc("A searchset Bundle of Provenance") | LIST_PROBLEMS)
 async def search_provenance(
-    request: Request, actor: ActorDep, con: ConDep,
+    request: Request, actor: ActorDep, con: ConDep, settings: SettingsDep,
     target: Annotated[str, Query(
         pattern="^BiologicallyDerivedProduct/" + UNIT_ID[1:],
         description="BiologicallyDerivedProduct/{unit_id}",
@@ -116,10 +126,9 @@ async def search_provenance(
         raise InvalidInput("target must be BiologicallyDerivedProduct/{unit_id}",
                            field="target")
     unit_id = isbt.parse_unit_id(raw_id, "target")
-    if not await unit_exists(con, unit_id):
-        return _fhir(mapping.searchset([], str(request.base_url) + "v1/fhir",
-                                       str(request.url)))
+    if access.reads_everything(actor) and not await unit_exists(con, unit_id):
+        return _fhir(mapping.searchset([], *_urls(settings, request)))
     await access.require_unit(con, actor, unit_id, isbt.din_of_unit(unit_id))
-    resources = [mapping.provenance(e, unit_id) for e in await history(con, "unit", unit_id)]
-    return _fhir(mapping.searchset(resources, str(request.base_url) + "v1/fhir",
-                                   str(request.url)))
+    entries = await feed_view(con, actor, await history(con, "unit", unit_id))
+    resources = [mapping.provenance(e, unit_id) for e in entries]
+    return _fhir(mapping.searchset(resources, *_urls(settings, request)))

@@ -1,16 +1,19 @@
-"""Liveness, readiness and Prometheus metrics (open, for probes and scrapers)."""
+"""Liveness and readiness (open, for probes) and Prometheus metrics (for a national key: a
+scraper sends an auditor key as its bearer token)."""
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from fastapi import APIRouter
 from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 from starlette.responses import Response
 
-from app.api.deps import MetricsDep, PoolDep
-from app.api.responses import FastJSON
+from app.api.access import require_national
+from app.api.deps import ActorDep, MetricsDep, PoolDep
+from app.api.responses import LIST_PROBLEMS, FastJSON
 from app.store.errors import StoreUnavailable, map_driver_errors
 from app.store.log_reader import head_position
 
@@ -49,9 +52,14 @@ async def readyz(pool: PoolDep) -> Response:
     return FastJSON({"ready": True, "log_size": position})
 
 
-@router.get("/metrics", response_class=Response, responses={200: {
+_METRICS_DOC: dict[int | str, dict[str, Any]] = {200: {
     "description": "Prometheus text exposition format",
-    "content": {"text/plain": {"schema": {"type": "string"}}}}})
-async def metrics(registry: MetricsDep) -> Response:
-    """Appends, refusals by rule, batch sizes, writer lock wait, request latency."""
+    "content": {"text/plain": {"schema": {"type": "string"}}}}}
+
+
+@router.get("/metrics", response_class=Response, responses=_METRICS_DOC | LIST_PROBLEMS)
+async def metrics(registry: MetricsDep, actor: ActorDep) -> Response:
+    """Appends, refusals by rule, batch sizes, writer lock wait, request latency. For
+    auditor and admin keys."""
+    require_national(actor, "the metrics")
     return Response(registry.exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from app.api import access
-from app.api.body import Rfc3339, command_from_json, read_json
+from app.api.body import EventId, Rfc3339, command_from_json, read_json, reject_floats
 from app.api.deps import (
     ActorDep,
     ConDep,
@@ -25,7 +25,8 @@ from app.api.deps import (
 from app.api.openapi import json_body
 from app.api.params import IdentPath
 from app.api.responses import READ_PROBLEMS, WRITE_PROBLEMS, FastJSON, Row
-from app.errors import InvalidInput, LookbackNotFound
+from app.api.routes_events import seen_by
+from app.errors import DomainError, InvalidInput, LookbackNotFound
 from app.events.registry import check_role
 from app.store import read_queries
 
@@ -49,7 +50,7 @@ class LookbackIn(BaseModel):
     lookback_id: str | None = Field(
         default=None, max_length=64,
         description="default: derived from event_id, so a retry starts nothing new")
-    event_id: UUID | None = None
+    event_id: EventId | None = None
     occurred_at: Rfc3339 | None = None
     late_entry_reason: str | None = Field(default=None, min_length=1, max_length=500)
 
@@ -68,6 +69,7 @@ def _envelope(raw: Any) -> dict[str, Any]:
     """The ``LookbackStarted`` envelope for a request body; the domain validates the data."""
     if not isinstance(raw, dict):
         raise InvalidInput("body must be a JSON object", field=None)
+    reject_floats(raw)
     unknown = sorted(set(raw) - set(LookbackIn.model_fields))
     if unknown:
         raise InvalidInput(f"unknown field {unknown[0]!r}", field=unknown[0])
@@ -96,19 +98,24 @@ async def start_lookback(
     DIN), every component through splits and pools, with its custodian or recipient. Units
     still in stock are quarantined in the same step. Lab, processing and admin keys."""
     check_role(actor, "LookbackStarted")
-    raw = await read_json(request, settings.max_body_bytes)
+    raw = await read_json(request, settings)
     cmd, content = command_from_json(_envelope(raw), actor, datetime.now(UTC))
-    result = await writer.append(cmd, content)
+    try:
+        result = await writer.append(cmd, content)
+    except DomainError as err:
+        raise await seen_by(pool, actor, cmd, err) from err.__cause__
     if result.replayed:
         metrics.replays.inc()
     else:
         metrics.appends.labels(type="LookbackStarted").inc()
     # The connection is taken only now: holding one while the writer (which needs one of
     # the same pool) commits could starve it.
+    lookback_id = str(cmd.data["lookback_id"])
     async with connection(pool) as con:
-        found = await read_queries.lookback(con, str(cmd.data["lookback_id"]))
-    if found is None:
-        raise LookbackNotFound("the lookback was recorded but is not readable yet")
+        found = await read_queries.lookback(con, lookback_id)
+        if found is None:
+            raise LookbackNotFound("the lookback was recorded but is not readable yet")
+        found = await access.lookback_view(con, actor, found, lookback_id)
     body = found | {"position": result.position, "event_id": str(result.event_id),
                     "quarantine_positions": list(result.derived)}
     return FastJSON(body, status_code=201)
@@ -123,7 +130,4 @@ async def read_lookback(
     """A lookback's result: its units with custodian or recipient, acknowledgements and the
     open items. Readable by national keys, the starting site and sites holding its units."""
     found = await read_queries.lookback(con, lookback_id)
-    if found is None:
-        raise LookbackNotFound(f"lookback {lookback_id} does not exist", field="lookback_id")
-    access.require_lookback(actor, found)
-    return FastJSON(found)
+    return FastJSON(await access.lookback_view(con, actor, found, lookback_id))

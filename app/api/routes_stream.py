@@ -11,14 +11,17 @@ then reconnects with its ``Last-Event-ID``).
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.sse import format_sse_event
+from starlette.exceptions import HTTPException
 from starlette.responses import Response, StreamingResponse
+from starlette.types import Receive, Scope, Send
 
 from app.api.deps import ActorDep, PoolDep, connection
 from app.api.log_watch import LogWatcher
@@ -36,13 +39,68 @@ POLL_SECONDS = 1.0
 HEARTBEAT_SECONDS = 10.0
 """Idle time after which a comment line keeps proxies from closing the stream."""
 RETRY_MS = 2000
+RETRY_S = 5
+"""What a refused stream is told to wait."""
 
 
 class EventStream(StreamingResponse):
     """A ``text/event-stream`` response. Not FastAPI's ``EventSourceResponse``, which would
-    make the route a generator endpoint that starts its 200 before the first read."""
+    make the route a generator endpoint that starts its 200 before the first read. It holds
+    a stream slot until it ends, however it ends (a client gone before the first byte
+    included)."""
 
     media_type = "text/event-stream"
+
+    def __init__(self, content: AsyncIterator[bytes], release: Callable[[], None],
+                 headers: dict[str, str], status_code: int = 200) -> None:
+        super().__init__(content, status_code=status_code, headers=headers)
+        self._release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
+
+
+class StreamSlots:
+    """Open streams per key and in all. Past the per-key cap a 429, past the total a 503,
+    both with ``Retry-After``: a few hundred replays must not starve the writer."""
+
+    def __init__(self, per_key: int, total: int) -> None:
+        self.per_key = per_key
+        self.total = total
+        self.open: dict[str, int] = {}
+
+    def take(self, key_id: str) -> Callable[[], None]:
+        """A slot for ``key_id``, and the function that gives it back (once)."""
+        if sum(self.open.values()) >= self.total:
+            raise HTTPException(503, "the service carries as many streams as it can; "
+                                     "retry later", headers={"Retry-After": str(RETRY_S)})
+        if self.open.get(key_id, 0) >= self.per_key:
+            raise HTTPException(429, f"this key has {self.per_key} streams open already",
+                                headers={"Retry-After": str(RETRY_S)})
+        self.open[key_id] = self.open.get(key_id, 0) + 1
+        given = [False]
+
+        def release() -> None:
+            if not given[0]:
+                given[0] = True
+                self.open[key_id] -= 1
+                if not self.open[key_id]:
+                    del self.open[key_id]
+
+        return release
+
+
+def stream_slots(request: Request) -> StreamSlots:
+    settings = request.app.state.services.settings
+    slots = getattr(request.app.state, "stream_slots", None)
+    if slots is None:
+        slots = request.app.state.stream_slots = StreamSlots(
+            settings.stream_max_per_key, settings.stream_max_total)
+    assert isinstance(slots, StreamSlots)
+    return slots
 
 
 _STREAM_DOC: dict[int | str, dict[str, Any]] = {200: {
@@ -82,20 +140,28 @@ async def stream_feed(
     """The change feed as server-sent events, resumable with ``Last-Event-ID``. The same
     read scope as ``GET /v1/events``."""
     cursor = _cursor(after, last_event_id)
-    # The first page is read before the response starts, so an unreachable database is a
-    # 503 problem, not an empty 200 stream.
-    async with connection(pool) as con:
-        first = await feed_page(con, actor, cursor, PAGE)
+    release = stream_slots(request).take(actor.key_id)
+    try:
+        # The first page is read before the response starts, so an unreachable database is
+        # a 503 problem, not an empty 200 stream.
+        async with connection(pool) as con:
+            first = await feed_page(con, actor, cursor, PAGE)
+    except BaseException:
+        release()
+        raise
     watcher: LogWatcher = request.app.state.log_watcher
+    pace = PAGE / request.app.state.services.settings.stream_replay_events_per_second
     return EventStream(
-        _events(pool, watcher, actor, cursor, first),
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        _events(pool, watcher, actor, cursor, first, pace), release,
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
 
 async def _events(
-    pool: Any, watcher: LogWatcher, actor: Actor, cursor: int, page: list[dict[str, Any]]
+    pool: Any, watcher: LogWatcher, actor: Actor, cursor: int, page: list[dict[str, Any]],
+    pace: float,
 ) -> AsyncIterator[bytes]:
+    """The stream; a replay of history sends a full page at most every ``pace`` seconds."""
     yield format_sse_event(retry=RETRY_MS, comment="bloodtrace change feed")
     idle_since = time.monotonic()
     while True:
@@ -110,6 +176,8 @@ async def _events(
             idle_since = time.monotonic()
         if len(page) < PAGE:
             await watcher.wait_past(cursor, min(POLL_SECONDS, HEARTBEAT_SECONDS))
+        else:
+            await asyncio.sleep(pace)
         try:
             async with connection(pool) as con:
                 page = await feed_page(con, actor, cursor, PAGE)

@@ -10,12 +10,12 @@ from app.api import access
 from app.api.deps import ActorDep, ConDep, SettingsDep
 from app.api.params import UnitIdPath
 from app.api.proofs import attach_inclusion_proofs
+from app.api.redact import feed_view, hide_patients
 from app.api.responses import READ_PROBLEMS, FastJSON, FeedEntry, Row
 from app.errors import UnitNotFound
 from app.events import isbt
 from app.events.messages import Actor
 from app.store import read_queries
-from app.store.api_access import unit_exists
 from app.store.checkpoint_store import latest_checkpoint
 from app.store.conn import Conn
 from app.store.log_reader import history
@@ -60,8 +60,6 @@ class Provenance(Row):
 async def _readable_unit(con: Conn, actor: Actor, raw_id: str) -> str:
     """The canonical unit id, once the unit is known to exist and the key may read it."""
     unit_id = isbt.parse_unit_id(raw_id, "unit_id")
-    if not await unit_exists(con, unit_id):
-        raise UnitNotFound(f"unit {unit_id} does not exist", field="unit_id")
     await access.require_unit(con, actor, unit_id, isbt.din_of_unit(unit_id))
     return unit_id
 
@@ -71,7 +69,9 @@ async def read_unit(unit_id: UnitIdPath, actor: ActorDep, con: ConDep) -> Respon
     """Current state: status, custodian and location, ABO/RhD, expiry, the donation's test
     results, parents and children."""
     canonical = await _readable_unit(con, actor, unit_id)
-    return FastJSON(await read_queries.unit_state(con, canonical))
+    state = await read_queries.unit_state(con, canonical)
+    await hide_patients(con, actor, state)
+    return FastJSON(state)
 
 
 @router.get("/v1/units/{unit_id}/history", response_model=UnitHistory, responses=READ_PROBLEMS)
@@ -79,7 +79,8 @@ async def read_history(unit_id: UnitIdPath, actor: ActorDep, con: ConDep) -> Res
     """Every event of the unit, in log order, with its position, leaf and chain hashes (a
     unit's life is a few dozen events, so this list is not paged)."""
     canonical = await _readable_unit(con, actor, unit_id)
-    return FastJSON({"unit_id": canonical, "events": await history(con, "unit", canonical)})
+    events = await feed_view(con, actor, await history(con, "unit", canonical))
+    return FastJSON({"unit_id": canonical, "events": events})
 
 
 @router.get(
@@ -96,6 +97,7 @@ async def read_provenance(
     found = await read_queries.provenance(con, canonical)
     if found is None:
         raise UnitNotFound(f"unit {canonical} does not exist", field="unit_id")
+    await hide_patients(con, actor, found)
     await attach_inclusion_proofs(con, found["events"], settings.log_origin)
     signed = await latest_checkpoint(con, settings.log_origin)
     found["checkpoint"] = None if signed is None else signed.note

@@ -9,14 +9,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
+import orjson
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
-from app.api.access import require_national, require_unit
+from app.api.access import reads_everything, require_national, require_unit
 from app.api.deps import ActorDep, ConDep, PoolDep, SettingsDep
+from app.api.params import StreamRefPath
+from app.api.redact import feed_view
 from app.api.responses import PROBLEMS, FastJSON
-from app.errors import NoCheckpoint, UnitNotFound
+from app.errors import InvalidInput, NoCheckpoint, UnitNotFound
+from app.events import isbt
 from app.log.bundle import build_bundle
 from app.log.checkpoints import SignedCheckpoint
 from app.log.encoding import b64
@@ -81,6 +85,8 @@ class UnitBundle(BaseModel):
     unit_id: str
     checkpoint: str
     records: list[BundleRecord]
+    withheld: list[int] = []
+    """Positions of records the key may not read whole, left out of the bundle."""
 
 
 async def _latest(con: Conn, origin: str) -> SignedCheckpoint:
@@ -139,17 +145,28 @@ async def consistency(
 
 @router.get("/v1/proofs/units/{unit_id}", response_model=UnitBundle, responses=PROBLEMS)
 async def unit_bundle(
-    actor: ActorDep, con: ConDep, settings: SettingsDep, unit_id: str
+    actor: ActorDep, con: ConDep, settings: SettingsDep, unit_id: StreamRefPath
 ) -> Response:
     """The unit's records with inclusion proofs under the latest checkpoint: a bundle that
-    ``bloodtrace verify-unit`` checks offline. Read rules as for the unit itself."""
-    await require_unit(con, actor, unit_id, unit_id.split("-", 1)[0])
+    ``bloodtrace verify-unit`` checks offline. Read rules as for the unit itself. Records are
+    the exact bytes that were hashed, so a record a site key may not read whole (it names a
+    patient the site does not treat, or other sites' part of a lookback) is left out and its
+    position listed in ``withheld``; every record given still verifies."""
+    try:
+        canonical = isbt.parse_unit_id(unit_id, "unit_id")
+    except InvalidInput:  # not an ISBT 128 unit id: the log may still name it
+        canonical = unit_id
+    if not reads_everything(actor):
+        await require_unit(con, actor, canonical, canonical.split("-", 1)[0])
     signed = await _latest(con, settings.log_origin)
-    records = await unit_records_with_proofs(con, unit_id, signed.checkpoint.size)
+    records = await unit_records_with_proofs(con, canonical, signed.checkpoint.size)
     if not records:
-        raise UnitNotFound(f"no record of unit {unit_id} up to checkpoint "
+        raise UnitNotFound(f"no record of unit {canonical} up to checkpoint "
                            f"{signed.checkpoint.size}", field="unit_id")
-    return FastJSON(build_bundle(unit_id, signed.note, records))
+    entries = await feed_view(con, actor, [orjson.loads(r) for _, r, _ in records])
+    withheld = [p for (p, _, _), e in zip(records, entries, strict=True) if e.get("redacted")]
+    bundle = build_bundle(canonical, signed.note, [r for r in records if r[0] not in withheld])
+    return FastJSON(bundle | {"withheld": withheld})
 
 
 @router.get("/v1/keys", response_model=KeysOut, responses=PROBLEMS)

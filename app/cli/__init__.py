@@ -32,16 +32,25 @@ def serve(
                                                      "serialised writer through the head lock).")]
     = 1,
 ) -> None:
-    """Migrate, then serve the API (HOST/PORT from the environment)."""
+    """Migrate, then serve the API (HOST/PORT from the environment). An embedded PostgreSQL
+    this command started stops with it (SIGTERM or Ctrl-C)."""
     import os
+    import signal
+    import sys
 
     import uvicorn
 
+    from app.cli.serving import server_options
     from app.json_logging import configure_logging
+    from app.store.database import start_embedded
 
     settings = Settings()
     configure_logging(settings.log_json)
-    admin_url = resolve_admin_url(settings)
+    stop_embedded = None
+    if settings.database_url is None:
+        admin_url, stop_embedded = start_embedded(settings.data_dir)
+    else:
+        admin_url = settings.database_url
     # Workers read their settings from the environment: point them at the same database.
     os.environ["DATABASE_URL"] = admin_url
     settings = settings.model_copy(update={"database_url": admin_url, "demo_on_empty": demo})
@@ -50,8 +59,18 @@ def serve(
         from app.sim.demo import load_demo_if_empty
 
         asyncio.run(load_demo_if_empty(settings))
-    uvicorn.run("app.asgi:app_from_env", factory=True, host=settings.host, port=settings.port,
-                workers=workers, log_level="warning", access_log=False)
+    if stop_embedded is None:
+        uvicorn.run("app.asgi:app_from_env", factory=True, workers=workers,
+                    **server_options(settings))
+        return
+    # uvicorn ends on SIGTERM by raising it again once it has shut down; the default action
+    # would kill the process before the embedded PostgreSQL it started is stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    try:
+        uvicorn.run("app.asgi:app_from_env", factory=True, workers=workers,
+                    **server_options(settings))
+    finally:
+        stop_embedded()
 
 
 @app.command()

@@ -2,47 +2,71 @@
 
 A site "touches" something when an event that concerns it also concerns the site: the site
 acted on it (every event a site key records names the key's site) or was named in it (the
-destination of a shipment, the lab of a test). Both sides are ``event_refs`` primary-key
-look-ups, so a check costs a few index probes whatever the size of the log.
+destination of a shipment, the holder of a unit a rule quarantined). Both sides are
+``event_refs`` primary-key look-ups, so a check costs a few index probes whatever the size of
+the log. Beside that, a donation is read by the sites that collected or test it (the lab
+relation of ``LabServiceAgreed`` and ``SamplesDispatched``), and a patient's id by the sites
+that treat the patient.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 from app.store.codec import FEED_COLUMNS, feed_entry
 from app.store.conn import Conn
+
+_NOT_GRANTING = ("LookbackStarted",)
+"""Events that name many sites' units at once: a lookback refers to every unit it found and
+every site holding one, so being named beside a unit there is no part in that unit."""
 
 _TOUCHES = """
 SELECT EXISTS (
     SELECT 1 FROM event_refs x
       JOIN event_refs s ON s.kind = 'site' AND s.ref = $3 AND s.position = x.position
+      JOIN events e ON e.position = x.position AND e.type <> ALL($4::text[])
      WHERE x.kind = $1 AND x.ref = $2)
 """
 
 
 async def site_touches(con: Conn, kind: str, ref: str, site_id: str) -> bool:
-    """Whether any event concerning ``(kind, ref)`` also concerns ``site_id``."""
-    found: bool = await con.fetchval(_TOUCHES, kind, ref, site_id)
+    """Whether any event concerning ``(kind, ref)`` also concerns ``site_id`` (as actor, or
+    named in it), lookbacks aside."""
+    found: bool = await con.fetchval(_TOUCHES, kind, ref, site_id, list(_NOT_GRANTING))
     return found
 
 
-_TESTED = """
-SELECT EXISTS (
-    SELECT 1 FROM event_refs x
-      JOIN events e ON e.position = x.position AND e.type = 'TestResultRecorded'
-      JOIN event_refs s ON s.kind = 'site' AND s.ref = $2 AND s.position = x.position
-     WHERE x.kind = 'donation' AND x.ref = $1)
+_SERVES = """
+SELECT d.din FROM rm_donations d LEFT JOIN rm_sites s ON s.site_id = d.site_id
+ WHERE d.din = ANY($1::text[])
+   AND (d.site_id = $2 OR coalesce(d.dispatched_to, '[]') ? $2 OR coalesce(s.labs, '[]') ? $2)
 """
 
 
+async def served_donations(con: Conn, dins: list[str], site_id: str) -> set[str]:
+    """Those of ``dins`` that ``site_id`` collected or tests: the lab serving their collection
+    site (``LabServiceAgreed``) or the lab their samples were sent to (``SamplesDispatched``).
+    The same relation the domain's ``lab_serves`` decides who may record a result by."""
+    rows = await con.fetch(_SERVES, dins, site_id)
+    return {r["din"] for r in rows}
+
+
 async def site_touches_unit(con: Conn, unit_id: str, din: str, site_id: str) -> bool:
-    """A site touches a unit when it touched the unit itself, or tested its donation (a lab
-    tests a donation's samples without ever holding its units)."""
+    """A site may read a unit it touched (acted on, held, was sent, recorded a patient step
+    on) or whose donation it collected or tests: a lab tests a donation's samples without
+    ever holding its units."""
     if await site_touches(con, "unit", unit_id, site_id):
         return True
-    tested: bool = await con.fetchval(_TESTED, din, site_id)
-    return tested
+    return bool(await served_donations(con, [din], site_id))
+
+
+async def site_touches_donation(con: Conn, din: str, site_id: str) -> bool:
+    """A site may read a donation it touched, collected or tests."""
+    if await site_touches(con, "donation", din, site_id):
+        return True
+    return bool(await served_donations(con, [din], site_id))
 
 
 async def site_feed(con: Conn, site_id: str, after: int, limit: int) -> list[dict[str, Any]]:
@@ -58,7 +82,7 @@ async def site_feed(con: Conn, site_id: str, after: int, limit: int) -> list[dic
 
 
 async def touched_units(con: Conn, unit_ids: list[str], site_id: str) -> set[str]:
-    """Those of ``unit_ids`` that ``site_id`` touched (see ``site_touches_unit``)."""
+    """Those of ``unit_ids`` that ``site_id`` may read (see ``site_touches_unit``)."""
     if not unit_ids:
         return set()
     rows = await con.fetch(
@@ -66,15 +90,51 @@ async def touched_units(con: Conn, unit_ids: list[str], site_id: str) -> set[str
             WHERE EXISTS (
                 SELECT 1 FROM event_refs x
                   JOIN event_refs s ON s.kind = 'site' AND s.ref = $2 AND s.position = x.position
-                 WHERE x.kind = 'unit' AND x.ref = u.id)
-               OR EXISTS (
-                SELECT 1 FROM event_refs x
-                  JOIN events e ON e.position = x.position AND e.type = 'TestResultRecorded'
-                  JOIN event_refs s ON s.kind = 'site' AND s.ref = $2 AND s.position = x.position
-                 WHERE x.kind = 'donation' AND x.ref = split_part(u.id, '-', 1))""",
-        unit_ids, site_id,
+                  JOIN events e ON e.position = x.position AND e.type <> ALL($3::text[])
+                 WHERE x.kind = 'unit' AND x.ref = u.id)""",
+        unit_ids, site_id, list(_NOT_GRANTING),
     )
-    return {r["id"] for r in rows}
+    found = {r["id"] for r in rows}
+    rest = [u for u in unit_ids if u not in found]
+    if rest:
+        served = await served_donations(con, sorted({u.split("-", 1)[0] for u in rest}), site_id)
+        found |= {u for u in rest if u.split("-", 1)[0] in served}
+    return found
+
+
+async def treated_patients(con: Conn, patient_ids: list[str], site_id: str) -> set[str]:
+    """Those of ``patient_ids`` that ``site_id`` treats: it recorded a step naming them (a
+    reservation, issue, transfusion, reaction, notification or patient fact)."""
+    if not patient_ids:
+        return set()
+    rows = await con.fetch(
+        """SELECT DISTINCT r.ref FROM event_refs r JOIN events e ON e.position = r.position
+            WHERE r.kind = 'patient' AND r.ref = ANY($1::text[]) AND e.actor_site = $2""",
+        patient_ids, site_id)
+    return {r["ref"] for r in rows}
+
+
+async def lookback_collectors(con: Conn, unit_ids: list[str]) -> set[str]:
+    """The sites that collected the donations of these units, and the labs serving them:
+    those who may start a lookback on them, and so read it whole."""
+    dins = sorted({u.split("-", 1)[0] for u in unit_ids})
+    rows = await con.fetch(
+        """SELECT d.site_id, d.dispatched_to, s.labs FROM rm_donations d
+             LEFT JOIN rm_sites s ON s.site_id = d.site_id WHERE d.din = ANY($1::text[])""",
+        dins)
+    sites: set[str] = set()
+    for r in rows:
+        if r["site_id"] is not None:
+            sites.add(r["site_id"])
+        for listed in (r["dispatched_to"], r["labs"]):
+            if isinstance(listed, str):
+                sites.update(orjson.loads(listed))
+    return sites
+
+
+async def donation_exists(con: Conn, din: str) -> bool:
+    found = await con.fetchval("SELECT 1 FROM rm_donations WHERE din = $1", din)
+    return found is not None
 
 
 async def unit_exists(con: Conn, unit_id: str) -> bool:

@@ -2,7 +2,9 @@
 
 Each command is decided against the state as updated by the commands before it in the batch;
 a refused command fails alone and its batch-mates commit. A retried ``event_id`` with the same
-content answers with the original result; other content under it is a 409.
+content, from the key that recorded it, answers with the original result; other content under
+it is a 409 naming the position. Any other key that sends a recorded ``event_id`` gets a bare
+409: an event id is no ticket to another key's result, not even to whether its content matched.
 """
 
 from __future__ import annotations
@@ -78,7 +80,8 @@ class Batch:
     domain: Domain
     inline: Sequence[InlineApplier] = ()
     world: BatchWorld = field(init=False)
-    seen: dict[UUID, tuple[bytes, AppendResult | _Accepted]] = field(default_factory=dict)
+    seen: dict[UUID, tuple[bytes, str, AppendResult | _Accepted]] = field(default_factory=dict)
+    """Event ids already recorded or accepted: (content digest, recording key, outcome)."""
     pending_streams: dict[str, int] = field(default_factory=dict)
     versions: dict[str, int] = field(default_factory=dict)
     position: int = 0
@@ -121,12 +124,15 @@ class Batch:
         for r in await log_sql.recorded_ids(self.con, ids):
             result = AppendResult(r["position"], r["event_id"], r["stream"],
                                   r["stream_version"], r["chain_hash"], replayed=True)
-            self.seen[r["event_id"]] = (r["content_hash"], result)
+            self.seen[r["event_id"]] = (r["content_hash"], r["actor_key"], result)
 
     async def _one(self, submitted: Submitted) -> _Accepted | AppendResult | DomainError:
         cmd, digest = submitted.cmd, submitted.digest
         if cmd.event_id in self.seen:
-            earlier_digest, earlier = self.seen[cmd.event_id]
+            earlier_digest, earlier_key, earlier = self.seen[cmd.event_id]
+            if earlier_key != cmd.actor.key_id:
+                return IdempotencyConflict(
+                    f"event_id {cmd.event_id} is already used", field="event_id")
             if earlier_digest != digest:
                 position = earlier.position if isinstance(earlier, AppendResult) else None
                 return IdempotencyConflict(
@@ -145,7 +151,7 @@ class Batch:
         self.world.accept()
         self.position += len(events)
         accepted = _Accepted(cmd, digest, events)
-        self.seen[cmd.event_id] = (digest, accepted)
+        self.seen[cmd.event_id] = (digest, cmd.actor.key_id, accepted)
         for event in events:
             # Later commands of the batch may touch these streams; count their versions now.
             self.pending_streams[event.stream] = self.pending_streams.get(event.stream, 0) + 1

@@ -32,10 +32,11 @@ async def lock_head(con: Conn) -> Head:
 
 
 async def recorded_ids(con: Conn, ids: list[UUID]) -> list[Any]:
-    """The events already recorded under these ids (for idempotent replays)."""
+    """The events already recorded under these ids, with the key that recorded each (for
+    idempotent replays, which only that key may make)."""
     return list(await con.fetch(
-        """SELECT event_id, content_hash, position, stream, stream_version, chain_hash
-             FROM events WHERE event_id = ANY($1::uuid[])""", ids))
+        """SELECT event_id, content_hash, position, stream, stream_version, chain_hash,
+                  actor_key FROM events WHERE event_id = ANY($1::uuid[])""", ids))
 
 
 async def stream_versions(con: Conn, streams: list[str]) -> dict[str, int]:

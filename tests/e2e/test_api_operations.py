@@ -46,7 +46,9 @@ async def test_metrics_count_appends_refusals_batches_and_latency(client, make_k
     await client.post("/v1/events/batch", headers=net.keys["admin"], json={"events": [
         {"type": "DonorRegistered", "data": {"donor_id": "DNR-2"}},
         {"type": "DonorRegistered", "data": {"donor_id": "x"}}]})
-    text = (await client.get("/metrics")).text
+    assert (await client.get("/metrics")).status_code == 401
+    assert (await client.get("/metrics", headers=net.keys["hospital@H1"])).status_code == 403
+    text = (await client.get("/metrics", headers=net.keys["auditor"])).text
     assert 'bloodtrace_events_appended_total{type="SiteRegistered"} 6.0' in text
     assert 'bloodtrace_refusals_total{rule="role-not-allowed",status="403"} 1.0' in text
     assert 'bloodtrace_refusals_total{rule="not-pseudonymous",status="422"} 1.0' in text

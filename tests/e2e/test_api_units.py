@@ -112,14 +112,20 @@ async def test_lookback_finds_units_with_custodian_or_recipient(client, make_key
     body = started.json()
     units = {u["unit_id"]: u for u in body["units"]}
     assert set(units) == {f"{din(1)}-E0001V00", red, plasma}
-    assert units[red]["patient_id"] == "PAT-0001"
+    # The lab that started it sees every unit and holder, but no hospital's patient (issue 20).
+    assert units[red]["patient_id"] is None
     assert units[plasma]["custodian_site_id"] == "BB1"
     assert body["quarantine_positions"]  # the plasma still in stock was quarantined
     plasma_state = (await net.get("admin", f"/v1/units/{plasma}")).json()
     assert plasma_state["status"] == "quarantined"
+    whole = (await net.get("admin", f"/v1/lookbacks/{body['lookback_id']}")).json()
+    assert {u["unit_id"]: u["patient_id"] for u in whole["units"]}[red] == "PAT-0001"
 
+    # The treating hospital sees its own part, its patient included.
     again = await net.get("hospital@H1", f"/v1/lookbacks/{body['lookback_id']}")
     assert again.status_code == 200 and again.json()["lookback_id"] == body["lookback_id"]
+    assert [(u["unit_id"], u["patient_id"]) for u in again.json()["units"]] == [
+        (red, "PAT-0001")]
     assert (await net.get("hospital@H2", f"/v1/lookbacks/{body['lookback_id']}")
             ).status_code == 403
     assert (await net.get("admin", "/v1/lookbacks/LB-NOPE")).json()["rule"] == (

@@ -81,8 +81,10 @@ async def test_requests_get_503_during_an_outage_and_the_service_recovers(cluste
                 lambda: http.get("/v1/units/A999925000001-E0398V00", headers=admin),
                 lambda: http.get("/v1/stock", headers=admin),
                 lambda: http.get("/v1/events/stream", headers=auditor),
-                # A key not in the auth cache: authentication itself needs the database.
-                lambda: http.get("/v1/events", headers={"Authorization": "Bearer bt_a_b"}),
+                # A key not in the auth cache: authentication itself needs the database
+                # (a malformed one is refused without it).
+                lambda: http.get("/v1/events", headers={
+                    "Authorization": "Bearer bt_0123456789abcdef_" + "A" * 43}),
             ]
             for _ in range(2):
                 for call in calls:

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.errors import DomainError, IdempotencyConflict, WrongExpectedVersion
+from app.events.messages import Actor
 from tests.support.factories import note
 from tests.support.ledger_domain import LedgerDomain, NoteRefused
 from tests.support.log_checks import recompute
@@ -65,6 +66,27 @@ async def test_idempotent_retry_returns_the_original(fresh_db, open_for):
     assert again.chain_hash == first.chain_hash
     assert same_batch[0].position == same_batch[1].position  # type: ignore[union-attr]
     assert await recompute(fresh_db) == [1, 2, 3]
+
+
+async def test_item7_a_replay_is_bound_to_the_key_that_recorded_it(fresh_db, open_for):
+    """Issue 20 item 7: the same event_id and content from another key is a bare 409 (no
+    position, no hint whether the content matched), in a later batch and in the same one."""
+    other = Actor(key_id="other-key", role="admin", site_id=None)
+    event_id, shared = uuid4(), uuid4()
+    async with ledger(open_for, fresh_db) as s:
+        first = await s.writer.append(*note("x", event_id=event_id))
+        for text in ("hello", "other text"):
+            with pytest.raises(IdempotencyConflict) as refused:
+                await s.writer.append(*note("x", text, event_id=event_id, actor=other))
+            assert refused.value.extra == {}
+            assert refused.value.detail == f"event_id {event_id} is already used"
+        mine, theirs = await s.writer.append_many([note("y", event_id=shared),
+                                                   note("y", event_id=shared, actor=other)])
+        again = await s.writer.append(*note("x", event_id=event_id))
+    assert not isinstance(mine, DomainError)
+    assert isinstance(theirs, IdempotencyConflict) and theirs.extra == {}
+    assert (again.position, again.replayed) == (first.position, True)
+    assert await recompute(fresh_db) == [1, 2]
 
 
 async def test_expected_version(fresh_db, open_for):

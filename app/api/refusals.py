@@ -1,0 +1,101 @@
+"""A refused write as the key that sent it may see it.
+
+The domain decides with the whole network in view, so its refusals may describe a unit held
+elsewhere: that it is in transit, met its fate, which site holds it (``custodian_site_id``,
+``destination_site_id`` in the problem's extras), or that it does not exist at all. A site
+key learns such things only about what it may read. For a command whose unit (its
+``data.unit_id``) the key may not read, every refusal that depends on the unit becomes one
+answer, the same whether the unit exists or not: it is "not held by this key's site"
+(``not-custodian``). For a donation (``data.din``) the key may not read, "no such donation"
+becomes the refusal the domain gives for another site's donation (``lab-not-serving``,
+``lookback-out-of-scope``, else ``site-scope``), without extras. Refusals of the input
+itself, of the key's role or acting site, and of a reused event id come first and are left
+as they are.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.api import access
+from app.errors import (
+    Category,
+    DomainError,
+    Forbidden,
+    IdempotencyConflict,
+    LabNotServing,
+    LookbackOutOfScope,
+    NotCustodian,
+    RoleNotAllowed,
+    SiteScopeViolation,
+    Unavailable,
+)
+from app.events import isbt
+from app.events.messages import Actor
+from app.store.conn import Conn
+
+_SUBJECT_FREE_CATEGORIES = frozenset({
+    Category.INVALID_INPUT, Category.MALFORMED, Category.TOO_LARGE, Category.UNAUTHENTICATED,
+    Category.UNAVAILABLE})
+_SUBJECT_FREE = (RoleNotAllowed, IdempotencyConflict)
+
+
+def _parsed(parse: Any, text: object) -> str | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        value: str = parse(text, "subject")
+    except DomainError:
+        return None
+    return value
+
+
+def depends_on_subject(err: DomainError) -> bool:
+    """Whether the refusal says something about the command's unit or donation."""
+    if err.category in _SUBJECT_FREE_CATEGORIES or isinstance(err, _SUBJECT_FREE):
+        return False
+    # A key naming another acting site is refused before any unit is looked at.
+    return not (type(err) is SiteScopeViolation and err.field != "data.din")
+
+
+_UNSEEN_DONATION: dict[str, type[Forbidden]] = {
+    "TestResultRecorded": LabNotServing, "LookbackStarted": LookbackOutOfScope}
+"""What the domain answers a site key for another site's donation, by type: the same answer
+stands for a donation that does not exist."""
+
+
+async def as_seen_by(con: Conn, actor: Actor, event_type: str, data: object,
+                     err: DomainError) -> DomainError:
+    """``err`` as ``actor`` may see it, for a command of this type and ``data``."""
+    if access.reads_everything(actor) or not depends_on_subject(err) or not isinstance(
+            data, dict):
+        return err
+    unit_id = _parsed(isbt.parse_unit_id, data.get("unit_id"))
+    if unit_id is not None:
+        if await access.may_read_unit(con, actor, unit_id):
+            return err
+        return NotCustodian(f"unit {unit_id} is not held by this key's site",
+                            field="data.unit_id")
+    din = _parsed(isbt.parse_din, data.get("din"))
+    # A command may name a DIN it creates (a collection, a pool): only refusals about the
+    # donation itself are the donation's to hide.
+    if din is None or err.field != "data.din" or await access.may_read_donation(con, actor, din):
+        return err
+    if err.category is Category.NOT_FOUND:
+        unseen = _UNSEEN_DONATION.get(event_type, SiteScopeViolation)
+        return unseen(f"donation {din} is not within the scope of this key's site",
+                      field="data.din")
+    if err.extra:
+        return type(err)(err.detail, field=err.field)
+    return err
+
+def outcome_unknown(event_id: object, err: DomainError) -> DomainError:
+    """A write that met an unreachable database may or may not have committed: the client
+    learns so, and the ``event_id`` to retry with (a retry is answered with the original
+    result when it did commit)."""
+    if err.category is not Category.UNAVAILABLE:
+        return err
+    unknown = Unavailable(f"outcome unknown: retry with the same event_id ({event_id})",
+                          outcome="unknown", event_id=str(event_id))
+    unknown.__cause__ = err.__cause__
+    return unknown
