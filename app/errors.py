@@ -136,7 +136,7 @@ class Conflict(DomainError):
 
 class IdempotencyConflict(Conflict):
     rule = "event-id-reused"
-    title = "This event_id was already used with different content"
+    title = "This event_id is already used"
 
 
 class WrongExpectedVersion(Conflict):
