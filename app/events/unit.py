@@ -104,6 +104,13 @@ class UnitState(BaseModel):
     fate_reason: str | None = None
     fate_at: datetime | None = None
     recipient_patient_id: str | None = None
+    intended_use: str = "allogeneic"
+    """allogeneic, autologous, directed, research or source_plasma (``DonationCollected``)."""
+    intended_recipient_id: str | None = None
+    """The named recipient of an autologous or directed unit."""
+    transfusion_started_at: datetime | None = None
+    returned_late: bool = False
+    """Came back after the return window without a validated cold chain: only discard."""
     last_at: datetime | None = None
     """When the last step that changed this unit happened (no later step may be dated
     before it)."""
