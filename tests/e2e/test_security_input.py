@@ -4,7 +4,7 @@ problem, quickly, and in a batch only the bad item is refused."""
 from __future__ import annotations
 
 import asyncio
-import time
+from types import SimpleNamespace
 
 import orjson
 import pytest
@@ -30,7 +30,19 @@ async def _refused(response, status: int, rule: str) -> dict:  # type: ignore[no
     return body  # type: ignore[no-any-return]
 
 
-async def test_item8_millions_of_elements_are_refused_in_milliseconds(client, make_key):
+async def test_item8_millions_of_elements_are_refused_before_any_parser_runs(client, make_key,
+                                                                           monkeypatch):
+    """The count of separators refuses the body: neither parser is ever called on it (the
+    parsers took 1.5 s of the event loop on this body). Deterministic, not timed."""
+    from app.api import strict_json
+
+    def _must_not_parse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a body over the element limit reached a JSON parser")
+
+    # Only the body parser's own references are replaced, not the modules everyone shares.
+    monkeypatch.setattr(strict_json, "orjson", SimpleNamespace(
+        loads=_must_not_parse, JSONDecodeError=orjson.JSONDecodeError))
+    monkeypatch.setattr(strict_json, "json", SimpleNamespace(loads=_must_not_parse))
     admin = await make_key("admin") | JSON
     numbers = b"[" + b",".join([b"1"] * 2_000_000) + b"]"
     assert len(numbers) <= 4 * 1024 * 1024
@@ -38,12 +50,10 @@ async def test_item8_millions_of_elements_are_refused_in_milliseconds(client, ma
                        ("/v1/events/batch", b'{"events": [' + _event(numbers) + b"]}"),
                        ("/v1/lookbacks", b'{"din": ' + numbers + b"}"),
                        ("/v1/admin/keys", b'{"role": ' + numbers + b"}")):
-        started = time.perf_counter()
         response = await client.post(path, content=body, headers=admin)
-        elapsed = time.perf_counter() - started
         await _refused(response, 413, "payload-too-large")
         assert "JSON elements" in response.json()["detail"]
-        assert elapsed < 0.25, (path, elapsed)  # was 1.5 s of the event loop
+    monkeypatch.undo()
     assert (await client.get("/v1/events", headers=admin)).json()["events"] == []
 
 
@@ -116,11 +126,9 @@ async def test_item12_a_body_slower_than_the_deadline_is_a_408(services, make_ke
 
     async def trickle():  # type: ignore[no-untyped-def]
         yield b'{"type": "DonorRegistered", '
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(3.0)  # ten times the deadline: a 201 would mean no deadline
         yield b'"data": {"donor_id": "DNR-SLOW-1"}}'
 
     async with http_client(services) as client:
-        started = time.perf_counter()
         response = await client.post("/v1/events", content=trickle(), headers=admin)
-        assert time.perf_counter() - started < 0.9
         await _refused(response, 408, "request-timeout")
