@@ -141,16 +141,24 @@ class Scene:
                 collection_type: str = "whole_blood", category: str = "whole_blood",
                 product_code: str = "E0001V00", volume_ml: int = 450,
                 at: datetime | None = None) -> str:
-        """Collect a donation (new donor unless given); returns the primary unit id."""
+        """Collect a donation (new donor unless given) after a passing screening at the
+        site; returns the primary unit id."""
         self.dins += 1
         number = n if n is not None else self.dins
         donor_id = donor_id or self.new_donor(at=at)
+        self.screen(donor_id, site, at=at)
         self.do("DonationCollected", {
             "din": din(number), "donor_id": donor_id, "site_id": site,
             "collection_type": collection_type, "product_code": product_code,
             "category": category, "volume_ml": volume_ml,
         }, actor("collector", site), at)
         return f"{din(number)}-{product_code}"
+
+    def screen(self, donor_id: str, site: str = "BB1", hb_g_l: int = 140, passed: bool = True,
+               at: datetime | None = None) -> None:
+        """The pre-donation check at ``site`` (Hb 140 g/L passes for every sex)."""
+        self.do("DonorScreened", {"donor_id": donor_id, "site_id": site, "hb_g_l": hb_g_l,
+                                  "pass": passed}, actor("collector", site), at)
 
     def split(self, unit_id: str, components: list[tuple[str, str, int]] | None = None,
               site: str = "BB1") -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import StrictBool
+from pydantic import Field, StrictBool
 
 from app.errors import (
     AlreadyExists,
@@ -21,6 +21,7 @@ from app.errors import (
     DonorNotDeferred,
     DonorNotFound,
 )
+from app.events.catalogue_parts import Sex
 from app.events.decision import Decision
 from app.events.event_type import Changes, EventType, Need, RawData, reads_key, roles
 from app.events.fields import AboGroup, Din, Ident, Marker, Pseudonym, RhdType, Text, Timestamp
@@ -29,10 +30,12 @@ from app.events.messages import Event
 from app.events.payload import DerivedData, EventData, construct
 from app.events.results import of_marker
 from app.events.slices.holds import place_holds
+from app.events.slices.sites import COLLECTION_SITE_KINDS
 from app.events.state import (
     Deferral,
     DeferralCause,
     DonorState,
+    Screening,
     World,
     get_donation,
     get_donor,
@@ -49,6 +52,19 @@ class DonorRegistered(EventData):
     donor_id: Pseudonym
     abo: AboGroup | None = None
     rhd: RhdType | None = None
+    sex: Sex | None = None
+    birth_year: int | None = Field(default=None, ge=1900, le=2100)
+
+
+class DonorScreened(EventData):
+    """The pre-donation check at a collection site: haemoglobin (g/L) and the outcome of the
+    health questions. A collection needs a passing one at the same site in the 24 h before."""
+
+    donor_id: Pseudonym
+    site_id: Ident
+    hb_g_l: int = Field(ge=0, le=300)
+    passed: StrictBool = Field(alias="pass", description="``pass`` in JSON")
+    reason: Text | None = None
 
 
 class DonorDeferred(DerivedData):
@@ -104,6 +120,13 @@ def donor_registered(d: Decision, data: DonorRegistered) -> None:
         raise AlreadyExists(f"donor {data.donor_id} is already registered",
                             field="data.donor_id")
     d.emit(data, f"donor:{data.donor_id}", {("donor", data.donor_id)})
+
+
+def donor_screened(d: Decision, data: DonorScreened) -> None:
+    """A check at a collection site of a registered donor."""
+    registered_donor(d, data.donor_id)
+    d.site(data.site_id, "data.site_id", COLLECTION_SITE_KINDS)
+    d.emit(data, f"donor:{data.donor_id}", {("donor", data.donor_id), ("site", data.site_id)})
 
 
 def donor_deferred(d: Decision, data: DonorDeferred) -> None:
@@ -172,7 +195,18 @@ def _unit_ids(d: Decision, din: str) -> tuple[str, ...]:
 
 def _registered(world: World, e: Event, data: DonorRegistered) -> Changes:
     group = {m: v for m, v in (("ABO", data.abo), ("RHD", data.rhd)) if v is not None}
-    return {("donor", data.donor_id): DonorState(donor_id=data.donor_id, group=group)}
+    return {("donor", data.donor_id): DonorState(
+        donor_id=data.donor_id, group=group, sex=data.sex, birth_year=data.birth_year)}
+
+
+def _screened(world: World, e: Event, data: DonorScreened) -> Changes:
+    donor = get_donor(world, data.donor_id)
+    if donor is None:
+        return {}
+    screening = construct(Screening, dict(site_id=data.site_id, at=e.occurred_at,
+                                          hb_g_l=data.hb_g_l, passed=data.passed))
+    return {("donor", donor.donor_id): updated(
+        donor, {"screenings": (*donor.screenings, screening)})}
 
 
 def _deferred(world: World, e: Event, data: DonorDeferred) -> Changes:
@@ -220,7 +254,10 @@ def _reads_donor_lineage(data: RawData) -> list[Need]:
 
 TYPES = (
     EventType(DonorRegistered, _registered, donor_registered, DONOR_CARE,
-              _reads_donor, {"donor_id": "DNR-7QX2K9", "abo": "O", "rhd": "NEG"}),
+              _reads_donor, {"donor_id": "DNR-7QX2K9", "abo": "O", "rhd": "NEG", "sex": "F",
+               "birth_year": 1990}),
+    EventType(DonorScreened, _screened, donor_screened, DONOR_CARE, _reads_donor,
+              {"donor_id": "DNR-7QX2K9", "site_id": "BB-DAM-01", "hb_g_l": 141, "pass": True}),
     EventType(DonorDeferred, _deferred, donor_deferred, DONOR_CARE,
               _reads_donor, {"donor_id": "DNR-7QX2K9", "reason": "low haemoglobin",
                              "until": "2026-12-20", "cause": "low_haemoglobin"}),
