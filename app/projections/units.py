@@ -86,7 +86,7 @@ class UnitsProjection:
             data = e.data
             if type(data) is TestResultRecorded:
                 dins.add(data.din)
-                if data.marker in GROUP_MARKERS:
+                if data.marker in GROUP_MARKERS or data.marker == "CMV":
                     group_dins.add(data.din)
             elif type(data) is UnitSplit:
                 dins.add(data.din or data.unit_id.split("-", 1)[0])

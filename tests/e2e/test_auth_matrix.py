@@ -68,7 +68,7 @@ async def test_who_may_record_what_and_for_which_site(client, make_key):
         ("processing@BB1", "SiteRegistered", {"site_id": "X1", "name": "X", "kind": "lab",
                                               "region": "R"}, "role-not-allowed"),
         ("hospital@H2", "UnitSplit", {"unit_id": red, "components": []}, "role-not-allowed"),
-        ("lab@LAB1", "UnitDiscarded", {"unit_id": whole, "reason": "damaged"},
+        ("lab@LAB1", "UnitDiscarded", {"unit_id": whole, "reason": "damaged", "note": "bag torn"},
          "role-not-allowed"),
         # A lab records results only as itself.
         ("lab@LAB1", "TestResultRecorded", {"din": din(1), "marker": "HIV",

@@ -59,7 +59,7 @@ USES = ("UnitReleased", "UnitReserved", "UnitIssued", "UnitTransfused")
 WANTED_STATUS = {"receive": "in_transit", "issue": "reserved", "transfuse": "issued",
                  "return": "issued", "reserve": "released", "reaction": "transfused",
                  "release": "unreleased", "ship": "released", "split": "unreleased"}
-MINUTES = (1,) * 12 + (0, 5, 20, 45, 240, 60 * 24)
+MINUTES = (1,) * 12 + (0, 5, 20, 45, 240, 60 * 8)
 
 
 class Chooser(Protocol):
@@ -129,12 +129,15 @@ class Walk:
         if step == "collect":
             kind = c.pick([("whole_blood", "whole_blood", "E0001V00")] * 3 + [
                 ("apheresis_platelets", "platelets", "E3084V00")])
-            return [("DonationCollected", {
-                "din": din(self.careful(len(s.log), range(1, 80))),
-                "donor_id": c.pick(keys(s, "donor", "DNR-1")),
-                "site_id": self.careful(c.pick(["BB1", "BB2", "MU1"]), SITE_IDS),
-                "collection_type": kind[0], "category": kind[1], "product_code": kind[2],
-                "volume_ml": 450}, "BB1")]
+            donor = c.pick(keys(s, "donor", "DNR-1"))
+            site = self.careful(c.pick(["BB1", "BB2", "MU1"]), SITE_IDS)
+            hb = self.careful(145, [110, 130, 145])  # now and then a donor fails screening
+            return [("DonorScreened", {"donor_id": donor, "site_id": site, "hb_g_l": hb,
+                                       "pass": hb >= 135}, "BB1"),
+                    ("DonationCollected", {
+                        "din": din(self.careful(len(s.log), range(1, 80))), "donor_id": donor,
+                        "site_id": site, "collection_type": kind[0], "category": kind[1],
+                        "product_code": kind[2], "volume_ml": 450}, "BB1")]
         if step == "split":
             comps = dict.fromkeys(c.pick(PRODUCTS) for _ in range(c.pick([1, 2, 3])))
             return [("UnitSplit", {"unit_id": unit_id, "components": [

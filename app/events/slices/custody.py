@@ -141,10 +141,10 @@ def unit_received(d: Decision, data: UnitReceived) -> None:
     if not data.accepted:
         place_holds(d, [unit], "receipt", f"refused at receipt by {data.site_id}")
         return
-    storage = d.catalogue.storage_for(unit.category, unit.product_code)
-    if data.temp_dc is not None and not storage.in_range(data.temp_dc, data.temp_dc):
+    if data.temp_dc is not None and not d.catalogue.cold_chain.in_range(unit.category,
+                                                                         data.temp_dc):
         place_holds(d, [unit], "receipt",
-                    f"arrived at {data.temp_dc} dC, outside the storage range")
+                    f"arrived at {data.temp_dc} dC, outside the transport range")
 
 
 def _stored(u: UnitState, e: Event, data: UnitStored) -> UnitState:

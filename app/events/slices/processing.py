@@ -135,6 +135,7 @@ def unit_split(d: Decision, data: UnitSplit) -> None:
         if child_id in seen or child_id in existing or get_unit(d.world, child_id) is not None:
             raise ComponentExists(f"unit {child_id} already exists", field=f"{field}.product_code")
         seen.add(child_id)
+        # A component never outlives its parent (RULES §5), whatever its own shelf life.
         shelf_end = min(parent.expires_at, parent.collected_at + d.catalogue.storage_for(
             comp.category, comp.product_code).shelf_life)
         if data.system == "open":
