@@ -59,8 +59,8 @@ async def test_one_full_life_then_the_refusals(client, make_key):
     await net.ok("hospital@H1", "UnitIssued", {"unit_id": red, "patient_id": "PAT-L1",
                                                "ward": "ICU"})
     await net.ok("hospital@H1", "UnitTransfused", {"unit_id": red, "patient_id": "PAT-L1"})
-    await refused(net, "hospital@H1", "UnitDiscarded", {"unit_id": red, "reason": "damaged", "note": "bag torn"},
-                  409, "final-fate")
+    await refused(net, "hospital@H1", "UnitDiscarded",
+                  {"unit_id": red, "reason": "damaged", "note": "bag torn"}, 409, "final-fate")
 
     state = (await net.get("auditor", f"/v1/units/{red}")).json()
     assert (state["unit_id"], state["fate"], state["recipient_patient_id"]) == (

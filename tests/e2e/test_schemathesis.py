@@ -77,7 +77,8 @@ async def test_responses_on_a_real_network_conform(
     await net.ok("inventory@BB1", "UnitShipped", {"unit_id": plasma, "from_site_id": "BB1",
                                                   "to_site_id": "BB2", "shipment_id": "S-9"})
     discarded = await net.collect(2)
-    await net.ok("collector@BB1", "UnitDiscarded", {"unit_id": discarded, "reason": "damaged", "note": "bag torn"})
+    await net.ok("collector@BB1", "UnitDiscarded",
+                 {"unit_id": discarded, "reason": "damaged", "note": "bag torn"})
     kept, _ = await net.split(await net.collect(3))
     await net.test_all(din(3))
     await net.ok("processing@BB1", "UnitReleased", {"unit_id": kept})

@@ -134,7 +134,8 @@ def test_a_reactive_marker_quarantines_every_sibling_and_defers_the_donor() -> N
     s.test_all(din(1))
     s.release(red)
     s.receive(red, s.ship(red, "H1"))
-    s.do("UnitDiscarded", {"unit_id": plt, "reason": "damaged", "note": "bag torn"}, actor("inventory", "BB1"))
+    s.do("UnitDiscarded", {"unit_id": plt, "reason": "damaged", "note": "bag torn"},
+         actor("inventory", "BB1"))
     cmd_events = s.do("TestResultRecorded", result(din(1), "HBV", "reactive"), LAB)
     first, *derived = cmd_events
     assert first.type == "TestResultRecorded"
