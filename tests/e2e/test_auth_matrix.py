@@ -102,8 +102,10 @@ async def test_who_may_record_what_and_for_which_site(client, make_key):
     feed_after = (await net.get("admin", "/v1/events", limit=1000)).json()["events"]
     assert feed_after == feed_before
 
-    # An admin acts for any site.
+    # An admin acts for any site: it screens the donor there, then collects.
     await net.ok("admin", "DonorRegistered", {"donor_id": "DNR-ADM"})
+    await net.ok("admin", "DonorScreened", {"donor_id": "DNR-ADM", "site_id": "BB1",
+                                            "hb_g_l": 150, "pass": True})
     assert (await net.post("admin", "DonationCollected", collection | {
         "donor_id": "DNR-ADM"})).status_code == 201
 
