@@ -521,7 +521,7 @@ class HoldCauseDerived(InvalidInput):
 
 class HoldLiftNotAllowed(Forbidden):
     rule = "hold-lift-not-allowed"
-    title = "Only the blood establishment (processing role or admin) lifts a hold of this cause"
+    title = "Only a blood bank's processing key (or an admin) lifts a hold of this cause"
 
 
 class HoldUnresolved(RuleViolation):
@@ -575,6 +575,11 @@ class LabNotServing(Forbidden):
 class LookbackOutOfScope(Forbidden):
     rule = "lookback-out-of-scope"
     title = "A lookback is started by the blood establishment that collected the donation"
+
+
+class DonorOutOfScope(Forbidden):
+    rule = "donor-out-of-scope"
+    title = "Information about a donor is recorded by the blood establishment that collected"
 
 
 class ShipmentNotAllowed(RuleViolation):

@@ -20,7 +20,9 @@ from app.errors import (
     DeferralNotFound,
     DonorNotDeferred,
     DonorNotFound,
+    DonorOutOfScope,
 )
+from app.events.authz import ADMIN
 from app.events.catalogue_parts import Sex
 from app.events.decision import Decision
 from app.events.event_type import Changes, EventType, Need, RawData, reads_key, roles
@@ -30,7 +32,7 @@ from app.events.messages import Event
 from app.events.payload import DerivedData, EventData, construct
 from app.events.results import of_marker
 from app.events.slices.holds import place_holds
-from app.events.slices.sites import COLLECTION_SITE_KINDS
+from app.events.slices.sites import COLLECTION_SITE_KINDS, collected_or_tests
 from app.events.state import (
     Deferral,
     DeferralCause,
@@ -177,8 +179,15 @@ def _confirmed_negative(d: Decision, deferral: Deferral) -> None:
 
 
 def post_donation_information(d: Decision, data: PostDonationInformationReceived) -> None:
-    """Hold every live unit from the donor's donations collected since ``since``."""
+    """Hold every live unit from the donor's donations collected since ``since``: recorded by
+    a site that collected from the donor (or its lab), never by a stranger to the donor, who
+    could otherwise hold any site's stock."""
     donor = registered_donor(d, data.donor_id)
+    if not (d.cmd.actor.role == ADMIN or collected_or_tests(
+            d.world, d.cmd.actor.site_id, [given.din for given in donor.donations])):
+        raise DonorOutOfScope(
+            f"donor {data.donor_id} never gave at {d.cmd.actor.site_id}, nor at a site its "
+            "lab serves", field="data.donor_id")
     since = parse_time(data.since)
     start = [unit_id for given in donor.donations if given.collected_at >= since
              for unit_id in _unit_ids(d, given.din)]
