@@ -31,9 +31,9 @@ async def test_modified_products_are_counted_under_their_own_codes(
         reds.append(s.split(whole)[0])
     for red in reds:
         s.release(red)
-    [event] = s.do("UnitModified", {"unit_id": reds[0], "modification": "irradiated",
-                                    "product_code": IRRADIATED, "device_id": "IRR-1"},
-                   actor("processing", "BB1"))
+    [_event] = s.do("UnitModified", {"unit_id": reds[0], "modification": "irradiated",
+                                     "product_code": IRRADIATED, "device_id": "IRR-1"},
+                    actor("processing", "BB1"))
     irradiated = f"{din(1)}-{IRRADIATED}"
     await append_raw(con, s.stored())
 
