@@ -75,6 +75,12 @@ class Catalogue(BaseModel):
     donors: DonorRules = Field(default_factory=DonorRules)
     products: ProductRules = Field(default_factory=ProductRules)
     cold_chain: ColdChain = Field(default_factory=ColdChain)
+    modified_storage_dc: dict[str, dict[str, tuple[int | None, int | None]]] = Field(
+        default_factory=lambda: {"thawed": {"plasma": (20, 60), "cryoprecipitate": (200, 240)}},
+        description="modification → category → the storage range once modified (tenths of "
+        "°C): thawed plasma at 2-6 °C (Council of Europe Guide; AABB allows 1-6 °C), thawed "
+        "cryoprecipitate at 20-24 °C; a thawed unit found frozen again is out of range",
+    )
     product_overrides: dict[str, Storage] = Field(
         default_factory=dict,
         description="by full 8-character product code, or by its 5-character description code",
@@ -128,15 +134,22 @@ class Catalogue(BaseModel):
     return_window_minutes: int = Field(default=30, gt=0)
     transit_alert_hours: int = Field(default=12, gt=0)
 
-    def storage_for(self, category: str, product_code: str | None = None) -> Storage:
-        """The storage rule of a product: its code's override, else its category's."""
+    def storage_for(self, category: str, product_code: str | None = None,
+                    modifications: tuple[str, ...] = ()) -> Storage:
+        """The storage rule of a product: its code's override, else its category's, with the
+        range its latest range-changing modification gives (thawed plasma is kept cold)."""
+        rule = self.storage[category]
+        for modification in modifications:
+            moved = self.modified_storage_dc.get(modification, {}).get(category)
+            if moved is not None:
+                rule = rule.model_copy(update={"min_dc": moved[0], "max_dc": moved[1]})
         if product_code is not None:
             override = self.product_overrides.get(product_code) or self.product_overrides.get(
                 product_code[:5]
             )
             if override is not None:
                 return override
-        return self.storage[category]
+        return rule
 
     def mandatory_for(self, category: str) -> tuple[str, ...]:
         """Every marker a unit of ``category`` needs before release, groups included."""

@@ -161,6 +161,17 @@ class ColdChain(_Part):
         "cryoprecipitate": (None, -180),
     }))
 
-    def in_range(self, category: str, temp_dc: int) -> bool:
+    modified_transport_dc: dict[str, dict[str, tuple[int | None, int | None]]] = Field(
+        default_factory=lambda: {"thawed": {"plasma": (10, 100), "cryoprecipitate": (200, 240)}})
+    """modification → category → the transport range once modified: thawed plasma travels
+    cold like red cells, thawed cryoprecipitate at room temperature; neither frozen."""
+
+    def in_range(self, category: str, temp_dc: int, modifications: tuple[str, ...] = ()
+                 ) -> bool:
+        """Whether an arrival at ``temp_dc`` is inside the transport range of the product
+        (its latest modification that changes the range, else its category's)."""
         low, high = self.transport_dc.get(category, (None, None))
+        for modification in modifications:
+            low, high = self.modified_transport_dc.get(modification, {}).get(
+                category, (low, high))
         return (low is None or temp_dc >= low) and (high is None or temp_dc <= high)

@@ -203,6 +203,9 @@ def unit_modified(d: Decision, data: UnitModified) -> None:
         raise ModificationNotAllowed(
             f"{data.modification} does not apply to {parent.category}",
             field="data.modification")
+    if data.modification in parent.modifications:
+        raise ModificationNotAllowed(
+            f"unit {parent.unit_id} is already {data.modification}", field="data.modification")
     check_product_code(d.catalogue, data.product_code, parent.category, "data.product_code")
     new_id = derived_unit_id(parent.din, data.product_code, data.new_unit_id,
                              "data.new_unit_id")
@@ -272,6 +275,7 @@ def _modified(world: World, e: Event, data: UnitModified) -> Changes:
         "unit_id": data.new_unit_id, "product_code": data.product_code,
         "expires_at": parse_time(data.expires_at), "parents": (parent.unit_id,),
         "children": (), "excursions": 0, "attributes": tuple(data.attributes or ()),
+        "modifications": (*parent.modifications, data.modification),
     })
     changes: Changes = {
         ("unit", data.new_unit_id): child,
@@ -309,11 +313,20 @@ def _pooled(world: World, e: Event, data: UnitsPooled) -> Changes:
         custodian_site_id=site, location=first.location if first else None, abo=abo, rhd=rhd,
         attributes=tuple(sorted(set.intersection(*(set(p.attributes) for p in parents))))
         if parents else (),
+        modifications=_shared_modifications(parents),
     ))
     changes[("donation", din)] = construct(DonationState, dict(
         din=din, kind="pool", site_id=site, collected_at=e.occurred_at, unit_ids=(unit_id,),
     ))
     return changes
+
+
+def _shared_modifications(parents: list[UnitState]) -> tuple[str, ...]:
+    """The modifications every parent of a pool went through, in the first parent's order."""
+    if not parents:
+        return ()
+    return tuple(m for m in parents[0].modifications
+                 if all(m in p.modifications for p in parents[1:]))
 
 
 def _reads_split(data: RawData) -> list[Need]:

@@ -70,3 +70,38 @@ def test_discard_reactive_test_needs_a_reactive_result() -> None:
     unit = s.collect()
     s.test_all(din(1), results={"HBV": "reactive"})
     assert discard(s, unit, "reactive_test", actor("processing", "BB1")) == "discarded"
+
+
+def test_thawed_plasma_is_kept_and_carried_cold_never_frozen_again() -> None:
+    """Found by the simulator: thawed plasma kept the frozen range, so a thawed unit in the
+    fridge at 4 °C was held, and one frozen again at -25 °C passed."""
+    s = scene()
+    plasma = s.released_component(category="plasma", at_site="BB1")
+    s.do("UnitModified", {"unit_id": plasma, "modification": "thawed",
+                          "product_code": "E2555VA0"}, actor("processing", "BB1"))
+    thawed = f"{din(1)}-E2555VA0"
+    assert s.unit(thawed).modifications == ("thawed",)
+    s.do("TemperatureExcursionRecorded", {"unit_id": thawed, "min_temp_dc": 30,
+                                          "max_temp_dc": 50, "minutes": 60}, BB1)
+    assert not s.unit(thawed).quarantined
+    s.do("TemperatureExcursionRecorded", {"unit_id": thawed, "min_temp_dc": -250,
+                                          "max_temp_dc": -200, "minutes": 60}, BB1)
+    assert [h.cause for h in s.unit(thawed).open_holds] == ["temperature"]
+
+
+def test_thawed_plasma_arrives_in_the_cold_transport_range() -> None:
+    s = scene()
+    plasma = s.released_component(category="plasma", at_site="BB1")
+    s.do("UnitModified", {"unit_id": plasma, "modification": "thawed",
+                          "product_code": "E2555VA0"}, actor("processing", "BB1"))
+    assert "UnitQuarantined" not in arrive(s, f"{din(1)}-E2555VA0", 60)
+
+
+def test_a_unit_is_never_modified_the_same_way_twice() -> None:
+    s = scene()
+    plasma = s.released_component(category="plasma", at_site="BB1")
+    s.do("UnitModified", {"unit_id": plasma, "modification": "thawed",
+                          "product_code": "E2555VA0"}, actor("processing", "BB1"))
+    err = s.refuse("UnitModified", {"unit_id": f"{din(1)}-E2555VA0", "modification": "thawed",
+                                    "product_code": "E2555VB0"}, actor("processing", "BB1"))
+    assert (err.rule, err.field) == ("modification-not-allowed", "data.modification")
