@@ -76,7 +76,8 @@ class Catalogue(BaseModel):
     products: ProductRules = Field(default_factory=ProductRules)
     cold_chain: ColdChain = Field(default_factory=ColdChain)
     modified_storage_dc: dict[str, dict[str, tuple[int | None, int | None]]] = Field(
-        default_factory=lambda: {"thawed": {"plasma": (20, 60), "cryoprecipitate": (200, 240)}},
+        default_factory=lambda: dict[str, dict[str, tuple[int | None, int | None]]]({
+            "thawed": {"plasma": (20, 60), "cryoprecipitate": (200, 240)}}),
         description="modification → category → the storage range once modified (tenths of "
         "°C): thawed plasma at 2-6 °C (Council of Europe Guide; AABB allows 1-6 °C), thawed "
         "cryoprecipitate at 20-24 °C; a thawed unit found frozen again is out of range",

@@ -162,7 +162,8 @@ class ColdChain(_Part):
     }))
 
     modified_transport_dc: dict[str, dict[str, tuple[int | None, int | None]]] = Field(
-        default_factory=lambda: {"thawed": {"plasma": (10, 100), "cryoprecipitate": (200, 240)}})
+        default_factory=lambda: dict[str, dict[str, tuple[int | None, int | None]]]({
+            "thawed": {"plasma": (10, 100), "cryoprecipitate": (200, 240)}}))
     """modification → category → the transport range once modified: thawed plasma travels
     cold like red cells, thawed cryoprecipitate at room temperature; neither frozen."""
 
