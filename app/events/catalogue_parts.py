@@ -128,6 +128,13 @@ class ProductRules(_Part):
     collection_set_ml: dict[str, int] = Field(
         default_factory=lambda: {"whole_blood": 63 + 110})
     """collection type → what its set adds at first processing (anticoagulant, additive)."""
+    first_processing_capped_by_parent: bool = True
+    """Whether the components made at the first processing of a collection are capped by
+    the collection's own expiry, as RULES §5 says of every split (the default). With whole
+    blood at 35 days this caps red cells in additive solution (42 days) and frozen plasma
+    (a year) at 35 days too; the Council of Europe Guide gives components made from whole
+    blood their own shelf life from collection, which ``False`` follows. Later splits
+    (aliquots, re-splits) are always capped by their parent."""
     open_system_hours: dict[str, int] = Field(
         default_factory=lambda: {"red_cells": 24, "whole_blood": 24, "platelets": 4})
     open_system_default_hours: int = 4

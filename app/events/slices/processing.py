@@ -135,9 +135,12 @@ def unit_split(d: Decision, data: UnitSplit) -> None:
         if child_id in seen or child_id in existing or get_unit(d.world, child_id) is not None:
             raise ComponentExists(f"unit {child_id} already exists", field=f"{field}.product_code")
         seen.add(child_id)
-        # A component never outlives its parent (RULES §5), whatever its own shelf life.
-        shelf_end = min(parent.expires_at, parent.collected_at + d.catalogue.storage_for(
-            comp.category, comp.product_code).shelf_life)
+        # A component never outlives its parent (RULES §5), whatever its own shelf life;
+        # the catalogue may exempt the first processing of a collection (see ProductRules).
+        shelf_end = parent.collected_at + d.catalogue.storage_for(
+            comp.category, comp.product_code).shelf_life
+        if not (first and not rules.first_processing_capped_by_parent):
+            shelf_end = min(shelf_end, parent.expires_at)
         if data.system == "open":
             shelf_end = min(shelf_end, d.at + timedelta(
                 hours=rules.open_system_cap(comp.category)))

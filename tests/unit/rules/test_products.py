@@ -52,6 +52,30 @@ def test_split_expiry_an_aliquot_never_outlives_its_parent() -> None:
     assert s.unit(red).expires_at - s.now < timedelta(days=2)
 
 
+def test_split_expiry_first_processing_is_capped_by_the_collection_by_default() -> None:
+    """RULES §5 as written: every child, first processing included, is capped by its parent
+    (so red cells and plasma from 35-day whole blood keep 35 days)."""
+    s = scene()
+    whole = s.collect(volume_ml=450)
+    red, plasma = split(s, whole, (RED_CELLS, "red_cells", 280), (PLASMA, "plasma", 220))
+    assert s.unit(red).expires_at == s.unit(plasma).expires_at == s.unit(whole).expires_at
+
+
+def test_split_expiry_first_processing_exemption_is_configurable_never_for_aliquots() -> None:
+    """With the Council of Europe Guide's reading, components of whole blood get their own
+    shelf life from collection; an aliquot is still capped by its parent."""
+    s = Scene(Catalogue(products=ProductRules(first_processing_capped_by_parent=False)))
+    s.network()
+    whole = s.collect(volume_ml=450)
+    collected = s.unit(whole).collected_at
+    red, plasma = split(s, whole, (RED_CELLS, "red_cells", 280), (PLASMA, "plasma", 220))
+    assert s.unit(red).expires_at == collected + timedelta(days=42)
+    assert s.unit(plasma).expires_at == collected + timedelta(days=365)
+    s.later(days=41)
+    [aliquot] = split(s, red, ("E0398VA0", "red_cells", 100))
+    assert s.unit(aliquot).expires_at == s.unit(red).expires_at
+
+
 def test_derivation_red_cells_are_never_split_into_plasma() -> None:
     """Review: red cells could be "split" into 365-day plasma."""
     s = scene()
