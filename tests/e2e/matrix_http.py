@@ -1,27 +1,36 @@
-"""Plumbing of the authorization matrix: keys made directly, a signed checkpoint on demand,
-requests sent many at a time, the first page of an SSE stream, and the patient-id search
-every answer goes through."""
+"""Plumbing of the authorization matrix: the network over an in-process app, a signed
+checkpoint on demand, requests sent many at a time, the first page of an SSE stream, and the
+patient-id search every answer goes through."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Iterable
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from app.bootstrap import Services
 from app.signing_keys import load_signers
 from app.store.checkpoint_store import make_checkpoint, register_keys
 from app.store.keys import create_key
+from tests.conftest import app_and_client
+from tests.e2e.matrix_network import Network
 from tests.support.relations import Key, Relations
 
 T = TypeVar("T")
 CONCURRENCY = 8
 
 
-async def key_maker(services: Services, role: str, site: str | None) -> dict[str, str]:
-    async with services.pool.acquire() as con:
-        issued = await create_key(con, role, site)
-    return {"Authorization": f"Bearer {issued.token}"}
+@asynccontextmanager
+async def matrix_over(services: Services) -> AsyncIterator[tuple[Any, Network]]:
+    """The app over the test's services, and the network built through it."""
+    async def make_key(role: str, site: str | None) -> dict[str, str]:
+        async with services.pool.acquire() as con:
+            issued = await create_key(con, role, site)
+        return {"Authorization": f"Bearer {issued.token}"}
+
+    async with app_and_client(services) as (app, client):
+        yield app, await Network.build(client, make_key)
 
 
 async def sign_checkpoint(services: Services) -> None:

@@ -46,6 +46,7 @@ class Network:
         self.model = Relations()
         self.headers: dict[Key, dict[str, str]] = {}
         self.serial = itertools.count(1)
+        self.cache: dict[str, Any] = {}
 
     @classmethod
     async def build(cls, client: httpx.AsyncClient, make_key: KeyMaker) -> Network:

@@ -106,6 +106,9 @@ class Relations:
     def kind(self, site: str | None) -> str | None:
         return self.sites[site][0] if site in self.sites else None
 
+    def donor_of(self, din: str) -> str:
+        return next(donor for donor, dins in self.donor_dins.items() if din in dins)
+
     def testing_labs(self, din: str) -> set[str]:
         """The labs that test a donation: by agreement with its collection site, by
         dispatch of its samples, or the collecting blood bank itself."""
