@@ -89,7 +89,8 @@ async def sse_first_page(app: Any, headers: dict[str, str], entries: int) -> tup
     return started.get("status", 0), b"".join(chunks).decode()
 
 
-def leaked_patients(model: Relations, key: Key, text: str, asked_for: str = "") -> list[str]:
-    """The patient ids in an answer that the key may not see (bar the one it asked for)."""
-    return [f"shows {p}" for p in model.patients
-            if p != asked_for and p in text and not model.sees_patient(key, p)]
+def leaked_patients(model: Relations, key: Key, text: str,
+                    told: Iterable[str] = ()) -> list[str]:
+    """The patient ids in an answer that the key may not see (bar those it sent itself)."""
+    return [f"shows {p}" for p in model.patients - set(told)
+            if p in text and not model.sees_patient(key, p)]

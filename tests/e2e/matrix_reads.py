@@ -102,11 +102,11 @@ def _national(key: Key) -> int:
     return 200 if key.national else 403
 
 
-def _anyone(key: Key) -> int:
+def anyone(key: Key) -> int:
     return 200
 
 
-def _same(expected: set[str], shown: set[str], what: str) -> list[str]:
+def same(expected: set[str], shown: set[str], what: str) -> list[str]:
     if expected == shown:
         return []
     return [f"{what}: missing {sorted(expected - shown)}, extra {sorted(shown - expected)}"]
@@ -145,17 +145,17 @@ def donation_probes(m: Relations, scene: Scene) -> list[Probe]:
             return 200 if m.may_read_donation(key, din) else 403
 
         def components(key: Key, body: Any, din: str = din) -> list[str]:
-            return _same(m.readable_components(key, din),
+            return same(m.readable_components(key, din),
                          {c["unit_id"] for c in body["components"]}, "components")
 
         def products(key: Key, body: Any, din: str = din) -> list[str]:
             shown = {e["resource"]["id"] for e in body.get("entry", ())}
-            return _same(m.readable_components(key, din), shown, "products")
+            return same(m.readable_components(key, din), shown, "products")
 
         probes.append(Probe(("GET", "/v1/donations/{din}"), f"/v1/donations/{din}", readable,
                             components))
         probes.append(Probe(("GET", "/v1/fhir/BiologicallyDerivedProduct"),
-                            "/v1/fhir/BiologicallyDerivedProduct", _anyone, products,
+                            "/v1/fhir/BiologicallyDerivedProduct", anyone, products,
                             {"biological-source-event": din}))
     return probes
 
@@ -167,7 +167,7 @@ def patient_probes(m: Relations, scene: Scene) -> list[Probe]:
             return 403 if m.patients_of(key, patient) is None else 200
 
         def units(key: Key, body: Any, patient: str = patient) -> list[str]:
-            return _same(m.patients_of(key, patient) or set(),
+            return same(m.patients_of(key, patient) or set(),
                          {u["unit_id"] for u in body["units"]}, "patient's units")
 
         probes.append(Probe(("GET", "/v1/patients/{patient_id}/units"),
@@ -182,7 +182,7 @@ def lookback_probes(m: Relations, scene: Scene) -> list[Probe]:
             return 403 if m.lookback_part(key, lookback) is None else 200
 
         def part(key: Key, body: Any, lookback: str = lookback) -> list[str]:
-            found = _same(m.lookback_part(key, lookback) or set(),
+            found = same(m.lookback_part(key, lookback) or set(),
                           {u["unit_id"] for u in body["units"]}, "lookback units")
             for unit, patient in m.lookbacks[lookback].patients.items():
                 if unit in {u["unit_id"] for u in body["units"]} and m.sees_patient(
@@ -206,7 +206,7 @@ def stock_probes(m: Relations) -> list[Probe]:
     probes = []
     for path in ("/v1/stock", "/v1/stock/near-expiry", "/v1/stock/cover"):
         check = own_stock if path == "/v1/stock" else None
-        probes.append(Probe(("GET", path), path, _anyone, check))
+        probes.append(Probe(("GET", path), path, anyone, check))
         for site in ("BB-ALE-01", "H-DAM-01"):
             def own(key: Key, site: str = site) -> int:
                 return 200 if key.national or key.site == site else 403
@@ -223,9 +223,9 @@ def national_probes() -> list[Probe]:
 
 def public_probes() -> list[Probe]:
     """Liveness, schemas and the transparency log's public face: open to every key."""
-    return [Probe(("GET", p), p, _anyone, params=q) for p, q in (
+    return [Probe(("GET", p), p, anyone, params=q) for p, q in (
         ("/healthz", {}), ("/readyz", {}), ("/v1/schemas", {}),
         ("/v1/checkpoints/latest", {}), ("/v1/checkpoints/latest/note", {}),
         ("/v1/proofs/inclusion", {"position": 1}), ("/v1/proofs/consistency", {"from_size": 1}),
         ("/v1/keys", {}))] + [Probe(("GET", "/v1/schemas/{name}"),
-                                    "/v1/schemas/UnitIssued.v1.json", _anyone)]
+                                    "/v1/schemas/UnitIssued.v1.json", anyone)]

@@ -8,7 +8,6 @@ an expectation fails the first test; the holes the matrix knows of are in
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import orjson
@@ -50,7 +49,6 @@ async def test_reads_follow_the_relation_model(services: Any) -> None:
 
 
 async def _reads(services: Any, app: Any, net: Network) -> None:
-    started = time.perf_counter()
     client = net.client
     scene = await reads.build_scene(net)
     await sign_checkpoint(services)
@@ -60,7 +58,7 @@ async def _reads(services: Any, app: Any, net: Network) -> None:
               *reads.stock_probes(m), *reads.national_probes(), *reads.public_probes()]
     full = (await client.get("/v1/events", params={"limit": 1000},
                              headers=net.headers[ADMIN])).json()["events"]
-    probes.append(reads.Probe(("GET", "/v1/events"), "/v1/events", reads._anyone,
+    probes.append(reads.Probe(("GET", "/v1/events"), "/v1/events", reads.anyone,
                               _feed_check(m, full), {"limit": 1000}))
     assert {p.route for p in probes} | {("GET", "/v1/events/stream")} == READ_ROUTES
 
@@ -76,14 +74,13 @@ async def _reads(services: Any, app: Any, net: Network) -> None:
             continue
         if response.status_code != 200:
             continue
-        asked = probe.url.split("/")[3] if probe.route[1].startswith("/v1/patients") else ""
+        asked = [probe.url.split("/")[3]] if probe.route[1].startswith("/v1/patients") else []
         found += [(where, key.name, x) for x in leaked_patients(m, key, response.text, asked)]
         if probe.check is not None and response.headers["content-type"].startswith(
                 "application/"):
             found += [(where, key.name, x) for x in probe.check(key, response.json())]
-    found += await _stream_mismatches(app, net, full)
+    found += await _stream_mismatches(app, net)
     assert_only_known_holes(found, "reads")
-    assert time.perf_counter() - started < 20
 
 
 def _feed_check(m: Relations, full: list[dict[str, Any]]) -> reads.Check:
@@ -99,14 +96,14 @@ def _feed_check(m: Relations, full: list[dict[str, Any]]) -> reads.Check:
         for entry in body["events"]:
             if entry["type"] == "LookbackStarted":
                 part = m.lookback_part(key, entry["data"]["lookback_id"]) or set()
-                problems += reads._same(part, {u["unit_id"] for u in entry["data"]["units"]},
+                problems += reads.same(part, {u["unit_id"] for u in entry["data"]["units"]},
                                         f"units of lookback at {entry['position']}")
         return problems
 
     return check
 
 
-async def _stream_mismatches(app: Any, net: Network, full: list[Any]) -> list[Mismatch]:
+async def _stream_mismatches(app: Any, net: Network) -> list[Mismatch]:
     """The stream's first page is the key's feed."""
     found: list[Mismatch] = []
     for key in KEYS:

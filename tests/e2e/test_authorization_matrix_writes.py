@@ -11,7 +11,6 @@ item. A key the model allows gets a 201, on a subject of its own when the step u
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -47,7 +46,6 @@ SENT_TO = {("POST", "/v1/events"), ("POST", "/v1/events/batch"), ("POST", "/v1/l
 async def test_writes_follow_the_relation_model(services: Any) -> None:
     assert SENT_TO == WRITE_ROUTES
     async with matrix_over(services) as (_, net):
-        started = time.perf_counter()
         found: list[Mismatch] = []
         subjects = await at_most(CONCURRENCY, (_subjects(net, case) for case in CASES))
         refused = await _refused(net, subjects, found)
@@ -56,7 +54,6 @@ async def test_writes_follow_the_relation_model(services: Any) -> None:
         found += await _lookbacks(net)
         found += await _key_routes(net)
         assert_only_known_holes(found, "writes")
-        assert time.perf_counter() - started < 20
 
 
 async def _subjects(net: Network, case: Case) -> dict[Key, Subject]:
@@ -105,6 +102,7 @@ def _judged(m: Relations, key: Key, data: Mapping[str, Any], reasons: set[str],
     if unseen and reasons - {"role", "site-scope"}:
         allowed.add(UNSEEN)
     problems = [] if got in allowed else [f"{got}, not one of {sorted(allowed)}"]
+    problems += leaked_patients(m, key, response.text, [str(data.get("patient_id"))])
     if unseen and not key.national:
         named = {s for s in SITES if s in response.text} - {key.site} - {
             v for f in SITE_FIELDS if isinstance(v := data.get(f), str)}
