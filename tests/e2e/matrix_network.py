@@ -100,9 +100,15 @@ class Network:
         await self.step(by, "DonorRegistered", {"donor_id": donor})
         return donor
 
+    async def screen(self, donor: str, site: str, **envelope: Any) -> None:
+        """The passing pre-donation screening every collection needs (RULES §4)."""
+        await self.step(Key("collector", site), "DonorScreened", {
+            "donor_id": donor, "site_id": site, "hb_g_l": 145, "pass": True}, **envelope)
+
     async def collect(self, site: str, donor: str | None = None, **envelope: Any) -> str:
         """A whole-blood donation at ``site`` (a new donor unless given); its unit id."""
         donor = donor or await self.donor()
+        await self.screen(donor, site, **envelope)
         din = self.din()
         await self.step(Key("collector", site), "DonationCollected", {
             "din": din, "donor_id": donor, "site_id": site, "collection_type": "whole_blood",

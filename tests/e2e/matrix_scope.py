@@ -31,29 +31,11 @@ WRITE_ROUTES = {("POST", "/v1/events"), ("POST", "/v1/events/batch"),
                 ("DELETE", "/v1/admin/keys/{key_id}")}
 
 KNOWN_HOLES: dict[str, tuple[str, Callable[[Mismatch], bool]]] = {
-    # An admin's step on a site's unit names no site (the domain refers an event to the
-    # acting key's site and the sites in its data, and only derived holds to the holders):
-    # the holder's feed misses that its unit was held, stored, discarded... (issue 20 item 5).
-    "a site's feed misses an admin's step on the unit it holds": ("reads", lambda m: (
-        m[0].startswith("/v1/events?") and m[2].startswith("misses ")
-        and m[2].endswith("recorded by admin"))),
-    # PostDonationInformationReceived holds every live unit of the donor's donations, like a
-    # lookback, but the domain checks only the role: a collector or processing key of any
-    # site, in any region, quarantines another establishment's stock (and, as the actor of
-    # the derived holds, then reads those units). Issue 20 item 2 by another door.
-    "any collector or processing key holds any donor's units": ("writes", lambda m: (
-        m[0] == "POST /v1/events PostDonationInformationReceived"
-        and m[2].startswith("recorded"))),
-    # LookbackClosed checks only the role: any lab or processing key, in any region, closes
-    # a lookback it could not have started; acknowledgements and notifications are then
-    # refused, and the overdue report no longer lists it.
-    "any lab or processing key closes any lookback": ("writes", lambda m: (
-        m[0] == "POST /v1/events LookbackClosed" and m[2].startswith("recorded"))),
-    # The holds of the blood establishment's causes go to "processing or admin" keys: a
-    # processing key issued for a hospital lifts a lookback hold on the unit it holds.
-    "a processing key of a hospital lifts a lookback hold": ("writes", lambda m: (
-        m[0] == "POST /v1/events QuarantineLifted/lookback hold"
-        and m[1].startswith("processing@H-") and m[2].startswith("recorded"))),
+    # None open. Closed in the domain (issue 20), each with a spec in tests/unit/rules:
+    # an admin's step on a unit now reaches its holder's feed; PostDonationInformationReceived
+    # only from a site that collected from the donor (or its lab); LookbackClosed only by its
+    # starter or the collecting site; blood-establishment holds lifted only by a blood
+    # bank's processing key or an admin.
 }
 """Each known hole → the half of the matrix that finds it ("reads", "writes") and which of
 its mismatches it accounts for."""

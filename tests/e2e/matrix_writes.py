@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tests.e2e.matrix_network import ADMIN, PLASMA, Network
+from tests.e2e.matrix_network import ADMIN, PLASMA, SITES, Network
 from tests.support.relations import Key
 
 Subject = dict[str, Any]
@@ -63,6 +63,15 @@ async def new_lab(net: Network) -> Subject:
 
 async def donor(net: Network) -> Subject:
     return {"donor": await net.donor()}
+
+
+async def screened_donor(net: Network) -> Subject:
+    """A donor screened at every collection site, so any of them may collect."""
+    found = await net.donor()
+    for site, kind in SITES.items():
+        if kind in ("blood_bank", "mobile_unit"):
+            await net.screen(found, site)
+    return {"donor": found}
 
 
 async def deferred_donor(net: Network) -> Subject:
@@ -167,7 +176,10 @@ CASES = [
     Case("PostDonationInformationReceived", donor_at_the_bank, lambda n, s, k: {
         "donor_id": s["donor"], "information": "fever after donating", "since": "2020-01-01"},
         consumes=False),
-    Case("DonationCollected", donor, lambda n, s, k: {
+    Case("DonorScreened", donor, lambda n, s, k: {
+        "donor_id": s["donor"], "site_id": own(k, "BB-DAM-01"), "hb_g_l": 145, "pass": True},
+        consumes=False),
+    Case("DonationCollected", screened_donor, lambda n, s, k: {
         "din": n.din(), "donor_id": s["donor"], "site_id": own(k, "BB-DAM-01"),
         "collection_type": "whole_blood", "product_code": "E0001V00",
         "category": "whole_blood", "volume_ml": 450}, own_subject=lambda key: True),
@@ -218,7 +230,10 @@ CASES = [
         "unit_id": s["unit"], "patient_id": s["patient"], "reaction_type": "FNHTR",
         "severity": "non_severe", "imputability": "possible"}, consumes=False),
     Case("UnitDiscarded", donation_at("MU-DAM-01"), lambda n, s, k: {
-        "unit_id": s["unit"], "reason": "damaged"}),
+        "unit_id": s["unit"], "reason": "damaged", "note": "bag torn in the centrifuge"}),
+    Case("UnitModified", released_at("BB-DAM-01"), lambda n, s, k: {
+        "unit_id": s["unit"], "modification": "irradiated", "product_code": "E0400V00",
+        "device_id": "IRR-1"}),
     Case("UnitShippedForFractionation", released_at("BB-ALE-01", PLASMA), lambda n, s, k: {
         "unit_id": s["unit"], "fractionator_site_id": "FR-01"}),
     Case("LookbackStarted", donation_at("BB-DAM-01"), lambda n, s, k: {

@@ -29,6 +29,7 @@ ANSWERS = {
     "destination": {(403, "not-destination"), (403, "not-custodian")},
     "lab": {(403, "lab-not-serving")}, "site-kind": {(409, "site-kind-not-allowed")},
     "lookback-scope": {(403, "lookback-out-of-scope")},
+    "donor-scope": {(403, "donor-out-of-scope")},
     "hold": {(403, "hold-lift-not-allowed")},
     "lookback-site": {(409, "lookback-site-mismatch")},
     "scope": {(403, "lookback-out-of-scope"), (403, "not-custodian"), (403, "site-scope")},

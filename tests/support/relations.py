@@ -221,6 +221,14 @@ def _split(r: Relations, key: Key, d: Mapping[str, Any]) -> None:
                                 touched={parent.custodian} | ({key.site} if key.site else set()))
 
 
+def _modified(r: Relations, key: Key, d: Mapping[str, Any]) -> None:
+    """The modified product is a new unit where its parent was, with the parent's holds."""
+    parent = r.units[d["unit_id"]]
+    unit_id = f"{parent.din}-{d['product_code']}"
+    r.units[unit_id] = Unit(unit_id, parent.din, parent.custodian, holds=dict(parent.holds),
+                            touched={parent.custodian} | ({key.site} if key.site else set()))
+
+
 def _shipped(r: Relations, key: Key, d: Mapping[str, Any]) -> None:
     r.units[d["unit_id"]].in_transit_to = d["to_site_id"]
 
@@ -257,7 +265,8 @@ def _acknowledged(r: Relations, key: Key, d: Mapping[str, Any]) -> None:
 
 _FOLDS = {
     "SiteRegistered": _site, "LabServiceAgreed": _agreed, "SamplesDispatched": _dispatched,
-    "DonationCollected": _collected, "UnitSplit": _split, "UnitShipped": _shipped,
+    "DonationCollected": _collected, "UnitSplit": _split, "UnitModified": _modified,
+    "UnitShipped": _shipped,
     "UnitReceived": _received, "UnitQuarantined": _quarantined, "QuarantineLifted": _lifted,
     "LookbackStarted": _lookback, "LookbackAcknowledged": _acknowledged,
 }
@@ -296,6 +305,8 @@ def _follow_custody(type_: str, data: Mapping[str, Any], custodian: dict[str, st
     elif type_ == "UnitSplit":
         for component in data["components"]:
             custodian[component["unit_id"]] = custodian[unit]
+    elif type_ == "UnitModified":
+        custodian[data["new_unit_id"]] = custodian[unit]
     elif type_ == "UnitShipped":
         sent_to[unit] = data["to_site_id"]
     elif type_ == "UnitReceived":

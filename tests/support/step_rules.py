@@ -29,7 +29,7 @@ _CARE = ("processing", "inventory", "hospital")
 _DONOR_CARE = ("collector", "processing")
 RECORDED_BY: Mapping[str, tuple[str, ...]] = {
     "SiteRegistered": (), "LabServiceAgreed": (), "SamplesDispatched": _DONOR_CARE,
-    "DonorRegistered": _DONOR_CARE, "DonorDeferred": _DONOR_CARE,
+    "DonorRegistered": _DONOR_CARE, "DonorScreened": _DONOR_CARE, "DonorDeferred": _DONOR_CARE,
     "DonorReinstated": ("processing",), "PostDonationInformationReceived": _DONOR_CARE,
     "DonationCollected": ("collector",), "UnitSplit": ("processing",),
     "UnitsPooled": ("processing",), "TestResultRecorded": ("lab",),
@@ -39,6 +39,7 @@ RECORDED_BY: Mapping[str, tuple[str, ...]] = {
     "ReservationReleased": ("inventory", "hospital"), "UnitIssued": ("hospital",),
     "UnitReturned": ("hospital",), "UnitTransfused": ("hospital",),
     "AdverseReactionReported": ("hospital",), "UnitDiscarded": _HOLDERS,
+    "UnitModified": ("processing", "hospital"),
     "UnitShippedForFractionation": ("processing", "inventory"),
     "LookbackStarted": ESTABLISHMENT_ROLES, "LookbackAcknowledged": _CARE,
     "LookbackRecipientNotified": ("hospital",), "LookbackClosed": ESTABLISHMENT_ROLES,
@@ -82,7 +83,7 @@ def _lift(r: Relations, key: Key, d: Mapping[str, Any]) -> set[str]:
     holds = r.units[d["unit_id"]].holds
     cause = holds.get(d.get("hold_id") or next(iter(holds), ""), "manual")
     if cause in ESTABLISHMENT_CAUSES and not (
-            key.role == "processing" and r.kind(key.site) in COLLECTION_KINDS):
+            key.role == "processing" and r.kind(key.site) == "blood_bank"):
         reasons.add("hold")
     return reasons
 
@@ -115,9 +116,9 @@ def _dispatch(r: Relations, key: Key, d: Mapping[str, Any]) -> set[str]:
 
 def _donor_holds(r: Relations, key: Key, d: Mapping[str, Any]) -> set[str]:
     """Information a donor gives holds their donations' units: the collecting blood
-    establishment's to record, as a lookback is."""
-    return set() if any(r.collected_at.get(din) == key.site
-                        for din in r.donor_dins[d["donor_id"]]) else {"scope"}
+    establishment's (or its lab's) to record, as a lookback is."""
+    dins = r.donor_dins[d["donor_id"]]
+    return set() if any(key.site in r.serving(din) for din in dins) else {"donor-scope"}
 
 
 def _lookback_start(r: Relations, key: Key, d: Mapping[str, Any]) -> set[str]:
@@ -156,7 +157,8 @@ def _free(r: Relations, key: Key, d: Mapping[str, Any]) -> set[str]:
 _JUDGES = {
     "SamplesDispatched": _dispatch, "DonorRegistered": _free, "DonorDeferred": _free,
     "DonorReinstated": _free, "PostDonationInformationReceived": _donor_holds,
-    "DonationCollected": _collection, "UnitsPooled": _pooled, "TestResultRecorded": _result,
+    "DonationCollected": _collection, "DonorScreened": _collection, "UnitsPooled": _pooled,
+    "TestResultRecorded": _result,
     "QuarantineLifted": _lift, "UnitReceived": _received_by,
     "AdverseReactionReported": _reaction, "LookbackStarted": _lookback_start,
     "LookbackAcknowledged": _acknowledge, "LookbackRecipientNotified": _notify,
