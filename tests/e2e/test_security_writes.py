@@ -72,6 +72,8 @@ async def test_item3_the_clock_cannot_release_issue_or_transfuse_an_expired_unit
         return at
 
     await late("collector@BB1", "DonorRegistered", {"donor_id": "DNR-LATE-1"})
+    await late("collector@BB1", "DonorScreened", {"donor_id": "DNR-LATE-1", "site_id": "BB1",
+                                                  "hb_g_l": 145, "pass": True})
     await late("collector@BB1", "DonationCollected", {
         "din": din(1), "donor_id": "DNR-LATE-1", "site_id": "BB1",
         "collection_type": "whole_blood", "product_code": "E0001V00",
