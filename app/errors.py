@@ -521,7 +521,7 @@ class HoldCauseDerived(InvalidInput):
 
 class HoldLiftNotAllowed(Forbidden):
     rule = "hold-lift-not-allowed"
-    title = "Only the blood establishment (processing role or admin) lifts a hold of this cause"
+    title = "Only a blood bank's processing key (or an admin) lifts a hold of this cause"
 
 
 class HoldUnresolved(RuleViolation):
@@ -577,6 +577,44 @@ class LookbackOutOfScope(Forbidden):
     title = "A lookback is started by the blood establishment that collected the donation"
 
 
+class DonorOutOfScope(Forbidden):
+    rule = "donor-out-of-scope"
+    title = "Information about a donor is recorded by the blood establishment that collected"
+
+
 class ShipmentNotAllowed(RuleViolation):
     rule = "shipment-not-allowed"
     title = "This unit may not be shipped to that kind of site"
+
+
+# --- donors, products and the cold chain (issue 13) ---
+
+
+class DonorScreeningRequired(RuleViolation):
+    rule = "donor-screening-required"
+    title = "A collection needs a passing pre-donation screening at the same site just before"
+
+
+class DonorScreeningFailed(RuleViolation):
+    rule = "donor-screening-failed"
+    title = "The donor did not pass the pre-donation screening (haemoglobin or health check)"
+
+
+class AnnualLimitReached(RuleViolation):
+    rule = "annual-limit"
+    title = "The donor reached the donations (or plasma volume) allowed in 12 months"
+
+
+class DerivationNotAllowed(RuleViolation):
+    rule = "derivation-not-allowed"
+    title = "This component cannot be made from that parent"
+
+
+class ModificationNotAllowed(RuleViolation):
+    rule = "modification-not-allowed"
+    title = "This modification does not apply to the unit's category"
+
+
+class IntendedUseMismatch(RuleViolation):
+    rule = "intended-use"
+    title = "The unit's intended use forbids this step"

@@ -90,7 +90,8 @@ async def services(fresh_db: str) -> AsyncIterator[Services]:
 
 
 @asynccontextmanager
-async def http_client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
+async def app_and_client(services: Services) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
+    """An app over already-open services, in its lifespan, and an in-process client of it."""
     @asynccontextmanager
     async def given(_: Settings) -> AsyncIterator[Services]:
         yield services
@@ -99,7 +100,13 @@ async def http_client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bt.test") as client:
-            yield client
+            yield app, client
+
+
+@asynccontextmanager
+async def http_client(services: Services) -> AsyncIterator[httpx.AsyncClient]:
+    async with app_and_client(services) as (_, client):
+        yield client
 
 
 @pytest.fixture

@@ -44,6 +44,7 @@ from app.events.messages import Actor
 from app.events.registry import ROLE_EVENTS
 from app.store.api_access import (
     donation_exists,
+    lookback_destinations,
     site_touches_donation,
     site_touches_unit,
     touched_units,
@@ -145,8 +146,8 @@ async def lookback_view(con: Conn, actor: Actor, lookback: dict[str, Any] | None
                         lookback_id: str) -> dict[str, Any]:
     """A lookback as the key may see it: whole (patient ids aside) for national keys, the
     starting site and those who may start it (the collecting site and its labs); only the
-    units it holds, held or acknowledged for any other site that has some; else a 403 for
-    site keys (whether or not it exists) and a 404 for national keys."""
+    units it holds, held, was being sent or acknowledged for any other site that has some;
+    else a 403 for site keys (whether or not it exists) and a 404 for national keys."""
     if lookback is None:
         if reads_everything(actor):
             raise LookbackNotFound(f"lookback {lookback_id} does not exist",
@@ -155,7 +156,12 @@ async def lookback_view(con: Conn, actor: Actor, lookback: dict[str, Any] | None
     units = lookback["units"]
     whole = await sees_whole_lookback(con, actor, lookback.get("site_id"),
                                       [u["unit_id"] for u in units])
-    part = lookback_part(actor, units, whole)
+    part = units
+    if not whole:
+        sent = await lookback_destinations(con, lookback_id)
+        mine = {u["unit_id"] for u in lookback_part(actor, [
+            u | {"in_transit_to": sent.get(u["unit_id"])} for u in units], whole)}
+        part = [u for u in units if u["unit_id"] in mine]
     if not whole and not part:
         raise _out_of_scope(actor, f"lookback {lookback_id}")
     shown = {u["unit_id"] for u in part}

@@ -17,6 +17,7 @@ PSEUDONYM: Final = r"^[A-Za-z0-9][A-Za-z0-9._:-]{2,63}$"
 DIN: Final = r"^=?[A-Za-z1-9][A-Za-z0-9]{4}[0-9]{8}[0-9A-Za-z*]?[0-9A-Za-z]?$"
 UNIT_ID: Final = (r"^=?[A-Za-z1-9][A-Za-z0-9]{4}[0-9]{8}[0-9A-Za-z*]?[0-9A-Za-z]?"
                   r"-[A-Za-z][0-9]{4}[0-9A-Za-z]{3}$")
+PRODUCT_CODE: Final = r"^[A-Za-z][0-9]{4}[0-9A-Za-z]{3}$"
 EVENT_TYPE: Final = r"^[A-Za-z]{1,64}$"
 CODE: Final = r"^[a-z_]{1,32}$"
 ABO: Final = r"^([OABoab0]|[Aa][Bb]|[0-9]{2})$"
@@ -70,6 +71,12 @@ AboQuery = Annotated[str | None, Query(
     pattern=ABO, description="O, A, B, AB (any case) or an ISBT 128 group code")]
 RhdQuery = Annotated[str | None, Query(
     pattern=RHD, description="POS, NEG, +, - or an ISBT 128 group code")]
+ProductCodeQuery = Annotated[str | None, Query(
+    pattern=PRODUCT_CODE, examples=["E0400V00"],
+    description="an ISBT 128 product code: a modified product has its own")]
+AttributeQuery = Annotated[str | None, Query(
+    pattern=CODE, examples=["irradiated"],
+    description="an attribute the unit must carry (irradiated, washed, cmv_negative...)")]
 UnitCursorQuery = Annotated[str | None, Query(
     pattern=UNIT_ID, description="`next_after` of the previous page (a unit id)")]
 

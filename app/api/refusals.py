@@ -3,14 +3,14 @@
 The domain decides with the whole network in view, so its refusals may describe a unit held
 elsewhere: that it is in transit, met its fate, which site holds it (``custodian_site_id``,
 ``destination_site_id`` in the problem's extras), or that it does not exist at all. A site
-key learns such things only about what it may read. For a command whose unit (its
-``data.unit_id``) the key may not read, every refusal that depends on the unit becomes one
-answer, the same whether the unit exists or not: it is "not held by this key's site"
-(``not-custodian``). For a donation (``data.din``) the key may not read, "no such donation"
-becomes the refusal the domain gives for another site's donation (``lab-not-serving``,
-``lookback-out-of-scope``, else ``site-scope``), without extras. Refusals of the input
-itself, of the key's role or acting site, and of a reused event id come first and are left
-as they are.
+key learns such things only about what it may read. For a command on a unit (its
+``data.unit_id``, or a pool's ``data.parent_unit_ids``) the key may not read, every refusal
+that depends on the unit becomes one answer, the same whether the unit exists or not: it is
+"not held by this key's site" (``not-custodian``). For a donation (``data.din``) the key may
+not read, "no such donation" becomes the refusal the domain gives for another site's
+donation (``lab-not-serving``, ``lookback-out-of-scope``, else ``site-scope``), without
+extras. Refusals of the input itself, of the key's role or acting site, and of a reused
+event id come first and are left as they are.
 """
 
 from __future__ import annotations
@@ -50,6 +50,16 @@ def _parsed(parse: Any, text: object) -> str | None:
     return value
 
 
+def _units(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """The units a command acts on, with their fields: ``unit_id``, or a pool's parents."""
+    parents = data.get("parent_unit_ids")
+    named = [("data.unit_id", data.get("unit_id"))] + [
+        (f"data.parent_unit_ids[{i}]", x) for i, x in enumerate(
+            parents if isinstance(parents, list) else ())]
+    return [(unit_id, field) for field, raw in named
+            if (unit_id := _parsed(isbt.parse_unit_id, raw)) is not None]
+
+
 def depends_on_subject(err: DomainError) -> bool:
     """Whether the refusal says something about the command's unit or donation."""
     if err.category in _SUBJECT_FREE_CATEGORIES or isinstance(err, _SUBJECT_FREE):
@@ -70,12 +80,9 @@ async def as_seen_by(con: Conn, actor: Actor, event_type: str, data: object,
     if access.reads_everything(actor) or not depends_on_subject(err) or not isinstance(
             data, dict):
         return err
-    unit_id = _parsed(isbt.parse_unit_id, data.get("unit_id"))
-    if unit_id is not None:
-        if await access.may_read_unit(con, actor, unit_id):
-            return err
-        return NotCustodian(f"unit {unit_id} is not held by this key's site",
-                            field="data.unit_id")
+    for unit_id, field in _units(data):
+        if not await access.may_read_unit(con, actor, unit_id):
+            return NotCustodian(f"unit {unit_id} is not held by this key's site", field=field)
     din = _parsed(isbt.parse_din, data.get("din"))
     # A command may name a DIN it creates (a collection, a pool): only refusals about the
     # donation itself are the donation's to hide.

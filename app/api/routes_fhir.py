@@ -69,7 +69,8 @@ async def _product(con: Conn, unit_id: str, catalogue: Catalogue) -> dict[str, A
                       if e["type"] in _COLLECTION_TYPES), None)
     storage = None
     if unit.get("category") in catalogue.storage:
-        rule = catalogue.storage_for(unit["category"], unit.get("product_code"))
+        rule = catalogue.storage_for(unit["category"], unit.get("product_code"),
+                                     tuple(unit.get("modifications") or ()))
         storage = (rule.min_dc, rule.max_dc)
     return mapping.product(unit, donation=donation, collector=collector, storage_dc=storage)
 

@@ -10,7 +10,14 @@ from starlette.responses import Response
 
 from app.api import access
 from app.api.deps import ActorDep, ConDep
-from app.api.params import AboQuery, RhdQuery, SiteQuery, UnitCursorQuery
+from app.api.params import (
+    AboQuery,
+    AttributeQuery,
+    ProductCodeQuery,
+    RhdQuery,
+    SiteQuery,
+    UnitCursorQuery,
+)
 from app.api.responses import LIST_PROBLEMS, FastJSON, Row
 from app.events import isbt
 from app.events.catalogue import Category
@@ -23,8 +30,10 @@ StockStatus = Literal["unreleased", "quarantined", "released", "reserved", "issu
 
 
 class StockPage(BaseModel):
-    """Counts by site, category, ABO/RhD and status with expiry buckets (``expired``,
-    ``within_24h``, ``within_72h``, ``within_7d``), and one page of units in FEFO order."""
+    """Counts by site, category, product code, ABO/RhD and status with expiry buckets
+    (``expired``, ``within_24h``, ``within_72h``, ``within_7d``), and one page of units in
+    FEFO order. A modified product (irradiated, washed, thawed...) is counted under its own
+    product code."""
 
     counts: list[Row]
     units: list[Row]
@@ -54,6 +63,8 @@ async def read_stock(
     rhd: RhdQuery = None,
     expiring_within_hours: Annotated[int | None, Query(ge=0, le=24 * 400)] = None,
     status: Annotated[StockStatus | None, Query()] = None,
+    product_code: ProductCodeQuery = None,
+    attribute: AttributeQuery = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     after: UnitCursorQuery = None,
 ) -> Response:
@@ -62,7 +73,9 @@ async def read_stock(
     abo_, rhd_ = _groups(abo, rhd)
     return FastJSON(await read_queries.stock(
         con, access.stock_site(actor, site), category, abo_, rhd_, expiring_within_hours,
-        limit, after, status=status))
+        limit, after, status=status,
+        product_code=isbt.parse_product_code(product_code) if product_code else None,
+        attribute=attribute))
 
 
 @router.get("/v1/stock/near-expiry", response_model=Alerts, responses=LIST_PROBLEMS)

@@ -13,14 +13,19 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.events.catalogue_parts import ColdChain, DonorRules, ProductRules
+
 Category = Literal[
-    "whole_blood", "red_cells", "platelets", "plasma", "cryoprecipitate", "granulocytes"
+    "whole_blood", "red_cells", "platelets", "plasma", "cryoprecipitate", "granulocytes",
+    "buffy_coat",
 ]
+IntendedUse = Literal["allogeneic", "autologous", "directed", "research", "source_plasma"]
 CollectionType = Literal[
     "whole_blood", "apheresis_plasma", "apheresis_platelets", "apheresis_red_cells"
 ]
 CATEGORIES: tuple[Category, ...] = (
-    "whole_blood", "red_cells", "platelets", "plasma", "cryoprecipitate", "granulocytes"
+    "whole_blood", "red_cells", "platelets", "plasma", "cryoprecipitate", "granulocytes",
+    "buffy_coat",
 )
 
 
@@ -56,6 +61,8 @@ def _default_storage() -> dict[str, Storage]:
         "cryoprecipitate": Storage(min_dc=None, max_dc=-180, shelf_life_hours=365 * _DAY),
         # Granulocytes are transfused within a day of collection, kept at 20-24 °C.
         "granulocytes": Storage(min_dc=200, max_dc=240, shelf_life_hours=24),
+        # Buffy coats wait at 20-24 °C, for a day at most, to be pooled into platelets.
+        "buffy_coat": Storage(min_dc=200, max_dc=240, shelf_life_hours=24),
     }
 
 
@@ -65,6 +72,16 @@ class Catalogue(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     storage: dict[str, Storage] = Field(default_factory=_default_storage)
+    donors: DonorRules = Field(default_factory=DonorRules)
+    products: ProductRules = Field(default_factory=ProductRules)
+    cold_chain: ColdChain = Field(default_factory=ColdChain)
+    modified_storage_dc: dict[str, dict[str, tuple[int | None, int | None]]] = Field(
+        default_factory=lambda: dict[str, dict[str, tuple[int | None, int | None]]]({
+            "thawed": {"plasma": (20, 60), "cryoprecipitate": (200, 240)}}),
+        description="modification → category → the storage range once modified (tenths of "
+        "°C): thawed plasma at 2-6 °C (Council of Europe Guide; AABB allows 1-6 °C), thawed "
+        "cryoprecipitate at 20-24 °C; a thawed unit found frozen again is out of range",
+    )
     product_overrides: dict[str, Storage] = Field(
         default_factory=dict,
         description="by full 8-character product code, or by its 5-character description code",
@@ -94,14 +111,6 @@ class Catalogue(BaseModel):
     repeats_to_resolve: int = Field(
         default=2, ge=1, description="non-reactive repeats that resolve an initial reactive "
         "screen (the duplicate-repeat algorithm of the Council of Europe Guide)")
-    min_donation_interval_days: dict[str, int] = Field(
-        default_factory=lambda: {
-            "whole_blood": 56,
-            "apheresis_plasma": 14,
-            "apheresis_platelets": 7,
-            "apheresis_red_cells": 112,
-        }
-    )
     collection_categories: dict[str, tuple[str, ...]] = Field(
         default_factory=lambda: dict[str, tuple[str, ...]]({
             "whole_blood": ("whole_blood",),
@@ -126,15 +135,22 @@ class Catalogue(BaseModel):
     return_window_minutes: int = Field(default=30, gt=0)
     transit_alert_hours: int = Field(default=12, gt=0)
 
-    def storage_for(self, category: str, product_code: str | None = None) -> Storage:
-        """The storage rule of a product: its code's override, else its category's."""
+    def storage_for(self, category: str, product_code: str | None = None,
+                    modifications: tuple[str, ...] = ()) -> Storage:
+        """The storage rule of a product: its code's override, else its category's, with the
+        range its latest range-changing modification gives (thawed plasma is kept cold)."""
+        rule = self.storage[category]
+        for modification in modifications:
+            moved = self.modified_storage_dc.get(modification, {}).get(category)
+            if moved is not None:
+                rule = rule.model_copy(update={"min_dc": moved[0], "max_dc": moved[1]})
         if product_code is not None:
             override = self.product_overrides.get(product_code) or self.product_overrides.get(
                 product_code[:5]
             )
             if override is not None:
                 return override
-        return self.storage[category]
+        return rule
 
     def mandatory_for(self, category: str) -> tuple[str, ...]:
         """Every marker a unit of ``category`` needs before release, groups included."""
@@ -150,9 +166,6 @@ class Catalogue(BaseModel):
     @property
     def future_skew(self) -> timedelta:
         return timedelta(minutes=self.future_skew_minutes)
-
-    def min_interval(self, collection_type: str) -> timedelta:
-        return timedelta(days=self.min_donation_interval_days.get(collection_type, 0))
 
     @property
     def return_window(self) -> timedelta:

@@ -66,6 +66,10 @@ class Decision:
         keys = set(refs)
         if self.cmd.actor.site_id is not None:
             keys.add(("site", self.cmd.actor.site_id))
+        elif ("unit", stream) in keys and (unit := get_unit(self.world, stream)) is not None:
+            # A national key's step on one unit is referred to the sites that hold it (or
+            # will receive it), so the holder's feed shows what was done to its unit.
+            keys.update(("site", s) for s in (unit.custodian_site_id, unit.in_transit_to) if s)
         event = NewEvent(
             event_id=self.next_event_id(), stream=stream, data=data,
             occurred_at=self.cmd.occurred_at, actor=self.cmd.actor, refs=frozenset(keys),

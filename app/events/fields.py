@@ -107,7 +107,7 @@ Din = Annotated[str, BeforeValidator(_din), WithJsonSchema({
     "examples": ["A999926123456"],
 })]
 ProductCode = Annotated[str, BeforeValidator(_product_code), WithJsonSchema({
-    "type": "string", "pattern": r"^[A-Z][0-9]{4}[0-9A-Za-z][0-9A-Z][0-9a-z]$",
+    "type": "string", "pattern": r"^[A-Z][0-9]{4}[0-9A-Za-z][A-Z0][a-z0]$",
     "description": "ISBT 128 product code: description code, type of donation, division",
     "examples": ["E0398V00"],
 })]

@@ -28,16 +28,27 @@ RhD = Literal["POS", "NEG"]
 _DIN_BODY: Final = r"[A-NP-Z1-9][A-Z0-9]{4}[0-9]{2}[0-9]{6}"
 _DIN_RE: Final = re.compile(_DIN_BODY)
 _CHECK_RE: Final = re.compile(_DIN_BODY + r"[0-9A-Z*]")
-# Barcode form (data structure 001): "=" + DIN + two flag characters.
-_BARCODE_RE: Final = re.compile("=" + _DIN_BODY + r"[0-9A-Z]{2}")
-# Product code: product description code (letter + 4 digits), type of donation, division.
-_PRODUCT_RE: Final = re.compile(r"[A-Z][0-9]{4}[0-9A-Za-z][0-9A-Z][0-9a-z]")
+# Barcode form (data structure 001): "=" + DIN + two flag digits.
+_BARCODE_RE: Final = re.compile("=" + _DIN_BODY + r"[0-9]{2}")
+# Product code: product description code (letter + 4 digits), type of donation, then the
+# division: its first character A-Z or 0, its second a-z or 0.
+_PRODUCT_RE: Final = re.compile(r"[A-Z][0-9]{4}[0-9A-Za-z][A-Z0][a-z0]")
+_CHECK_SET: Final = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ*"
+CHECKED_FLAGS: Final = range(60, 97)
+"""Flags 60-96 carry 60 + the DIN's Mod 37-2 check value (ISBT 128 ST-001, data structure
+001); 00-59 carry other information and are taken as given."""
 
 
 def folds_into_ascii(value: str) -> bool:
     """Whether upper-casing turns a non-ASCII character into an ASCII one (U+017F long s → "S",
     U+0131 dotless i → "I"): such text would match an identifier it does not spell."""
     return any(not c.isascii() and c.upper().isascii() for c in value)
+
+
+def barcode(din: str, flags: int | None = None) -> str:
+    """The barcode form of a bare DIN: ``=`` + DIN + flags (by default, the check value)."""
+    value = 60 + _CHECK_SET.index(check_character(din)) if flags is None else flags
+    return f"={din}{value:02d}"
 
 
 def check_character(din: str) -> str:
@@ -53,7 +64,16 @@ def parse_din(value: object, field: str = "din") -> str:
     if _DIN_RE.fullmatch(text):
         return text
     if _BARCODE_RE.fullmatch(text):
-        return text[1:14]
+        bare, flags = text[1:14], int(text[14:])
+        if flags in CHECKED_FLAGS:
+            carried = 60 + _CHECK_SET.index(check_character(bare))
+            if flags != carried:
+                raise DinCheckCharacter(
+                    f"{field}: flags {flags:02d} carry a check value that is wrong for {bare} "
+                    f"(expected {carried})", field=field)
+        elif flags > CHECKED_FLAGS.stop - 1:
+            raise InvalidDin(f"{field}: flags {flags:02d} are not defined (00-96)", field=field)
+        return bare
     if _CHECK_RE.fullmatch(text):
         din, given = text[:13], text[13]
         expected = check_character(din)

@@ -61,6 +61,8 @@ def construct(model: type[M], data: Mapping[str, Any]) -> M:
     need not re-run every validator. Nested models (given as dicts) are built the same way.
     """
     plan = _plan(model)
+    if plan.aliases:  # a record spells a field by its alias ("pass")
+        data = {plan.aliases.get(k, k): v for k, v in data.items()}
     values = {**plan.defaults, **data}
     for name, default in plan.mutable:
         if name not in data:
@@ -90,6 +92,7 @@ class _Plan:
     defaults: dict[str, Any]
     mutable: tuple[tuple[str, Any], ...]
     nested: tuple[tuple[str, type[BaseModel]], ...]
+    aliases: dict[str, str]
 
 
 _PLANS: dict[type[BaseModel], _Plan] = {}
@@ -112,7 +115,9 @@ def _plan(model: type[BaseModel]) -> _Plan:
                         nested[name] = inner
         plan = _Plan(defaults, tuple((k, v) for k, v in defaults.items()
                                      if isinstance(v, dict | list | set)),
-                     tuple(nested.items()))
+                     tuple(nested.items()),
+                     {info.alias: name for name, info in model.model_fields.items()
+                      if info.alias is not None})
         _PLANS[model] = plan
     return plan
 
@@ -125,4 +130,4 @@ def unit_id_of(data: EventData) -> str | None:
 
 def dump(data: BaseModel) -> dict[str, Any]:
     """The canonical JSON data of a validated model: absent optional fields left out."""
-    return data.model_dump(mode="json", exclude_none=True)
+    return data.model_dump(mode="json", exclude_none=True, by_alias=True)

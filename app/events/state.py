@@ -53,6 +53,7 @@ class DonorDonation(_State):
     din: str
     collected_at: datetime
     collection_type: str
+    volume_ml: int = 0
 
 
 DeferralCause = Literal[
@@ -85,15 +86,27 @@ class Deferral(_State):
         return self.until is None and not self.pending_confirmation
 
 
+class Screening(_State):
+    """A pre-donation check: where, when, the haemoglobin and whether the donor passed."""
+
+    site_id: str
+    at: datetime
+    hb_g_l: int
+    passed: bool
+
+
 class DonorState(_State):
     """A pseudonymous donor: deferrals as a set, the group known from registration or typing,
     and every donation."""
 
     donor_id: str
+    sex: str | None = None
+    birth_year: int | None = None
     group: dict[str, str] = {}
     """Known ABO and RHD: as registered, then as first typed or confirmed on a donation."""
     deferrals: tuple[Deferral, ...] = ()
     donations: tuple[DonorDonation, ...] = ()
+    screenings: tuple[Screening, ...] = ()
     last_at: datetime | None = None
 
     def active_deferrals(self, moment: datetime) -> tuple[Deferral, ...]:

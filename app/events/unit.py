@@ -90,6 +90,9 @@ class UnitState(BaseModel):
     rhd: str | None = None
     holds: tuple[Hold, ...] = ()
     attributes: tuple[str, ...] = ()
+    modifications: tuple[str, ...] = ()
+    """The modifications the product went through, in order (``UnitModified``): a thawed
+    plasma is kept and carried cold, no longer frozen, and is never thawed again."""
     consumed: bool = False
     excursions: int = 0
     reserved_patient_id: str | None = None

@@ -65,6 +65,19 @@ def _properties(unit: Mapping[str, Any]) -> list[JSON]:
     props.append({"type": {"coding": [_coding(s.LOCAL_PROPERTY, "status")]},
                   "valueCodeableConcept": {"coding": [_coding(s.UNIT_STATUS,
                                                               str(unit["status"]))]}})
+    for parent in unit.get("parents") or ():
+        step = parent.get("kind") if isinstance(parent, Mapping) else None
+        if step is not None:
+            # How this product was made from its parent: split, pool, or a modification
+            # (irradiated, washed, thawed...): the processing steps, R5 having no element.
+            props.append({"type": {"coding": [_coding(s.LOCAL_PROPERTY, "processing")]},
+                          "valueCodeableConcept": {"coding": [_coding(s.PROCESSING_STEP,
+                                                                      str(step))],
+                                                   "text": f"{step} from {parent['unit_id']}"}})
+    for attribute in unit.get("attributes") or ():
+        props.append({"type": {"coding": [_coding(s.LOCAL_PROPERTY, "attribute")]},
+                      "valueCodeableConcept": {"coding": [_coding(s.UNIT_ATTRIBUTE,
+                                                                  str(attribute))]}})
     for hold in unit.get("holds") or ():
         props.append({"type": {"coding": [_coding(s.LOCAL_PROPERTY, "hold")]},
                       "valueCodeableConcept": {

@@ -18,7 +18,7 @@ from app.events.slices.collection import DonationCollected
 from app.events.slices.custody import UnitReceived, UnitShipped
 from app.events.slices.disposal import UnitDiscarded, UnitShippedForFractionation
 from app.events.slices.issue import ReservationReleased, UnitIssued, UnitReserved, UnitReturned
-from app.events.slices.processing import UnitSplit, UnitsPooled
+from app.events.slices.processing import UnitModified, UnitSplit, UnitsPooled
 from app.events.slices.transfusion import AdverseReactionReported, UnitTransfused
 from app.projections.base import Load, WorkingSet, load, unit_ids_in
 from app.projections.tables import CUSTODY, PATIENT_UNITS, Row, TableSpec
@@ -63,6 +63,10 @@ class ProvenanceProjection:
             site = parent["site_id"] if parent else event.actor.site_id
             for comp in d.components:
                 _open(ws, str(comp.unit_id), event, kind="site", site_id=site)
+        elif type(d) is UnitModified:
+            parent = _close(ws, d.unit_id, event, d.modification)
+            site = parent["site_id"] if parent else event.actor.site_id
+            _open(ws, str(d.new_unit_id), event, kind="site", site_id=site)
         elif type(d) is UnitsPooled:
             closed = [_close(ws, p, event, "pooled") for p in d.parent_unit_ids]
             sites = [c["site_id"] for c in closed if c]

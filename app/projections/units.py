@@ -18,7 +18,7 @@ import orjson
 from app.events.messages import Key, StoredEvent
 from app.events.registry import evolve
 from app.events.slices.collection import DonationCollected
-from app.events.slices.processing import UnitSplit, UnitsPooled
+from app.events.slices.processing import UnitModified, UnitSplit, UnitsPooled
 from app.events.slices.sites import LabServiceAgreed, SamplesDispatched
 from app.events.slices.testing import GROUP_MARKERS, TestResultRecorded
 from app.events.slices.transfusion import AdverseReactionReported
@@ -86,10 +86,12 @@ class UnitsProjection:
             data = e.data
             if type(data) is TestResultRecorded:
                 dins.add(data.din)
-                if data.marker in GROUP_MARKERS:
+                if data.marker in GROUP_MARKERS or data.marker == "CMV":
                     group_dins.add(data.din)
             elif type(data) is UnitSplit:
                 dins.add(data.din or data.unit_id.split("-", 1)[0])
+            elif type(data) is UnitModified:
+                dins.add(data.unit_id.split("-", 1)[0])
             elif type(data) is LabServiceAgreed:
                 sites.add(data.collection_site_id)
             elif type(data) is SamplesDispatched:
@@ -124,6 +126,8 @@ class UnitsProjection:
         elif type(data) is UnitsPooled:
             for parent in data.parent_unit_ids:
                 _link(ws, parent, str(data.unit_id), "pool", event)
+        elif type(data) is UnitModified:
+            _link(ws, data.unit_id, str(data.new_unit_id), data.modification, event)
         elif type(data) is AdverseReactionReported:
             _annotate(ws, data.unit_id, event)
 

@@ -20,9 +20,10 @@ from app.store.keys import create_key
 DEMO_RATES = replace(Rates(), repeat_reactive_factor=1.0, return_interval_days=(57, 120),
                      information_rate=0.01, reinstate_share=1.0)
 """network.md's rates, with the rare flows made commoner so that a small network shows
-each of them: repeat donors react as often as new ones and come back sooner (from the
-minimum interval on), so that lookbacks find units already transfused; donors call back
-after donating five times as often; every donor cleared by a confirmatory test returns."""
+each of them: repeat donors react as often as new ones and are asked back sooner (from 57
+days on; the interval matrix keeps women to 84 days after whole blood), so that lookbacks
+find units already transfused; donors call back after donating five times as often; every
+donor cleared by a confirmatory test returns."""
 DEMO = SimConfig(network=NetworkConfig(rates=DEMO_RATES), donations=1500, days=120,
                  seed=2026)
 

@@ -23,7 +23,13 @@ MIN_PAR = {(RED_CELLS, ("O", "NEG")): 2, (RED_CELLS, ("O", "POS")): 2,
            (RED_CELLS, ("A", "POS")): 1, (PLASMA, ("AB", "POS")): 1}
 """What every hospital keeps whatever its use: emergency group O red cells, a few of the
 commonest groups, universal plasma."""
-RECEIVED_TEMP_DC = {RED_CELLS: 40, WHOLE_BLOOD: 40, PLASMA: -250, PLATELETS: 220}
+ARRIVAL_DC = {RED_CELLS: (20, 95), WHOLE_BLOOD: (20, 95), PLASMA: (-350, -200),
+              PLATELETS: (205, 235)}
+"""Arrival temperatures (tenths of °C) inside the transport range of each category: red
+cells may arrive at 8 °C without a hold (RULES §6)."""
+WARM_ARRIVAL_DC = {RED_CELLS: (105, 140), WHOLE_BLOOD: (105, 140), PLASMA: (-150, -100),
+                   PLATELETS: (245, 270)}
+"""Arrivals outside it: the receiver refuses the unit, or accepts it and the rules hold it."""
 
 
 def store(s: SimState, unit: Unit, location: str | None = None) -> None:
@@ -50,20 +56,26 @@ def ship(s: SimState, unit: Unit, destination: str, shipment_id: str) -> None:
 
 
 def receive_all(s: SimState, hour: float) -> None:
-    """Every unit shipped in the previous phase arrives; a few are refused at the door (the
-    rules hold them: a receipt hold) and discarded."""
+    """Every unit shipped in the previous phase arrives, at a temperature inside the
+    transport range. At a hospital a few arrive too warm: refused at the door and discarded,
+    or accepted and held by the rules until assessed the next morning."""
     s.clock.phase(hour)
     arrivals, s.in_transit = s.in_transit, []
     for unit, shipment_id, destination in arrivals:
         if not unit.live:
             continue
-        refused = s.sites[destination].kind == "hospital" and (
-            s.rng.random() < s.rates.shipment_refused_share)
-        temp = RECEIVED_TEMP_DC[unit.category] + (80 if refused else 0)
+        hospital = s.sites[destination].kind == "hospital"
+        r = s.rng.random()
+        refused = hospital and r < s.rates.shipment_refused_share
+        warm = hospital and r < s.rates.shipment_refused_share + (
+            s.rates.receipt_out_of_range_share)
+        low, high = (WARM_ARRIVAL_DC if warm else ARRIVAL_DC)[unit.category]
         step = s.emit("UnitReceived", {"unit_id": unit.unit_id, "site_id": destination,
                                        "shipment_id": shipment_id, "accepted": not refused,
-                                       "temp_dc": temp},
-                      s.custodian(destination), units=(unit.unit_id,))
+                                       "temp_dc": s.rng.randint(low, high)},
+                      s.custodian(destination), units=(unit.unit_id,),
+                      path="arrival outside the transport range: held"
+                      if warm and not refused else None)
         unit.status = "stock"
         unit.in_transit_to = None
         unit.moves += 1
@@ -75,9 +87,11 @@ def receive_all(s: SimState, hour: float) -> None:
                    s.custodian(destination), units=(unit.unit_id,))
             s.finish(unit, "discarded")
             continue
-        if s.sites[destination].kind == "hospital" or unit.released:
-            store(s, unit, HOSPITAL_LOCATION[unit.category]
-                  if s.sites[destination].kind == "hospital" else None)
+        if warm:
+            holds.place(step, [unit], "receipt")
+            s.watch.append((unit, unit.holds[-1], "receipt"))
+        if hospital or unit.released:
+            store(s, unit, HOSPITAL_LOCATION[unit.category] if hospital else None)
 
 
 def restock_hospitals(s: SimState) -> None:

@@ -1,18 +1,29 @@
-"""Donor visits: registration, returning donors, pre-donation deferral, reinstatement and
-collection at blood banks and mobile units. A few donors come back too early or while
-deferred: those collections are sent anyway and must be refused, as in life."""
+"""Donor visits: registration (sex, birth year), returning donors, the pre-donation screening,
+deferral for low haemoglobin, reinstatement and collection at blood banks and mobile units.
+
+Each donor is asked back for a procedure after the gap that follows the one they gave, never
+before the catalogue's interval for their sex and within its annual caps. A few donors come
+back too early or while deferred, a first-time donor's bag is now and then scanned before
+the screening is entered, and rarely a donor who failed screening is bled: those collections
+are sent anyway and must be refused, as in life."""
 
 from __future__ import annotations
 
 import heapq
 
-from app.sim.model import APH_PLASMA, PLT, PRODUCTS, WB, Deferral, Donation, Donor
+from app.sim.eligibility import VOLUME_SPREAD
+from app.sim.model import (
+    APH_PLASMA,
+    COLLECTION_TYPES,
+    PLT,
+    PRODUCTS,
+    WB,
+    Deferral,
+    Donation,
+    Donor,
+)
 from app.sim.network import Site
 from app.sim.state import SimState
-
-COLLECTION_TYPES = {WB: "whole_blood", APH_PLASMA: "apheresis_plasma", PLT: "apheresis_platelets"}
-LOW_HB_SHARE = 0.01
-LOW_HB_DAYS = 90
 
 
 def collect(s: SimState) -> None:
@@ -61,10 +72,18 @@ def _next_donor(s: SimState, site: Site) -> Donor:
 
 
 def register(s: SimState, site: Site) -> Donor:
+    """A new donor: sex as they give it (a few X, a few not recorded), birth year, and at a
+    blood bank the procedure they come for."""
     abo, rhd = s.random_group()
-    donor = Donor(s.pseudonym("DNR"), abo, rhd, site.site_id, s.day)
+    sexes = s.rates.sexes
+    sex = s.rng.choices([x for x, _ in sexes], weights=[w for _, w in sexes])[0]
+    donor = Donor(s.pseudonym("DNR"), abo, rhd, site.site_id, s.day, sex=sex)
+    donor.usual = donor.next_code = _procedure(s, site)
     s.donors[donor.donor_id] = donor
-    data: dict[str, object] = {"donor_id": donor.donor_id}
+    data: dict[str, object] = {"donor_id": donor.donor_id,
+                               "birth_year": s.clock.now.year - s.rng.randint(18, 65)}
+    if sex is not None:
+        data["sex"] = sex
     if s.rng.random() < 0.5:  # some donors bring a card with their group, a few a wrong one
         card = {"ABO": abo, "RHD": rhd}
         if s.rng.random() < s.rates.wrong_card_share:
@@ -75,22 +94,62 @@ def register(s: SimState, site: Site) -> Donor:
     return donor
 
 
+def _procedure(s: SimState, site: Site) -> str:
+    """Whole blood, or at a blood bank now and then plasma or platelet apheresis."""
+    if site.kind != "blood_bank":
+        return WB
+    r = s.rng.random()
+    if r > s.rates.whole_blood_share + s.rates.apheresis_plasma_share:
+        return PLT
+    return APH_PLASMA if r > s.rates.whole_blood_share else WB
+
+
 def visit(s: SimState, site: Site, donor: Donor) -> None:
-    """A donor at the chair: screened, then bled (or deferred for low haemoglobin)."""
-    if s.rng.random() < LOW_HB_SHARE:
-        defer(s, donor, site, "low_haemoglobin", LOW_HB_DAYS)
+    """A donor at the chair: screened, then bled for what they came to give, or deferred
+    when their haemoglobin is below the limit for their sex."""
+    hb = haemoglobin(s, donor)
+    passed = hb >= s.donor_rules.hb_min(donor.sex)
+    if passed and not donor.donations and s.rng.random() < s.rates.mistake_share:
+        _collect(s, site, donor, donor.next_code, expect="donor-screening-required")
+    screen(s, site, donor, hb)
+    if not passed:
+        if s.rng.random() < s.rates.rare_mistake_share:
+            _collect(s, site, donor, donor.next_code, expect="donor-screening-failed")
+        defer(s, donor, site, "low_haemoglobin", s.rates.low_hb_deferral_days)
         return
-    code = WB
-    if site.kind == "blood_bank":
-        r = s.rng.random()
-        if r > s.rates.whole_blood_share + s.rates.apheresis_plasma_share:
-            code = PLT
-        elif r > s.rates.whole_blood_share:
-            code = APH_PLASMA
-    donation = _collect(s, site, donor, code)
+    donation = _collect(s, site, donor, donor.next_code)
     s.collected_today.append(donation)
-    low, high = s.rates.return_interval_days
-    s.schedule(donor, s.day + s.rng.randint(max(low, s.rates.min_interval_days), high))
+    _ask_back(s, site, donor)
+
+
+def haemoglobin(s: SimState, donor: Donor) -> int:
+    """A pre-donation Hb (g/L) for the donor's sex (either, when X or not recorded)."""
+    stats = {sex: (mean, sd) for sex, mean, sd in s.rates.haemoglobin_g_l}
+    sex = donor.sex if donor.sex in stats else s.rng.choice(sorted(stats))
+    mean, sd = stats[str(sex)]
+    return max(60, min(220, round(s.rng.gauss(mean, sd))))
+
+
+def screen(s: SimState, site: Site, donor: Donor, hb: int) -> None:
+    """The pre-donation screening at the chair: it passes when Hb reaches the limit."""
+    limit = s.donor_rules.hb_min(donor.sex)
+    data: dict[str, object] = {"donor_id": donor.donor_id, "site_id": site.site_id,
+                               "hb_g_l": hb, "pass": hb >= limit}
+    if hb < limit:
+        data["reason"] = f"haemoglobin {hb} g/L, below {limit} g/L"
+    s.emit("DonorScreened", data, s.actor(site.site_id, "collector"),
+           path=None if hb >= limit else "low haemoglobin: screening failed, donor deferred")
+
+
+def _ask_back(s: SimState, site: Site, donor: Donor) -> None:
+    """The donor's next visit: their usual procedure (at a blood bank, now and then the
+    other one), after the gap that follows what they just gave."""
+    gave = donor.next_code
+    code = donor.usual
+    if site.kind == "blood_bank" and s.rng.random() < s.rates.switch_share:
+        code = APH_PLASMA if donor.usual == WB else WB
+    low, high = s.rates.return_interval_days if gave == WB else s.rates.apheresis_return_days
+    s.schedule(donor, s.day + s.rng.randint(low, high), code)
 
 
 def _collect(s: SimState, site: Site, donor: Donor, code: str, expect: str | None = None
@@ -99,14 +158,15 @@ def _collect(s: SimState, site: Site, donor: Donor, code: str, expect: str | Non
     din = s.new_din(site.fin)
     product = PRODUCTS[code]
     unit_id = f"{din}-{code}"
-    volume = product.volume_ml + s.rng.randint(-20, 20)
+    volume = product.volume_ml + s.rng.randint(-VOLUME_SPREAD, VOLUME_SPREAD)
     s.emit("DonationCollected", {
         "din": s.din_as_sent(din), "donor_id": donor.donor_id, "site_id": site.site_id,
         "collection_type": COLLECTION_TYPES[code], "product_code": code,
         "category": product.category, "volume_ml": volume,
     }, s.actor(site.site_id, "collector"), expect=expect, units=() if expect else (unit_id,))
     donation = Donation(din, donor.donor_id, site.site_id, site.supplier or site.site_id, s.day,
-                        s.clock.now, donor_group=dict(donor.known))
+                        s.clock.now, donor_group=dict(donor.known),
+                        collection_type=COLLECTION_TYPES[code], volume=volume)
     if expect is None:
         s.donations[din] = donation
         donation.units.append(unit_id)
@@ -117,16 +177,20 @@ def _collect(s: SimState, site: Site, donor: Donor, code: str, expect: str | Non
 
 
 def _early_attempt(s: SimState, site: Site) -> None:
-    """A donor who gave recently (or is deferred) tries again: the service must refuse."""
+    """A donor who gave recently (or is deferred) tries again: the service must refuse. One
+    who is not deferred passes the screening first: the interval is what stops them."""
     now = s.clock.now
     home = [d for d in s.donors.values() if d.home == site.site_id]
     deferred = [d for d in home if d.deferred_at(now)]
+    # Surely early, whatever the hours: a whole day before the interval ends.
     recent = [d for d in home if d.donations and not d.deferred_at(now)
-              and s.day - d.donations[-1][1] < s.rates.min_interval_days]
+              and s.earliest_day(d, d.next_code, caps=False) - 1 > s.day]
     if deferred and s.rng.random() < 0.2:
         _collect(s, site, s.rng.choice(deferred), WB, expect="donor-deferred")
     elif recent:
-        _collect(s, site, s.rng.choice(recent), WB, expect="donation-interval")
+        donor = s.rng.choice(recent)
+        screen(s, site, donor, max(haemoglobin(s, donor), s.donor_rules.hb_min(donor.sex)))
+        _collect(s, site, donor, donor.next_code, expect="donation-interval")
 
 
 def defer(s: SimState, donor: Donor, site: Site, cause: str, days: int) -> None:

@@ -45,10 +45,10 @@ INFECTION = (
 @dataclass(slots=True)
 class Lookback:
     """What a lookback found: each unit with the sites it was with, and the recipients of
-    the transfused ones (hospital, patient)."""
+    the transfused ones (hospital, patient); ``closer`` is who closes it."""
 
     lookback_id: str
-    bank: str
+    closer: Actor
     day: int
     sites: dict[str, tuple[str, ...]]
     recipients: dict[str, tuple[str, str]]
@@ -77,7 +77,7 @@ def start(s: SimState, step: Step, lookback_id: str, marker: str, donor: Donor,
     dins = [din for din, _ in donor.donations if since is None or s.donations[din].at >= since]
     units = s.lineage([u for din in dins for u in s.donations[din].units])
     found = Lookback(
-        lookback_id, s.bank_of(donor), s.day,
+        lookback_id, _starter(s, donor), s.day,
         {u.unit_id: tuple(x for x in (u.site, u.in_transit_to) if x) for u in units},
         {u.unit_id: (u.site, str(u.patient)) for u in units if u.fate == "transfused"})
     s.lookbacks.append(found)
@@ -87,8 +87,9 @@ def start(s: SimState, step: Step, lookback_id: str, marker: str, donor: Donor,
 
 
 def _starter(s: SimState, donor: Donor) -> Actor:
-    """Who asks for a donor's lookback: the processing staff of a blood bank that collected
-    one of the donations, else the lab that tests them (a mobile unit has no processing)."""
+    """Who asks for a donor's lookback, and closes one: the processing staff of a blood bank
+    that collected one of the donations, else the lab that tests them (a mobile unit has no
+    processing, and the bank it sends its collections to did not collect them)."""
     sites = [s.donations[din].site for din, _ in donor.donations]
     bank = next((x for x in sites if s.sites[x].kind == "blood_bank"), None)
     if bank is not None:
@@ -144,7 +145,7 @@ def _close(s: SimState, lb: Lookback) -> None:
     if lb.untraced:
         data |= {"outcome": "recipients_not_traceable",
                  "note": "a recipient moved away and left no contact details"}
-    s.emit("LookbackClosed", data, s.actor(lb.bank, "processing"),
+    s.emit("LookbackClosed", data, lb.closer,
            path=f"lookback closed: {data['outcome']}")
     s.lookbacks.remove(lb)
 

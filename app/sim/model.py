@@ -38,14 +38,29 @@ class Product:
 PRODUCTS: dict[str, Product] = {p.code: p for p in (
     Product("E0011V00", WHOLE_BLOOD, 450, 35, (20, 60), "fridge-1"),
     Product("E0398V00", RED_CELLS, 280, 42, (20, 60), "fridge-2"),
+    Product("E0400V00", RED_CELLS, 280, 42, (20, 60), "fridge-2"),
     Product("E2555V00", PLASMA, 250, 365, (-400, -180), "freezer-1"),
+    Product("E2557V00", PLASMA, 250, 365, (20, 60), "blood-fridge"),
     Product("E3080V00", PLATELETS, 60, 5, (200, 240), "agitator-1"),
+    Product("E3082V00", PLATELETS, 60, 5, (200, 240), "agitator-1"),
+    Product("E3084V00", PLATELETS, 60, 5, (200, 240), "agitator-1"),
     Product("E3087V00", PLATELETS, 280, 5, (200, 240), "agitator-1"),
+    Product("E3090V00", PLATELETS, 280, 5, (200, 240), "agitator-1"),
     Product("E4712V00", PLASMA, 600, 365, (-400, -180), "freezer-2"),
 )}
 WB, RBC, FFP, PLT, PLT_POOL, APH_PLASMA = (
     "E0011V00", "E0398V00", "E2555V00", "E3080V00", "E3087V00", "E4712V00",
 )
+COLLECTION_TYPES = {WB: "whole_blood", APH_PLASMA: "apheresis_plasma", PLT: "apheresis_platelets"}
+"""The procedure that collects each primary product."""
+MODIFIED: dict[tuple[str, str], str] = {
+    (RBC, "irradiated"): "E0400V00",
+    (PLT, "irradiated"): "E3084V00",
+    (PLT_POOL, "irradiated"): "E3090V00",
+    (PLT, "pathogen_reduced"): "E3082V00",
+    (FFP, "thawed"): "E2557V00",
+}
+"""(product code, modification) → the product code of the modified unit."""
 
 
 def red_cells_compatible(donor: tuple[str, str], patient: tuple[str, str]) -> bool:
@@ -126,6 +141,12 @@ class Donor:
     rhd: str
     home: str
     next_visit: int
+    sex: str | None = None
+    """F, M, X, or None when the donor did not say."""
+    usual: str = "E0011V00"
+    """The product code of the procedure the donor usually gives (whole blood, apheresis)."""
+    next_code: str = "E0011V00"
+    """What the donor is asked back for."""
     donations: list[tuple[str, int]] = field(default_factory=list)
     deferrals: dict[str, Deferral] = field(default_factory=dict)
     known: dict[str, str] = field(default_factory=dict)
@@ -161,6 +182,10 @@ class Unit:
     expires: datetime
     donor_id: str | None
     source_dins: tuple[str, ...] = ()
+    collected: datetime | None = None
+    """When its earliest donation was collected (a split child keeps its parent's)."""
+    attributes: tuple[str, ...] = ()
+    """What its modifications give (irradiated, pathogen_reduced)."""
     status: str = "stock"
     released: bool = False
     holds: list[Hold] = field(default_factory=list)
@@ -218,6 +243,9 @@ class Donation:
     day: int
     at: datetime
     units: list[str] = field(default_factory=list)
+    collection_type: str | None = None
+    """None for a pool."""
+    volume: int = 0
     markers: dict[str, str] = field(default_factory=dict)
     clear_repeats: dict[str, int] = field(default_factory=dict)
     donor_group: dict[str, str] = field(default_factory=dict)

@@ -141,20 +141,43 @@ class Rates:
     """Recipients of a looked-back unit who cannot be traced (moved, no contact)."""
     mistake_share: float = 0.005
     """Wrong steps a real network sends now and then, refused as they must be: a result
-    under an assay name the catalogue does not know (per donation), platelets released
-    before their bacterial screen (per evening a platelet waits for its pool); and, twenty
-    times as often since the chance is rarer, a test hold lifted before its repeats (per
-    resolving repeat) and a hospital lifting the blood bank's hold (per unit it holds)."""
+    under an assay name the catalogue does not know or a DIN scanned with flags whose check
+    value is wrong (per donation), a bag scanned before the donor's screening is entered (per
+    visit), platelets released before their bacterial screen (per evening a platelet waits
+    for its pool); and, twenty times as often since the chance is rarer, a test hold lifted
+    before its repeats (per resolving repeat), a hospital lifting the blood bank's hold (per
+    unit it holds) and a donor bled despite a failed screening (per failed screening)."""
 
     @property
     def rare_mistake_share(self) -> float:
         """``mistake_share`` for the mistakes that have few chances to happen."""
         return min(1.0, 20 * self.mistake_share)
     return_interval_days: tuple[int, int] = (90, 180)
+    """Days until a whole-blood donor is asked back; never sooner than the catalogue's
+    interval from each earlier procedure, for the donor's sex, and its annual caps allow."""
+    apheresis_return_days: tuple[int, int] = (14, 42)
+    """Days until an apheresis donor is asked back (within the same limits)."""
+    switch_share: float = 0.10
+    """Donors of a blood bank asked back for the other procedure (whole blood → plasma
+    apheresis, apheresis → whole blood), which walks the interval matrix."""
+    sexes: tuple[tuple[str | None, float], ...] = (
+        ("F", 0.44), ("M", 0.51), ("X", 0.01), (None, 0.04))
+    """Donors by sex as registered (None: not recorded)."""
+    haemoglobin_g_l: tuple[tuple[str, float, float], ...] = (("F", 138, 9), ("M", 154, 10))
+    """Pre-donation Hb (mean, sd) by sex: about 7 % of women and 2 % of men fall below the
+    catalogue's limits (125 and 135 g/L) and are deferred."""
+    low_hb_deferral_days: int = 90
     early_attempt_share: float = 0.01
-    """Returning donors who come back before the minimum interval (refused, as in life)."""
-    min_interval_days: int = 56
+    """Returning donors who come back before their interval (refused, as in life)."""
     plasma_to_fractionation: float = 0.60
+    irradiated_share: float = 0.08
+    """Red cells and platelets irradiated at the blood bank once released."""
+    pathogen_reduced_share: float = 0.10
+    """Platelets from a split pathogen-reduced at once (they need no bacterial screen)."""
+    thawed_plasma_share: float = 0.30
+    """Of a hospital's expected daily plasma use, what it thaws in the morning."""
+    barcode_share: float = 0.20
+    """DINs scanned in barcode form, with the flags carrying their check value."""
     second_hospital_share: float = 0.10
     return_share: float = 0.03
     """Issued units returned unused within the return window (back into stock)."""
@@ -167,6 +190,8 @@ class Rates:
     """Storage periods where visual inspection quarantines a unit for assessment."""
     adverse_reaction_rate: float = 0.001
     shipment_refused_share: float = 0.005
+    receipt_out_of_range_share: float = 0.005
+    """Accepted arrivals at a hospital measured outside the transport range (held)."""
     red_cell_use_per_donation: float = 0.93
     """Hospital demand for red cells against supply; below 1 some units expire unused."""
     platelet_use_per_unit: float = 0.90

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from app.sim import distribution, holds, testing
+from app.sim import distribution, holds, modification, testing
 from app.sim.model import FFP, PLATELETS, PLT, PLT_POOL, PRODUCTS, RBC, WB, Donation, Unit
 from app.sim.state import SimState
 
@@ -21,7 +21,9 @@ def bring_in(s: SimState) -> None:
 
 
 def split(s: SimState) -> None:
-    """Whole blood becomes red cells and plasma, a share also platelets; all go to storage."""
+    """Whole blood becomes red cells and plasma, a share also platelets; a share of the
+    platelets not kept for pooling (split or apheresis) is pathogen-reduced; all go to
+    storage."""
     s.clock.phase(14)
     r = s.rates
     for donation in s.collected_today:
@@ -34,19 +36,22 @@ def split(s: SimState) -> None:
                     codes.append(PLT)
                 _split(s, donation, unit, codes)
             else:
-                distribution.store(s, unit)
+                distribution.store(s, _pathogen_reduce_some(s, unit))
 
 
 SAFE_MARGIN = timedelta(hours=1)
 """Units expiring sooner are not released (they are discarded as expired that night)."""
-SPLIT_SHARES = {RBC: 0.56, FFP: 0.33, PLT: 0.11}
-"""Roughly how a whole-blood donation divides (the rest is lost to bags and filters)."""
+SPLIT_SHARES = {RBC: 0.62, FFP: 0.50, PLT: 0.13}
+"""What each component holds, against the whole blood drawn: red cells take up the additive
+solution and plasma the anticoagulant, so a 450 mL draw gives about 280 mL of red cells and
+225 mL of plasma (less when platelets are made too), within the collection set's allowance
+(RULES §5)."""
+PLASMA_WITH_PLATELETS = 0.42
 
 
 def _split(s: SimState, donation: Donation, parent: Unit, codes: list[str]) -> None:
-    collected = parent.expires - timedelta(days=parent.product.shelf_days)
-    scale = 0.97 if PLT in codes else 0.95 / (1 - SPLIT_SHARES[PLT])
-    volumes = [int(parent.volume * SPLIT_SHARES[c] * scale) - s.rng.randint(0, 8)
+    volumes = [int(parent.volume * (PLASMA_WITH_PLATELETS if c == FFP and PLT in codes
+                                    else SPLIT_SHARES[c])) - s.rng.randint(0, 8)
                for c in codes]
     components = [{"product_code": c, "category": PRODUCTS[c].category, "volume_ml": v}
                   for c, v in zip(codes, volumes, strict=True)]
@@ -56,14 +61,26 @@ def _split(s: SimState, donation: Donation, parent: Unit, codes: list[str]) -> N
     s.finish(parent, "consumed")
     parent.children = list(ids)
     donor = s.donors[str(donation.donor_id)]
+    assert parent.collected is not None
     for code, unit_id, volume in zip(codes, ids, volumes, strict=True):
+        # A component never outlives its parent, whatever its own shelf life.
         child = s.add_unit(unit_id, donation.din, code, donation.bank, donor, donor.group,
-                           collected, parent.source_dins)
+                           parent.collected, parent.source_dins, expires=parent.expires)
         child.volume = volume
         child.holds = list(parent.holds)  # a component keeps its parent's holds
         child.pool = code == PLT and s.rng.random() < s.rates.platelet_pool_share
         donation.units.append(unit_id)
-        distribution.store(s, child)
+        distribution.store(s, _pathogen_reduce_some(s, child))
+
+
+def _pathogen_reduce_some(s: SimState, unit: Unit) -> Unit:
+    """A share of the platelets not kept for pooling is pathogen-reduced as it is made:
+    the unit that takes its place (RULES §3: it needs no bacterial screen)."""
+    if (unit.pool or not modification.modifiable(unit, "pathogen_reduced")
+            or s.rng.random() >= s.rates.pathogen_reduced_share):
+        return unit
+    return modification.modify(s, unit, "pathogen_reduced", "processing",
+                               path="platelets pathogen-reduced")
 
 
 def release_or_discard(s: SimState) -> None:
@@ -86,12 +103,13 @@ def release_or_discard(s: SimState) -> None:
             if unit.category == "plasma":
                 unit.fractionate = (unit.product.code != FFP or s.rng.random()
                                     < s.rates.plasma_to_fractionation)
+            modification.irradiate_some(s, unit)
 
 
 def _releasable(s: SimState, unit: Unit, *, culture: bool = True) -> bool:
     """What ``release_basis`` asks, as the sim knows it: at a blood bank, no hold, in date,
     every source donation clear and typed, platelets cultured clear (on each source or on
-    the pool's own DIN)."""
+    the pool's own DIN) unless pathogen-reduced."""
     if (unit.status != "stock" or unit.holds or s.sites[unit.site].kind != "blood_bank"
             or unit.expires <= s.clock.now + SAFE_MARGIN):
         return False
@@ -103,7 +121,7 @@ def _releasable(s: SimState, unit: Unit, *, culture: bool = True) -> bool:
         return False
     if not all(d.clear(m) for d in sources for m in testing.MANDATORY):
         return False
-    if unit.category == PLATELETS and culture:
+    if unit.category == PLATELETS and culture and "pathogen_reduced" not in unit.attributes:
         return own.clear("BACTERIA") or all(d.clear("BACTERIA") for d in sources)
     return True
 
@@ -141,10 +159,10 @@ def _pool(s: SimState, bank: str, group: tuple[str, str], parents: list[Unit]) -
                                   "din": din, "product_code": PLT_POOL,
                                   "category": PLATELETS, "volume_ml": volume},
                   s.actor(bank, "processing"), units=(unit_id, *(p.unit_id for p in parents)))
-    earliest = min(p.expires for p in parents)
     sources = tuple(dict.fromkeys(d for p in parents for d in p.source_dins))
-    pool = s.add_unit(unit_id, din, PLT_POOL, bank, None, group,
-                      earliest - timedelta(days=PRODUCTS[PLT_POOL].shelf_days), sources)
+    collected = min(p.collected for p in parents if p.collected is not None)
+    pool = s.add_unit(unit_id, din, PLT_POOL, bank, None, group, collected, sources,
+                      expires=min(p.expires for p in parents))
     pool.volume = volume
     for parent in parents:
         s.finish(parent, "consumed")

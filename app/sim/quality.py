@@ -10,6 +10,12 @@ from app.sim.model import Hold, Unit
 from app.sim.state import SimState
 
 LIFT_SHARE = 0.5
+DAMAGE = ("bag punctured in storage", "leak at the tubing seal", "label torn and unreadable",
+          "bag cracked in the freezer")
+"""What a ``damaged`` discard says happened (RULES §6: the reason needs a note)."""
+LIFTED = {"temperature": "excursion assessed: within validated tolerance",
+          "receipt": "transport logger reviewed: within range for the journey",
+          "inspection": "inspection: no haemolysis found"}
 
 
 def incidents(s: SimState) -> None:
@@ -22,7 +28,8 @@ def incidents(s: SimState) -> None:
             continue
         actor = s.custodian(unit.site)
         if what == "damaged":
-            s.emit("UnitDiscarded", {"unit_id": unit.unit_id, "reason": "damaged"}, actor,
+            s.emit("UnitDiscarded", {"unit_id": unit.unit_id, "reason": "damaged",
+                                     "note": s.rng.choice(DAMAGE)}, actor,
                    units=(unit.unit_id,))
             s.finish(unit, "discarded")
             continue
@@ -45,22 +52,26 @@ def incidents(s: SimState) -> None:
 
 
 def assess(s: SimState) -> None:
-    """Yesterday's holds are assessed at the blood banks: half are lifted (that hold alone,
-    named), the rest discarded. Hospitals discard: they do not assess excursions."""
+    """Yesterday's holds are assessed: half are lifted at the blood banks (that hold alone,
+    named) and half of the arrivals held at a hospital are cleared there once the transport
+    logger is read; the rest are discarded. Hospitals do not assess storage excursions."""
     s.clock.phase(8)
     watched, s.watch = s.watch, []
     for unit, hold, what in watched:
         if not (unit.live and unit.status == "stock" and hold in unit.holds):
             continue
-        if s.sites[unit.site].kind == "blood_bank" and s.rng.random() < LIFT_SHARE:
-            reason = ("excursion assessed: within validated tolerance" if what == "temperature"
-                      else "inspection: no haemolysis found")
-            holds.lift_by_hand(s, unit, hold, "processing", reason)
-        else:
-            reason = "temperature" if what == "temperature" else "damaged"
-            s.emit("UnitDiscarded", {"unit_id": unit.unit_id, "reason": reason},
-                   s.custodian(unit.site), units=(unit.unit_id,))
-            s.finish(unit, "discarded")
+        kind = s.sites[unit.site].kind
+        if (kind == "blood_bank" or what == "receipt") and s.rng.random() < LIFT_SHARE:
+            holds.lift_by_hand(s, unit, hold, "processing" if kind == "blood_bank"
+                               else "hospital", LIFTED[what],
+                               path="arrival outside the transport range: hold lifted"
+                               if what == "receipt" else None)
+            continue
+        data: dict[str, object] = {"unit_id": unit.unit_id, "reason": "temperature"}
+        if what == "inspection":
+            data |= {"reason": "damaged", "note": "inspection: haemolysis confirmed"}
+        s.emit("UnitDiscarded", data, s.custodian(unit.site), units=(unit.unit_id,))
+        s.finish(unit, "discarded")
 
 
 def expire(s: SimState) -> None:

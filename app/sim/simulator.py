@@ -14,7 +14,16 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from app.errors import DomainError
-from app.sim import distribution, donors, hospital, lookback, processing, quality, testing
+from app.sim import (
+    distribution,
+    donors,
+    hospital,
+    lookback,
+    modification,
+    processing,
+    quality,
+    testing,
+)
 from app.sim.model import Step
 from app.sim.state import ADMIN, SimConfig, SimState
 from app.store.batch import AppendResult
@@ -34,6 +43,7 @@ PHASES: tuple[tuple[str, Phase], ...] = (
     ("transfer", distribution.transfer_between_hospitals),
     ("bring in", processing.bring_in),
     ("receive", lambda s: distribution.receive_all(s, 13)),
+    ("thaw", modification.thaw),
     ("split", processing.split),
     ("reserve", hospital.reserve),
     ("urgent", distribution.urgent_orders),

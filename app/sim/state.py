@@ -15,8 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 from stdnum.iso7064 import mod_37_2
 
+from app.events import isbt
+from app.events.catalogue import default_catalogue
 from app.events.messages import Actor
+from app.sim.eligibility import VOLUME_SPREAD, earliest_day, interval_day
 from app.sim.model import (
+    COLLECTION_TYPES,
     GROUPS,
     PRODUCTS,
     DayClock,
@@ -60,6 +64,11 @@ class SimState:
     def __init__(self, config: SimConfig) -> None:
         self.config = config
         self.rates = config.network.rates
+        catalogue = default_catalogue()
+        self.donor_rules = catalogue.donors
+        """The catalogue's donor numbers (intervals, caps, Hb limits) the service runs with."""
+        self.products = catalogue.products
+        """Its product numbers (how long a modified unit keeps)."""
         self.rng = random.Random(config.seed)
         self._ids = random.Random(config.seed ^ 0x5EED)
         self.network: Network = build_network(config.network)
@@ -175,8 +184,12 @@ class SimState:
         return f"{fin}{year}{self._seq[fin + year]:06d}"
 
     def din_as_sent(self, din: str) -> str:
-        """DINs go out bare or, one time in three, with their Mod 37-2 check character."""
-        if self.rng.random() < 1 / 3:
+        """DINs go out bare, with their Mod 37-2 check character (one time in three) or, as
+        a scanner reads them, in barcode form with flags carrying 60 + the check value."""
+        r = self.rng.random()
+        if r < self.rates.barcode_share:
+            return isbt.barcode(din)
+        if r < self.rates.barcode_share + 1 / 3:
             return din + mod_37_2.calc_check_digit(din)
         return din
 
@@ -196,23 +209,36 @@ class SimState:
 
     # --- donors, units and stock -----------------------------------------------------------
 
-    def schedule(self, donor: Donor, day: int) -> None:
-        """Ask the donor back on ``day``, never within the minimum interval of their last
-        donation (coming back too early is a mistake ``donors`` makes on purpose)."""
-        if donor.donations:
-            day = max(day, donor.donations[-1][1] + self.rates.min_interval_days + 1)
+    def schedule(self, donor: Donor, day: int, code: str | None = None) -> None:
+        """Ask the donor back on ``day`` for ``code`` (what they were asked back for, unless
+        given), never before the interval matrix and the annual caps allow (coming back too
+        early is a mistake ``donors`` makes on purpose)."""
+        donor.next_code = code or donor.next_code
+        day = max(day, self.earliest_day(donor, donor.next_code))
         donor.next_visit = day
         heapq.heappush(self.due[donor.home], (day, len(self.donors), donor.donor_id))
 
+    def earliest_day(self, donor: Donor, code: str, *, caps: bool = True) -> int:
+        """The first day ``donor`` may give the procedure that collects ``code``: its
+        intervals passed and (with ``caps``) one more within the annual caps."""
+        given = [self.donations[din] for din, _ in donor.donations]
+        if not caps:
+            return interval_day(self.donor_rules, donor.sex, given, COLLECTION_TYPES[code])
+        return earliest_day(self.donor_rules, donor.sex, given, COLLECTION_TYPES[code],
+                            PRODUCTS[code].volume_ml + VOLUME_SPREAD)
+
     def add_unit(self, unit_id: str, din: str, code: str, site: str, donor: Donor | None,
                  group: tuple[str, str], collected: datetime,
-                 sources: tuple[str, ...] | None = None) -> Unit:
+                 sources: tuple[str, ...] | None = None, expires: datetime | None = None
+                 ) -> Unit:
         """A new unit, unreleased, in stock at ``site``; ``sources`` are the donations it
-        comes from (its own DIN unless pooled)."""
+        comes from (its own DIN unless pooled). It expires ``expires`` when that is earlier
+        than its shelf life from ``collected`` (a child never outlives its parent)."""
         product: Product = PRODUCTS[code]
+        shelf_end = collected + timedelta(days=product.shelf_days)
         unit = Unit(unit_id, din, product, site, group[0], group[1],
-                    collected + timedelta(days=product.shelf_days),
-                    donor.donor_id if donor else None, sources or (din,))
+                    min(shelf_end, expires) if expires else shelf_end,
+                    donor.donor_id if donor else None, sources or (din,), collected)
         unit.volume = product.volume_ml
         self.units[unit_id] = unit
         self.unreleased[unit_id] = unit

@@ -11,6 +11,7 @@ lifts for a discrepant group (``app.events.slices.testing``).
 
 from __future__ import annotations
 
+from app.events import isbt
 from app.sim import holds, lookback
 from app.sim.model import CLEAR, PLATELETS, REPEATEDLY, Deferral, Donation, Step, Unit
 from app.sim.state import SimState
@@ -86,8 +87,9 @@ def _screen(s: SimState, donation: Donation) -> None:
     if s.rng.random() < s.rates.nat_share:
         for marker in NAT:
             record(s, donation, marker, "non_reactive", "nat")
-    if any(u.category == PLATELETS and not u.pool for u in _units(s, donation)):
-        culture(s, donation)
+    if any(u.live and u.category == PLATELETS and not u.pool
+           and "pathogen_reduced" not in u.attributes for u in _units(s, donation)):
+        culture(s, donation)  # pathogen-reduced platelets need no bacterial screen
     for marker in GROUPS:
         value = donor.truth(marker)
         if donation.donor_group.get(marker) == value and s.rng.random() < (
@@ -98,6 +100,13 @@ def _screen(s: SimState, donation: Donation) -> None:
         s.emit("TestResultRecorded", {**_data(s, donation, UNKNOWN_MARKER, "non_reactive",
                                               "screen"), "assay": "HBsAg"},
                s.actor(_lab(s, donation), "lab"), expect="unknown-marker")
+    if s.rng.random() < s.rates.mistake_share:
+        # A smudged label: the flags read back carry another DIN's check value.
+        carried = int(isbt.barcode(donation.din)[-2:])
+        misread = isbt.barcode(donation.din, 60 + (carried - 60 + s.rng.randint(1, 36)) % 37)
+        s.emit("TestResultRecorded", {**_data(s, donation, "HIV", "non_reactive", "screen"),
+                                      "din": misread},
+               s.actor(_lab(s, donation), "lab"), expect="din-check-character")
 
 
 def culture(s: SimState, donation: Donation) -> None:

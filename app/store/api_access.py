@@ -21,20 +21,31 @@ from app.store.conn import Conn
 _NOT_GRANTING = ("LookbackStarted",)
 """Events that name many sites' units at once: a lookback refers to every unit it found and
 every site holding one, so being named beside a unit there is no part in that unit."""
+_LOOKBACK_HOLD = b'"cause":"lookback"'
+"""In a ``UnitQuarantined`` record, a hold a lookback placed. Recorded in the starter's name,
+it would otherwise hand the starter every unit the lookback held, other regions' included."""
 
-_TOUCHES = """
+
+def _granting(types: str, hold: str) -> str:
+    """The join to the events that give a site a part in what they concern (``x``)."""
+    return (f"JOIN events e ON e.position = x.position AND e.type <> ALL({types}::text[]) "
+            f"AND NOT (e.type = 'UnitQuarantined' AND position({hold}::bytea IN e.record) > 0)")
+
+
+_TOUCHES = f"""
 SELECT EXISTS (
     SELECT 1 FROM event_refs x
       JOIN event_refs s ON s.kind = 'site' AND s.ref = $3 AND s.position = x.position
-      JOIN events e ON e.position = x.position AND e.type <> ALL($4::text[])
+      {_granting("$4", "$5")}
      WHERE x.kind = $1 AND x.ref = $2)
 """
 
 
 async def site_touches(con: Conn, kind: str, ref: str, site_id: str) -> bool:
     """Whether any event concerning ``(kind, ref)`` also concerns ``site_id`` (as actor, or
-    named in it), lookbacks aside."""
-    found: bool = await con.fetchval(_TOUCHES, kind, ref, site_id, list(_NOT_GRANTING))
+    named in it), lookbacks and the holds they place aside."""
+    found: bool = await con.fetchval(_TOUCHES, kind, ref, site_id, list(_NOT_GRANTING),
+                                     _LOOKBACK_HOLD)
     return found
 
 
@@ -86,13 +97,13 @@ async def touched_units(con: Conn, unit_ids: list[str], site_id: str) -> set[str
     if not unit_ids:
         return set()
     rows = await con.fetch(
-        """SELECT u.id FROM unnest($1::text[]) AS u(id)
+        f"""SELECT u.id FROM unnest($1::text[]) AS u(id)
             WHERE EXISTS (
                 SELECT 1 FROM event_refs x
                   JOIN event_refs s ON s.kind = 'site' AND s.ref = $2 AND s.position = x.position
-                  JOIN events e ON e.position = x.position AND e.type <> ALL($3::text[])
+                  {_granting("$3", "$4")}
                  WHERE x.kind = 'unit' AND x.ref = u.id)""",
-        unit_ids, site_id, list(_NOT_GRANTING),
+        unit_ids, site_id, list(_NOT_GRANTING), _LOOKBACK_HOLD,
     )
     found = {r["id"] for r in rows}
     rest = [u for u in unit_ids if u not in found]
@@ -130,6 +141,20 @@ async def lookback_collectors(con: Conn, unit_ids: list[str]) -> set[str]:
             if isinstance(listed, str):
                 sites.update(orjson.loads(listed))
     return sites
+
+
+async def lookback_destinations(con: Conn, lookback_id: str) -> dict[str, str]:
+    """Unit → the site it was on its way to when the lookback started: that site holds a
+    part of the lookback (it acknowledges the unit), and the read model keeps only the
+    custodian."""
+    record = await con.fetchval(
+        """SELECT e.record FROM event_refs r JOIN events e ON e.position = r.position
+            WHERE r.kind = 'lookback' AND r.ref = $1 AND e.type = 'LookbackStarted'
+            ORDER BY e.position LIMIT 1""", lookback_id)
+    if record is None:
+        return {}
+    units = orjson.loads(record)["data"].get("units") or ()
+    return {u["unit_id"]: u["in_transit_to"] for u in units if u.get("in_transit_to")}
 
 
 async def donation_exists(con: Conn, din: str) -> bool:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
+
 from app.store.conn import Conn
 
 USABLE = ("released", "reserved")
@@ -59,15 +61,24 @@ async def stock(
     after: str | None = None,
     *,
     status: str | None = None,
+    product_code: str | None = None,
+    attribute: str | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Counts by site, category, ABO/RhD and status with expiry buckets, and the units in FEFO
-    order (first to expire first). ``after`` is the last unit id of the previous page."""
+    """Counts by site, category, product code, ABO/RhD and status with expiry buckets, and
+    the units in FEFO order (first to expire first). A modified product (irradiated, washed,
+    thawed...) has its own product code, so it is counted apart from the unmodified one;
+    ``attribute`` keeps the units that carry it. ``after`` is the last unit id of the
+    previous page."""
     now = _now(now)
     where = _Where("in_stock")
     _filters(where, site, category, abo, rhd)
     if status is not None:
         where.add("status = ?", status)
+    if product_code is not None:
+        where.add("product_code = ?", product_code)
+    if attribute is not None:
+        where.add("attributes @> jsonb_build_array(?::text)", attribute)
     if expiring_within_hours is not None:
         where.add("expires_at <= ?", now + timedelta(hours=expiring_within_hours))
     n = where.arg(now)
@@ -75,9 +86,9 @@ async def stock(
         f"count(*) FILTER (WHERE expires_at <= {n}::timestamptz + interval '{h} hours') AS {name}"
         for name, h in BUCKETS)
     counts = await con.fetch(
-        f"SELECT custodian_site_id AS site_id, category, abo, rhd, status, count(*) AS total, "
-        f"{buckets} FROM rm_units WHERE {where.sql()} "
-        "GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5", *where.args)
+        f"SELECT custodian_site_id AS site_id, category, product_code, abo, rhd, status, "
+        f"count(*) AS total, {buckets} FROM rm_units WHERE {where.sql()} "
+        "GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6", *where.args)
     where.args.pop()
     if after is not None:
         p = where.arg(after)
@@ -86,9 +97,9 @@ async def stock(
     lim = where.arg(limit)
     units = await con.fetch(
         "SELECT unit_id, din, product_code, category, abo, rhd, status, custodian_site_id, "
-        f"location, expires_at, volume_ml FROM rm_units WHERE {where.sql()} "
+        f"location, expires_at, volume_ml, attributes FROM rm_units WHERE {where.sql()} "
         f"ORDER BY expires_at, unit_id LIMIT {lim}", *where.args)
-    page = [dict(u) for u in units]
+    page = [{**u, "attributes": orjson.loads(u["attributes"] or "[]")} for u in units]
     return {
         "counts": [dict(c) for c in counts],
         "units": page,

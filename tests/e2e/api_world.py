@@ -62,15 +62,23 @@ class Net:
         return await self.client.get(path, params=params or None, headers=self.keys[key])
 
     async def collect(self, n: int, site: str = "BB1") -> str:
-        """A whole-blood donation from a new donor; returns the unit id."""
+        """A whole-blood donation from a new donor, screened just before (RULES §4);
+        returns the unit id."""
         self.serial += 1
         donor = f"DNR-{self.serial:05d}"
-        await self.ok(f"collector@{site}", "DonorRegistered", {"donor_id": donor})
+        await self.ok(f"collector@{site}", "DonorRegistered", {"donor_id": donor, "sex": "M",
+                                                               "birth_year": 1985})
+        await self.screen(donor, site)
         await self.ok(f"collector@{site}", "DonationCollected", {
             "din": din(n), "donor_id": donor, "site_id": site,
             "collection_type": "whole_blood", "product_code": "E0001V00",
             "category": "whole_blood", "volume_ml": 450})
         return f"{din(n)}-E0001V00"
+
+    async def screen(self, donor: str, site: str = "BB1", hb_g_l: int = 145) -> None:
+        """The pre-donation check a collection needs at its site in the 24 h before."""
+        await self.ok(f"collector@{site}", "DonorScreened", {
+            "donor_id": donor, "site_id": site, "hb_g_l": hb_g_l, "pass": True})
 
     async def split(self, unit_id: str) -> tuple[str, str]:
         await self.ok("processing@BB1", "UnitSplit", {"unit_id": unit_id, "components": [

@@ -68,7 +68,7 @@ async def test_who_may_record_what_and_for_which_site(client, make_key):
         ("processing@BB1", "SiteRegistered", {"site_id": "X1", "name": "X", "kind": "lab",
                                               "region": "R"}, "role-not-allowed"),
         ("hospital@H2", "UnitSplit", {"unit_id": red, "components": []}, "role-not-allowed"),
-        ("lab@LAB1", "UnitDiscarded", {"unit_id": whole, "reason": "damaged"},
+        ("lab@LAB1", "UnitDiscarded", {"unit_id": whole, "reason": "damaged", "note": "bag torn"},
          "role-not-allowed"),
         # A lab records results only as itself.
         ("lab@LAB1", "TestResultRecorded", {"din": din(1), "marker": "HIV",
@@ -102,8 +102,10 @@ async def test_who_may_record_what_and_for_which_site(client, make_key):
     feed_after = (await net.get("admin", "/v1/events", limit=1000)).json()["events"]
     assert feed_after == feed_before
 
-    # An admin acts for any site.
+    # An admin acts for any site: it screens the donor there, then collects.
     await net.ok("admin", "DonorRegistered", {"donor_id": "DNR-ADM"})
+    await net.ok("admin", "DonorScreened", {"donor_id": "DNR-ADM", "site_id": "BB1",
+                                            "hb_g_l": 150, "pass": True})
     assert (await net.post("admin", "DonationCollected", collection | {
         "donor_id": "DNR-ADM"})).status_code == 201
 

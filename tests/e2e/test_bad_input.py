@@ -21,7 +21,7 @@ PROBLEM = "application/problem+json"
     (b'{"type": "DonorRegistered", "data": {"donor_id": "D1"}, "event_id": "nope"}', 422,
      "invalid-input"),
     (b'{"type": "DonorRegistered", "data": {"donor_id": "D1"},'
-     b' "occurred_at": "2999-01-01T00:00:00Z"}', 422, "invalid-input"),
+     b' "occurred_at": "2999-01-01T00:00:00Z"}', 422, "occurred-in-future"),
     (b'{"type": "DonorRegistered", "data": {"donor_id": "D1"},'
      b' "occurred_at": "2026-01-01T00:00:00"}', 422, "invalid-input"),
 ])

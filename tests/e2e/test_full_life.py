@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from stdnum.iso7064 import mod_37_2
 
+from app.events import isbt
 from tests.e2e.api_world import Net, din
 
 PROBLEM = "application/problem+json"
@@ -27,9 +28,11 @@ async def test_one_full_life_then_the_refusals(client, make_key):
     await net.ok("collector@BB1", "DonorRegistered", {"donor_id": "DNR-LIFE-1",
                                                       "abo": "O", "rhd": "NEG"})
     bare = din(7001)
+    await net.screen("DNR-LIFE-1")
     await net.ok("collector@BB1", "DonationCollected", {
-        # The barcode form: "=" + DIN + two flag characters; stored bare.
-        "din": f"={bare}00", "donor_id": "DNR-LIFE-1", "site_id": "BB1",
+        # The barcode form: "=" + DIN + two flags carrying 60 + the Mod 37-2 check value;
+        # stored bare.
+        "din": isbt.barcode(bare), "donor_id": "DNR-LIFE-1", "site_id": "BB1",
         "collection_type": "whole_blood", "product_code": "E0001V00",
         "category": "whole_blood", "volume_ml": 450})
     red, plasma = await net.split(f"{bare}-E0001V00")
@@ -59,8 +62,8 @@ async def test_one_full_life_then_the_refusals(client, make_key):
     await net.ok("hospital@H1", "UnitIssued", {"unit_id": red, "patient_id": "PAT-L1",
                                                "ward": "ICU"})
     await net.ok("hospital@H1", "UnitTransfused", {"unit_id": red, "patient_id": "PAT-L1"})
-    await refused(net, "hospital@H1", "UnitDiscarded", {"unit_id": red, "reason": "damaged"},
-                  409, "final-fate")
+    await refused(net, "hospital@H1", "UnitDiscarded",
+                  {"unit_id": red, "reason": "damaged", "note": "bag torn"}, 409, "final-fate")
 
     state = (await net.get("auditor", f"/v1/units/{red}")).json()
     assert (state["unit_id"], state["fate"], state["recipient_patient_id"]) == (
@@ -78,6 +81,11 @@ async def test_one_full_life_then_the_refusals(client, make_key):
     await refused(net, "collector@BB1", "DonationCollected", {
         "din": din(7002) + wrong, "donor_id": "DNR-LIFE-1", "site_id": "BB1",
         "collection_type": "whole_blood", "product_code": "E0001V00",
+        "category": "whole_blood", "volume_ml": 450}, 422, "din-check-character")
+    flags = int(isbt.barcode(din(7002))[-2:])
+    await refused(net, "collector@BB1", "DonationCollected", {
+        "din": isbt.barcode(din(7002), 60 + (flags - 60 + 1) % 37), "donor_id": "DNR-LIFE-1",
+        "site_id": "BB1", "collection_type": "whole_blood", "product_code": "E0001V00",
         "category": "whole_blood", "volume_ml": 450}, 422, "din-check-character")
     await refused(net, "collector@BB1", "DonationCollected", {
         "din": bare, "donor_id": "DNR-LIFE-1", "site_id": "BB1",

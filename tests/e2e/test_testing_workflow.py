@@ -43,6 +43,8 @@ async def test_reactive_repeat_confirmed_lookback_notified_closed(client, make_k
     past = Past(net, 100)
     await past.ok("collector@BB1", "DonorRegistered", {"donor_id": "DNR-LB-1", "abo": "O",
                                                        "rhd": "NEG"})
+    await past.ok("collector@BB1", "DonorScreened", {"donor_id": "DNR-LB-1", "site_id": "BB1",
+                                                     "hb_g_l": 142, "pass": True})
     await past.ok("collector@BB1", "DonationCollected", {
         "din": first, "donor_id": "DNR-LB-1", "site_id": "BB1",
         "collection_type": "whole_blood", "product_code": "E0001V00",
@@ -64,7 +66,9 @@ async def test_reactive_repeat_confirmed_lookback_notified_closed(client, make_k
         "crossmatch": "compatible"})
     await past.ok("hospital@H1", "UnitIssued", {"unit_id": red, "patient_id": "PAT-LB-1"})
     await past.ok("hospital@H1", "UnitTransfused", {"unit_id": red, "patient_id": "PAT-LB-1"})
-    # Today: the second donation screens initially reactive for HCV.
+    # Today (100 days on: past the 84 days that follow whole blood when the donor's sex is
+    # unrecorded), the second donation screens initially reactive for HCV.
+    await net.screen("DNR-LB-1")
     await net.ok("collector@BB1", "DonationCollected", {
         "din": second, "donor_id": "DNR-LB-1", "site_id": "BB1",
         "collection_type": "whole_blood", "product_code": "E0001V00",
@@ -108,6 +112,7 @@ async def test_reactive_repeat_confirmed_lookback_notified_closed(client, make_k
                   403, "hold-lift-not-allowed")
     await refused(net, "processing@BB1", "UnitReleased", {"unit_id": unit}, 409,
                   "unit-quarantined")
+    await net.screen("DNR-LB-1")
     await refused(net, "collector@BB1", "DonationCollected", {
         "din": din(8003), "donor_id": "DNR-LB-1", "site_id": "BB1",
         "collection_type": "whole_blood", "product_code": "E0001V00",

@@ -46,6 +46,9 @@ BUSY = Rates(
     inspection_share=0.03,
     adverse_reaction_rate=0.05,
     shipment_refused_share=0.03,
+    receipt_out_of_range_share=0.03,
+    irradiated_share=0.15,
+    pathogen_reduced_share=0.3,
 )
 SMALL = SimConfig(network=NetworkConfig(banks=1, rates=BUSY), donations=260, days=100,
                   seed=11, end=END)
@@ -64,7 +67,30 @@ async def test_a_simulated_network_goes_through_the_rules(services: Services) ->
     async with services.pool.acquire() as con:
         types = {r["type"] for r in await con.fetch("SELECT DISTINCT type FROM events")}
         head = await con.fetchval("SELECT position FROM log_head")
+        steps = {r["kind"]: r["n"] for r in await con.fetch(
+            "SELECT kind, count(*) AS n FROM rm_lineage GROUP BY kind")}
+        sexes = {r["sex"] for r in await con.fetch(
+            "SELECT DISTINCT convert_from(record, 'UTF8')::jsonb -> 'data' ->> 'sex' AS sex "
+            "FROM events WHERE type = 'DonorRegistered'")}
+        outliving = await con.fetchval(
+            "SELECT count(*) FROM rm_lineage l JOIN rm_units p ON p.unit_id = l.parent_unit_id "
+            "JOIN rm_units c ON c.unit_id = l.child_unit_id WHERE c.expires_at > p.expires_at")
     assert types == set(MODELS), f"never recorded: {sorted(set(MODELS) - types)}"
+    assert {"DonorScreened", "UnitModified"} <= types
+
+    # The v1.1 paths of RULES §4-6: donors of every sex screened (some deferred for low Hb),
+    # early returns refused by the interval matrix, modifications at banks and hospitals,
+    # arrivals outside the transport range held; no unit outlives its parent.
+    assert {"split", "pool", "irradiated", "thawed", "pathogen_reduced"} <= set(steps)
+    assert outliving == 0
+    assert sexes == {"F", "M", "X", None}
+    for path in ("low haemoglobin: screening failed, donor deferred",
+                 "red cells irradiated at the blood bank", "platelets irradiated at the blood bank",
+                 "platelets pathogen-reduced", "plasma thawed at a hospital",
+                 "arrival outside the transport range: held"):
+        assert report.paths[path], path
+    assert {"donation-interval", "donor-deferred", "donor-screening-failed",
+            "donor-screening-required", "din-check-character"} <= set(report.expected_refusals)
 
     # Refusals happen (donors back too early, deferred donors) and are typed rule errors;
     # the sim's picture of the network never drifts from what the rules accepted.

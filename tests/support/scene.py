@@ -55,6 +55,7 @@ class Scene:
         self.log: list[NewEvent] = []
         self.serial = 0
         self.dins = 0
+        self.screen_before_collection = True
 
     # --- when ---------------------------------------------------------------------------
 
@@ -70,11 +71,25 @@ class Scene:
 
     def do(self, type: str, data: dict[str, Any], by: Actor = ADMIN,
            at: datetime | None = None) -> list[NewEvent]:
+        self._given(type, data, at)
         return self.run(self.command(type, data, by, at))
 
     def refuse(self, type: str, data: dict[str, Any], by: Actor = ADMIN,
                at: datetime | None = None) -> DomainError:
+        self._given(type, data, at)
         return self.refuse_command(self.command(type, data, by, at))
+
+    def _given(self, type: str, data: dict[str, Any], at: datetime | None) -> None:
+        """What a collection presupposes in the scene: the donor was screened at the site
+        just before (``screen_before_collection``; the screening rules' own specs turn it
+        off). Best effort: when the screening itself is refused, the collection will be for
+        its own reason."""
+        if type != "DonationCollected" or not self.screen_before_collection:
+            return
+        try:
+            self.screen(str(data.get("donor_id")), str(data.get("site_id")), at=at)
+        except DomainError:
+            pass
 
     def run(self, cmd: Command) -> list[NewEvent]:
         """Decide and apply a command built by hand (a late entry, say)."""
@@ -133,7 +148,9 @@ class Scene:
                   **extra: Any) -> str:
         self.serial += 1
         donor_id = donor_id or f"DNR-{self.serial:04d}"
-        self.do("DonorRegistered", {"donor_id": donor_id, **extra},
+        extra.setdefault("sex", "M")  # the scene's donors are men unless a test says so
+        self.do("DonorRegistered", {"donor_id": donor_id, **{k: v for k, v in extra.items()
+                                                            if v is not None}},
                 actor("collector", "BB1"), at)
         return donor_id
 
@@ -141,7 +158,8 @@ class Scene:
                 collection_type: str = "whole_blood", category: str = "whole_blood",
                 product_code: str = "E0001V00", volume_ml: int = 450,
                 at: datetime | None = None) -> str:
-        """Collect a donation (new donor unless given); returns the primary unit id."""
+        """Collect a donation (new donor unless given) after a passing screening at the
+        site; returns the primary unit id."""
         self.dins += 1
         number = n if n is not None else self.dins
         donor_id = donor_id or self.new_donor(at=at)
@@ -151,6 +169,12 @@ class Scene:
             "category": category, "volume_ml": volume_ml,
         }, actor("collector", site), at)
         return f"{din(number)}-{product_code}"
+
+    def screen(self, donor_id: str, site: str = "BB1", hb_g_l: int = 140, passed: bool = True,
+               at: datetime | None = None) -> None:
+        """The pre-donation check at ``site`` (Hb 140 g/L passes for every sex)."""
+        self.do("DonorScreened", {"donor_id": donor_id, "site_id": site, "hb_g_l": hb_g_l,
+                                  "pass": passed}, actor("collector", site), at)
 
     def split(self, unit_id: str, components: list[tuple[str, str, int]] | None = None,
               site: str = "BB1") -> list[str]:

@@ -53,13 +53,14 @@ STEPS = (
     "release", "release", "quarantine", "lift", "store", "excursion", "ship", "receive",
     "receive", "reserve", "reserve", "issue", "issue", "return", "transfuse", "transfuse",
     "reaction", "discard", "fractionate", "lookback", "ack",
-) * 3 + ("repeat", "repeat", "confirm", "regroup", "pdi", "reinstate", "defer")
+) * 3 + ("repeat", "repeat", "confirm", "regroup", "pdi", "reinstate", "defer", "modify",
+      "modify")
 USES = ("UnitReleased", "UnitReserved", "UnitIssued", "UnitTransfused")
 """The steps that bring a unit closer to a patient."""
 WANTED_STATUS = {"receive": "in_transit", "issue": "reserved", "transfuse": "issued",
                  "return": "issued", "reserve": "released", "reaction": "transfused",
                  "release": "unreleased", "ship": "released", "split": "unreleased"}
-MINUTES = (1,) * 12 + (0, 5, 20, 45, 240, 60 * 24)
+MINUTES = (1,) * 12 + (0, 5, 20, 45, 240, 60 * 8)
 
 
 class Chooser(Protocol):
@@ -129,12 +130,15 @@ class Walk:
         if step == "collect":
             kind = c.pick([("whole_blood", "whole_blood", "E0001V00")] * 3 + [
                 ("apheresis_platelets", "platelets", "E3084V00")])
-            return [("DonationCollected", {
-                "din": din(self.careful(len(s.log), range(1, 80))),
-                "donor_id": c.pick(keys(s, "donor", "DNR-1")),
-                "site_id": self.careful(c.pick(["BB1", "BB2", "MU1"]), SITE_IDS),
-                "collection_type": kind[0], "category": kind[1], "product_code": kind[2],
-                "volume_ml": 450}, "BB1")]
+            donor = c.pick(keys(s, "donor", "DNR-1"))
+            site = self.careful(c.pick(["BB1", "BB2", "MU1"]), SITE_IDS)
+            hb = self.careful(145, [110, 130, 145])  # now and then a donor fails screening
+            return [("DonorScreened", {"donor_id": donor, "site_id": site, "hb_g_l": hb,
+                                       "pass": hb >= 135}, "BB1"),
+                    ("DonationCollected", {
+                        "din": din(self.careful(len(s.log), range(1, 80))), "donor_id": donor,
+                        "site_id": site, "collection_type": kind[0], "category": kind[1],
+                        "product_code": kind[2], "volume_ml": 450}, "BB1")]
         if step == "split":
             comps = dict.fromkeys(c.pick(PRODUCTS) for _ in range(c.pick([1, 2, 3])))
             return [("UnitSplit", {"unit_id": unit_id, "components": [
@@ -234,6 +238,11 @@ class Walk:
                 "fractionator_site_id": self.careful("FR1", SITE_IDS)}),
             "ack": ("LookbackAcknowledged", {"lookback_id": f"LB-{c.pick([1, 2, 3])}",
                                              "site_id": site}),
+            "modify": ("UnitModified", {
+                "modification": c.pick(["irradiated", "washed", "thawed", "leukoreduced",
+                                        "volume_reduced", "pathogen_reduced"]),
+                "product_code": c.pick(["E0400V00", "E0398VB0", "E3084VB0", "E2555VB0"]),
+                "system": c.pick(["closed", "closed", "open"])}),
         }
         type_, extra = table[step]
         return type_, {"unit_id": unit_id, **extra}, there if step == "receive" else here
@@ -279,7 +288,31 @@ def check_uses(before: Any, events: Sequence[Any]) -> None:
                 f"{e.type} of {u.unit_id} with the group of {din_} undetermined")
 
 
+def check_lineage(s: Scene) -> None:
+    """No unit outlives an ancestor, and a lineage never holds more than was collected plus
+    the collection sets' allowances (RULES §5)."""
+    every = {u.unit_id: u for u in units(s)}
+    for u in every.values():
+        todo = list(u.parents)
+        while todo:
+            parent = every[todo.pop()]
+            assert u.expires_at <= parent.expires_at, f"{u.unit_id} outlives {parent.unit_id}"
+            todo.extend(parent.parents)
+    allowance = CATALOGUE.products.collection_set_ml
+    budget = {u.din: u.volume_ml + allowance.get(u.collection_type or "", 0)
+              for u in every.values() if not u.parents and u.collection_type is not None}
+    held: dict[frozenset[str], int] = {}
+    for u in every.values():
+        if not u.children:  # what the lineage holds now: its leaves
+            key = frozenset(u.source_dins)
+            held[key] = held.get(key, 0) + u.volume_ml
+    for dins, volume in held.items():
+        if all(d in budget for d in dins):
+            assert volume <= sum(budget[d] for d in dins), (sorted(dins), volume)
+
+
 def check_invariants(s: Scene, frozen: dict[str, UnitState]) -> None:
+    check_lineage(s)
     for u in units(s):
         assert u.custodian_site_id in SITES, u
         assert u.in_transit_to != u.custodian_site_id

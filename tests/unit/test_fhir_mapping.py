@@ -90,3 +90,22 @@ def test_a_search_is_a_valid_searchset_bundle() -> None:
     parsed = Bundle.model_validate(bundle)
     assert parsed.type == "searchset" and parsed.total == 2
     assert parsed.entry[0].fullUrl.endswith("/BiologicallyDerivedProduct/" + UNIT["unit_id"])
+
+
+def test_a_modified_product_shows_its_processing_step_attributes_and_holds() -> None:
+    from fhir.resources.biologicallyderivedproduct import BiologicallyDerivedProduct
+
+    resource = mapping.product({
+        "unit_id": "A999925000001-E0400V00", "din": "A999925000001",
+        "product_code": "E0400V00", "category": "red_cells", "status": "quarantined",
+        "abo": "O", "rhd": "NEG", "attributes": ["irradiated"],
+        "parents": [{"unit_id": "A999925000001-E0398V00", "kind": "irradiated"}],
+        "holds": [{"hold_id": "h1", "cause": "lookback", "reason": "lookback LB-1"}]})
+    product = BiologicallyDerivedProduct.model_validate(resource)
+    assert product.productStatus.code == "unavailable"
+    assert product.productCode.coding[0].code == "E0400"
+    values = {p.type.coding[0].code: p.valueCodeableConcept for p in product.property
+              if p.valueCodeableConcept is not None}
+    assert values["processing"].coding[0].code == "irradiated"
+    assert values["attribute"].coding[0].code == "irradiated"
+    assert values["hold"].coding[0].code == "lookback"

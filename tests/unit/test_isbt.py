@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from app.api.problems import http_status
 from app.errors import (
     DinCheckCharacter,
     InvalidDin,
+    InvalidInput,
     InvalidProductCode,
     InvalidUnitId,
     UnknownBloodGroup,
@@ -141,3 +144,48 @@ def test_identifiers_that_match_only_after_unicode_case_folding_are_refused(spoo
     with pytest.raises(UnknownBloodGroup):
         isbt.parse_rhd("po\u017f")
     assert isbt.parse_rhd("\u2212") == "NEG"  # a minus sign is no spoof: it folds to nothing
+
+
+_DIN_CHARS = "ABCDEFGHIJKLMNPQRSTUVWXYZ123456789"
+
+
+@given(facility=st.text(_DIN_CHARS, min_size=1, max_size=1),
+       rest=st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", min_size=4, max_size=4),
+       year=st.integers(0, 99), seq=st.integers(0, 999_999))
+def test_barcode_flag_check_values_round_trip_through_stdnum(
+        facility: str, rest: str, year: int, seq: int) -> None:
+    """Flags 60-96 carry 60 + the Mod 37-2 check value (python-stdnum's)."""
+    from stdnum.iso7064 import mod_37_2
+
+    din = f"{facility}{rest}{year:02d}{seq:06d}"
+    code = isbt.barcode(din)
+    check = mod_37_2.calc_check_digit(din)
+    assert int(code[-2:]) == 60 + "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ*".index(check)
+    assert isbt.parse_din(code) == din
+    assert mod_37_2.is_valid(din + check)
+    wrong = 60 + (int(code[-2:]) - 60 + 1) % 37
+    with pytest.raises(DinCheckCharacter):
+        isbt.parse_din(f"={din}{wrong:02d}")
+
+
+@pytest.mark.parametrize("barcode", ["=G12341765432199", "=G123417654321ZZ", "=G12341765432161"])
+def test_barcode_flags_out_of_range_or_with_a_wrong_check_value_are_refused(
+        barcode: str) -> None:
+    """Review: "=G12341765432199" and "...ZZ" were both accepted (the check value is 70)."""
+    with pytest.raises(InvalidInput):
+        isbt.parse_din(barcode)
+    assert isbt.parse_din("=G12341765432170") == "G123417654321"
+    assert isbt.parse_din("=G12341765432100") == "G123417654321"  # 00: no check value
+
+
+@pytest.mark.parametrize(("code", "ok"), [
+    ("E0398V00", True), ("E0398VA0", True), ("E0398VAb", True), ("E0398V0a", True),
+    ("E0398V1A", False), ("E0398VA1", False), ("E0398V01", False)])
+def test_product_code_division_characters(code: str, ok: bool) -> None:
+    """Review: division characters accepted digits: the first is A-Z or 0, the second a-z
+    or 0."""
+    if ok:
+        assert isbt.parse_product_code(code) == code
+    else:
+        with pytest.raises(InvalidProductCode):
+            isbt.parse_product_code(code)

@@ -40,7 +40,7 @@ def test_a_non_custodian_cannot_act_on_a_unit() -> None:
     for type_, data in (
         ("UnitStored", {"unit_id": unit, "site_id": "BB2", "location": "x"}),
         ("UnitQuarantined", {"unit_id": unit, "reason": "x"}),
-        ("UnitDiscarded", {"unit_id": unit, "reason": "damaged"}),
+        ("UnitDiscarded", {"unit_id": unit, "reason": "damaged", "note": "bag torn"}),
         ("TemperatureExcursionRecorded", {"unit_id": unit, "min_temp_dc": 30,
                                           "max_temp_dc": 90, "minutes": 30}),
     ):
@@ -108,7 +108,7 @@ def test_a_unit_in_transit_accepts_nothing_but_its_receipt() -> None:
         ("UnitStored", {"unit_id": unit, "site_id": "BB1", "location": "x"}, BB1),
         ("UnitShipped", {"unit_id": unit, "from_site_id": "BB1", "to_site_id": "H2",
                          "shipment_id": "S-9"}, BB1),
-        ("UnitDiscarded", {"unit_id": unit, "reason": "damaged"}, BB1),
+        ("UnitDiscarded", {"unit_id": unit, "reason": "damaged", "note": "bag torn"}, BB1),
         ("UnitIssued", {"unit_id": unit, "patient_id": "PAT-1", "emergency": True,
                         "justification": "bleeding", "physician_id": "PHY-1"},
          actor("admin", None)),
@@ -214,7 +214,7 @@ def test_a_unit_goes_on_to_a_second_hospital() -> None:
 def test_exactly_one_custodian_after_each_step() -> None:
     s = scene()
     unit = s.released_component()
-    s.do("UnitDiscarded", {"unit_id": unit, "reason": "damaged"}, H1)
+    s.do("UnitDiscarded", {"unit_id": unit, "reason": "damaged", "note": "bag torn"}, H1)
     assert isinstance(s.refuse("UnitShipped", {"unit_id": unit, "from_site_id": "H1",
                                                "to_site_id": "H2", "shipment_id": "S"}, H1),
                       FinalFate)

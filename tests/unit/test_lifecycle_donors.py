@@ -27,6 +27,7 @@ from app.errors import (
 )
 from app.events import isbt
 from app.events.catalogue import Catalogue
+from app.events.catalogue_parts import DonorRules
 from tests.support.scene import ADMIN, T0, Scene, actor, body, din, scene
 
 COLLECTOR = actor("collector", "BB1")
@@ -206,20 +207,26 @@ def test_only_a_deferred_donor_can_be_reinstated() -> None:
     assert isinstance(err, DonorNotDeferred)
 
 
-@pytest.mark.parametrize(("first", "second", "days", "allowed"), [
-    ("whole_blood", "whole_blood", 55, False),
-    ("whole_blood", "whole_blood", 56, True),
-    ("apheresis_plasma", "apheresis_plasma", 13, False),
-    ("apheresis_plasma", "apheresis_plasma", 14, True),
-    ("apheresis_platelets", "apheresis_platelets", 7, True),
-    ("apheresis_platelets", "apheresis_platelets", 6, False),
-    ("whole_blood", "apheresis_plasma", 20, False),   # the longer interval of the two counts
-    ("apheresis_plasma", "whole_blood", 20, False),
+@pytest.mark.parametrize(("first", "second", "sex", "days", "allowed"), [
+    ("whole_blood", "whole_blood", "M", 55, False),
+    ("whole_blood", "whole_blood", "M", 56, True),
+    ("whole_blood", "whole_blood", "F", 83, False),
+    ("whole_blood", "whole_blood", "F", 84, True),
+    ("whole_blood", "whole_blood", None, 83, False),  # unrecorded sex: the longer interval
+    ("whole_blood", "whole_blood", "X", 84, True),
+    ("apheresis_plasma", "apheresis_plasma", "M", 1, False),
+    ("apheresis_plasma", "apheresis_plasma", "M", 2, True),
+    ("apheresis_platelets", "apheresis_platelets", "F", 2, True),
+    ("whole_blood", "apheresis_plasma", "M", 27, False),
+    ("whole_blood", "apheresis_plasma", "M", 28, True),
+    # The review's case: whole blood 10 days after a plateletpheresis (no red-cell loss).
+    ("apheresis_platelets", "whole_blood", "M", 10, True),
+    ("apheresis_plasma", "whole_blood", "F", 1, False),
 ])
 def test_the_minimum_interval_depends_on_the_collection_type(
-        first: str, second: str, days: int, allowed: bool) -> None:
+        first: str, second: str, sex: str | None, days: int, allowed: bool) -> None:
     s = scene()
-    donor = s.new_donor()
+    donor = s.new_donor(sex=sex)
     categories = {"whole_blood": ("whole_blood", "E0001V00"),
                   "apheresis_plasma": ("plasma", "E2555V00"),
                   "apheresis_platelets": ("platelets", "E3084V00")}
@@ -236,7 +243,9 @@ def test_the_minimum_interval_depends_on_the_collection_type(
 
 
 def test_the_interval_is_configurable() -> None:
-    s = Scene(Catalogue(min_donation_interval_days={"whole_blood": 90})).network()
+    intervals = DonorRules().intervals_days
+    intervals["whole_blood"]["whole_blood"] = {"M": 90, "F": 90}
+    s = Scene(Catalogue(donors=DonorRules(intervals_days=intervals))).network()
     donor = s.new_donor()
     s.do("DonationCollected", collection(1, donor), COLLECTOR, at=T0)
     err = s.refuse("DonationCollected", collection(2, donor), COLLECTOR,

@@ -296,7 +296,7 @@ def test_an_adverse_reaction_needs_the_transfusion() -> None:
 
 @pytest.mark.parametrize(("fate", "data"), [
     ("UnitTransfused", {"patient_id": "PAT-0001"}),
-    ("UnitDiscarded", {"reason": "damaged"}),
+    ("UnitDiscarded", {"reason": "damaged", "note": "bag torn"}),
 ])
 def test_final_fates_stay_final(fate: str, data: dict[str, str]) -> None:
     s = scene()

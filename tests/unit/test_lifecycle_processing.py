@@ -65,9 +65,10 @@ def test_split_children_keep_the_din_and_the_parent_is_consumed() -> None:
     assert event.stream == parent
     assert body(event)["din"] == din(1)
     assert [c["unit_id"] for c in body(event)["components"]] == [red, plasma]
-    # Shelf life runs from collection: 42 days for red cells, 365 for plasma.
-    assert body(event)["components"][0]["expires_at"] == "2025-04-12T08:00:00.000000Z"
-    assert body(event)["components"][1]["expires_at"] == "2026-03-01T08:00:00.000000Z"
+    # Shelf life runs from collection, capped by the parent's (RULES §5): red cells would
+    # keep 42 days and plasma 365, but the whole blood they come from keeps 35.
+    assert body(event)["components"][0]["expires_at"] == "2025-04-05T08:00:00.000000Z"
+    assert body(event)["components"][1]["expires_at"] == "2025-04-05T08:00:00.000000Z"
     assert {("unit", parent), ("unit", red), ("unit", plasma)} <= event.refs
     assert s.unit(parent).consumed and s.unit(parent).children == (red, plasma)
     assert s.unit(red).parents == (parent,) and s.unit(red).custodian_site_id == "BB1"
@@ -89,9 +90,14 @@ def test_components_need_distinct_product_codes() -> None:
     err = s.refuse("UnitSplit", split_data(parent, (RED_CELLS, "red_cells", 200),
                                            (RED_CELLS, "red_cells", 200)), PROCESSING)
     assert isinstance(err, ComponentExists)
+    # Whole blood is not made from whole blood (RULES §5 derivation table) ...
     err = s.refuse("UnitSplit", split_data(parent, ("E0001V00", "whole_blood", 200)),
                    PROCESSING)
-    assert isinstance(err, ComponentExists)  # the parent's own unit id
+    assert err.rule == "derivation-not-allowed"
+    # ... and an aliquot cannot take its parent's own unit id.
+    red = s.split(parent, [(RED_CELLS, "red_cells", 250)])[0]
+    err = s.refuse("UnitSplit", split_data(red, (RED_CELLS, "red_cells", 100)), PROCESSING)
+    assert isinstance(err, ComponentExists)
 
 
 def test_divisions_of_a_component_are_distinct_units() -> None:
@@ -104,9 +110,12 @@ def test_divisions_of_a_component_are_distinct_units() -> None:
 def test_component_volumes_cannot_exceed_the_parent() -> None:
     s = scene()
     parent = s.collect(volume_ml=450)
-    err = s.refuse("UnitSplit", split_data(parent, (RED_CELLS, "red_cells", 300),
-                                           (PLASMA, "plasma", 200)), PROCESSING)
-    assert isinstance(err, VolumeExceeded)
+    # 450 mL as drawn + 63 mL anticoagulant + 110 mL additive: 623 mL at most.
+    err = s.refuse("UnitSplit", split_data(parent, (RED_CELLS, "red_cells", 400),
+                                           (PLASMA, "plasma", 224)), PROCESSING)
+    assert isinstance(err, VolumeExceeded) and err.extra["allowance_ml"] == 173
+    s.do("UnitSplit", split_data(parent, (RED_CELLS, "red_cells", 400),
+                                 (PLASMA, "plasma", 223)), PROCESSING)
 
 
 def test_only_the_custodian_splits() -> None:
@@ -212,7 +221,8 @@ def test_a_product_code_can_override_its_category_shelf_life() -> None:
     [event] = s.do("UnitSplit", split_data(parent, ("E0400V00", "red_cells", 250),
                                            (RED_CELLS, "red_cells", 100)), PROCESSING)
     expiries = [c["expires_at"] for c in body(event)["components"]]
-    assert expiries == ["2025-03-29T08:00:00.000000Z", "2025-04-12T08:00:00.000000Z"]
+    # 28 days by its code; the other red cells 42 by category, capped at the parent's 35.
+    assert expiries == ["2025-03-29T08:00:00.000000Z", "2025-04-05T08:00:00.000000Z"]
 
 
 def test_keys_needed_for_a_split_names_the_components() -> None:

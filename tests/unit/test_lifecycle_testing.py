@@ -94,7 +94,7 @@ def test_release_with_every_mandatory_marker_negative_and_group_known() -> None:
     assert body(event)["abo"] == "B" and body(event)["rhd"] == "POS"
     assert body(event)["based_on"] == [r.position for r in s.donation(din(1)).results]
     assert body(event)["category"] == "red_cells"
-    assert body(event)["expires_at"] == "2025-04-12T08:00:00.000000Z"
+    assert body(event)["expires_at"] == "2025-04-05T08:00:00.000000Z"
     assert s.unit(red).status == "released"
     assert isinstance(s.refuse("UnitReleased", {"unit_id": red}, PROCESSING),
                       UnitAlreadyReleased)
@@ -134,7 +134,8 @@ def test_a_reactive_marker_quarantines_every_sibling_and_defers_the_donor() -> N
     s.test_all(din(1))
     s.release(red)
     s.receive(red, s.ship(red, "H1"))
-    s.do("UnitDiscarded", {"unit_id": plt, "reason": "damaged"}, actor("inventory", "BB1"))
+    s.do("UnitDiscarded", {"unit_id": plt, "reason": "damaged", "note": "bag torn"},
+         actor("inventory", "BB1"))
     cmd_events = s.do("TestResultRecorded", result(din(1), "HBV", "reactive"), LAB)
     first, *derived = cmd_events
     assert first.type == "TestResultRecorded"

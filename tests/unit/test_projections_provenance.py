@@ -89,7 +89,7 @@ def test_any_batching_gives_the_same_tables() -> None:
         red, plasma = s.split(whole, site=bank)
         s.release(red, bank)
         s.receive(red, s.ship(red, "H1", bank), "H1", accepted=i % 3 != 0)
-        s.do("UnitDiscarded", {"unit_id": plasma, "reason": "damaged"},
+        s.do("UnitDiscarded", {"unit_id": plasma, "reason": "damaged", "note": "bag torn"},
              actor("processing", bank))
     events = s.stored()
     whole_log = fold(events)

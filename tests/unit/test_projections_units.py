@@ -93,7 +93,7 @@ def test_status_follows_release_quarantine_transit_issue_and_fate() -> None:
     step("UnitIssued", {"patient_id": "PAT-9"}, "H1", "hospital")
     step("UnitReturned", {"reason": "not needed"}, "H1", "hospital")
     s.later(hours=1)
-    step("UnitDiscarded", {"reason": "damaged"}, "H1", "hospital")
+    step("UnitDiscarded", {"reason": "damaged", "note": "bag torn"}, "H1", "hospital")
     assert seen == ["released", "quarantined", "released", "in_transit", "released", "reserved",
                     "issued", "released", "discarded"]
     t = fold(s.stored())

@@ -6,18 +6,23 @@ catalogue's shelf life.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from pydantic import model_validator
 
 from app.errors import (
+    AnnualLimitReached,
     CategoryMismatch,
     DinAlreadyCollected,
     DonationIntervalTooShort,
     DonorDeferredError,
+    DonorScreeningFailed,
+    DonorScreeningRequired,
     ExpiryBeyondShelfLife,
     InvalidEventData,
 )
 from app.events import isbt
-from app.events.catalogue import Category, CollectionType
+from app.events.catalogue import Catalogue, Category, CollectionType, IntendedUse
 from app.events.decision import Decision
 from app.events.event_type import (
     Changes,
@@ -77,6 +82,16 @@ class DonationCollected(EventData):
     expires_at: Timestamp | None = None
     donor_abo: AboGroup | None = None
     donor_rhd: RhdType | None = None
+    intended_use: IntendedUse = "allogeneic"
+    intended_recipient_id: Pseudonym | None = None
+
+    @model_validator(mode="after")
+    def _recipient_named(self) -> DonationCollected:
+        named = self.intended_use in ("autologous", "directed")
+        if named != (self.intended_recipient_id is not None):
+            raise ValueError("intended_recipient_id names the recipient of an autologous or "
+                             "directed donation, and only of one")
+        return self
 
 
 def donation_collected(d: Decision, data: DonationCollected) -> None:
@@ -100,7 +115,10 @@ def donation_collected(d: Decision, data: DonationCollected) -> None:
                 for x in active),
             field="data.donor_id", deferral_ids=[x.deferral_id for x in active],
         )
+    check_product_code(cat, data.product_code, data.category, "data.product_code")
+    _check_screening(d, donor, data.site_id)
     _check_interval(d, donor, data.collection_type)
+    _check_caps(d, donor, data.collection_type, data.volume_ml)
     shelf_end = d.at + cat.storage_for(data.category, data.product_code).shelf_life
     enriched = data.model_copy(update={
         "unit_id": unit_id,
@@ -113,18 +131,66 @@ def donation_collected(d: Decision, data: DonationCollected) -> None:
     })
 
 
+def _check_screening(d: Decision, donor: DonorState, site_id: str) -> None:
+    """A passing pre-donation check at this site in the hours before (RULES §4)."""
+    rules = d.catalogue.donors
+    window = timedelta(hours=rules.screening_valid_hours)
+    recent = [x for x in donor.screenings
+              if x.site_id == site_id and d.at - window <= x.at <= d.at]
+    if not recent:
+        raise DonorScreeningRequired(
+            f"donor {donor.donor_id} has no screening at {site_id} in the "
+            f"{rules.screening_valid_hours} h before", field="data.donor_id")
+    last = recent[-1]
+    limit = rules.hb_min(donor.sex)
+    if not last.passed or last.hb_g_l < limit:
+        raise DonorScreeningFailed(
+            f"donor {donor.donor_id} did not pass screening (Hb {last.hb_g_l} g/L; the limit "
+            f"is {limit} g/L{'' if donor.sex else ' for a donor of unrecorded sex'})",
+            field="data.donor_id", hb_g_l=last.hb_g_l, limit_g_l=limit)
+
+
 def _check_interval(d: Decision, donor: DonorState, collection_type: str) -> None:
-    # The gap to any other donation must cover the longer of the two types' intervals: a
-    # donor who gave whole blood waits its 56 days before giving plasma too.
-    wanted = d.catalogue.min_interval(collection_type)
+    """Each earlier donation's interval to this one, by the two procedures and the sex."""
+    rules = d.catalogue.donors
     for earlier in donor.donations:
-        gap = max(wanted, d.catalogue.min_interval(earlier.collection_type))
-        if abs(d.at - earlier.collected_at) < gap:
+        days = rules.interval_days(earlier.collection_type, collection_type, donor.sex)
+        if d.at - earlier.collected_at < timedelta(days=days):
             raise DonationIntervalTooShort(
                 f"donor {donor.donor_id} gave {earlier.collection_type} (DIN {earlier.din}) on "
-                f"{format_time(earlier.collected_at)}; the minimum interval is {gap.days} days",
-                field="data.donor_id", previous_din=earlier.din,
-            )
+                f"{format_time(earlier.collected_at)}; {collection_type} may follow after "
+                f"{days} days", field="data.donor_id", previous_din=earlier.din)
+
+
+def _check_caps(d: Decision, donor: DonorState, collection_type: str, volume_ml: int) -> None:
+    """No more donations (or plasma) in any 12 months than the catalogue allows."""
+    rules = d.catalogue.donors
+    year = [x for x in donor.donations if d.at - x.collected_at < timedelta(days=365)]
+    if collection_type == "whole_blood":
+        cap = rules.whole_blood_cap(donor.sex)
+        given = sum(1 for x in year if x.collection_type == "whole_blood")
+        what = "whole-blood donations"
+    else:
+        cap = rules.apheresis_per_year
+        given = sum(1 for x in year if x.collection_type != "whole_blood")
+        what = "apheresis procedures"
+    if given + 1 > cap:
+        raise AnnualLimitReached(f"donor {donor.donor_id} gave {given} {what} in 12 months "
+                                 f"(at most {cap})", field="data.donor_id")
+    if collection_type == "apheresis_plasma":
+        plasma = sum(x.volume_ml for x in year if x.collection_type == "apheresis_plasma")
+        if plasma + volume_ml > rules.plasma_ml_per_year:
+            raise AnnualLimitReached(
+                f"donor {donor.donor_id} gave {plasma} mL of plasma in 12 months; "
+                f"{volume_ml} mL more exceeds {rules.plasma_ml_per_year} mL",
+                field="data.volume_ml")
+
+
+def check_product_code(cat: Catalogue, code: str, category: str, field: str) -> None:
+    """A product code the catalogue knows must be declared as its category."""
+    known = cat.products.product_categories.get(code[:5])
+    if known is not None and known != category:
+        raise CategoryMismatch(f"product code {code} is {known}, not {category}", field=field)
 
 
 def derived_unit_id(din: str, product_code: str, given: str | None, field: str) -> str:
@@ -158,6 +224,7 @@ def _collected(world: World, e: Event, data: DonationCollected) -> Changes:
         volume_ml=data.volume_ml, collected_at=at, expires_at=parse_time(data.expires_at),
         source_dins=(din,), collection_type=data.collection_type, donor_id=data.donor_id,
         collected_site_id=data.site_id, custodian_site_id=data.site_id,
+        intended_use=data.intended_use, intended_recipient_id=data.intended_recipient_id,
     ))
     donor = get_donor(world, data.donor_id)
     donation = construct(DonationState, dict(
@@ -168,7 +235,7 @@ def _collected(world: World, e: Event, data: DonationCollected) -> Changes:
     ))
     changes: Changes = {("unit", unit_id): unit, ("donation", din): donation}
     if donor is not None:
-        given = construct(DonorDonation, dict(din=din, collected_at=at,
+        given = construct(DonorDonation, dict(din=din, collected_at=at, volume_ml=data.volume_ml,
                                               collection_type=data.collection_type))
         changes[("donor", donor.donor_id)] = updated(
             donor, {"donations": (*donor.donations, given)})

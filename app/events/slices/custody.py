@@ -93,7 +93,7 @@ def excursion_recorded(d: Decision, data: TemperatureExcursionRecorded) -> None:
     """Readings outside the category's range quarantine the unit."""
     unit = d.workable(data.unit_id)
     d.emit(data, unit.unit_id, unit_refs(unit.unit_id))
-    storage = d.catalogue.storage_for(unit.category, unit.product_code)
+    storage = d.catalogue.storage_for(unit.category, unit.product_code, unit.modifications)
     if not storage.in_range(data.min_temp_dc, data.max_temp_dc):
         reason = (f"temperature excursion {data.min_temp_dc}..{data.max_temp_dc} dC "
                   f"for {data.minutes} min")
@@ -141,10 +141,10 @@ def unit_received(d: Decision, data: UnitReceived) -> None:
     if not data.accepted:
         place_holds(d, [unit], "receipt", f"refused at receipt by {data.site_id}")
         return
-    storage = d.catalogue.storage_for(unit.category, unit.product_code)
-    if data.temp_dc is not None and not storage.in_range(data.temp_dc, data.temp_dc):
+    if data.temp_dc is not None and not d.catalogue.cold_chain.in_range(
+            unit.category, data.temp_dc, unit.modifications):
         place_holds(d, [unit], "receipt",
-                    f"arrived at {data.temp_dc} dC, outside the storage range")
+                    f"arrived at {data.temp_dc} dC, outside the transport range")
 
 
 def _stored(u: UnitState, e: Event, data: UnitStored) -> UnitState:

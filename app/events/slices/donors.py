@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import StrictBool
+from pydantic import Field, StrictBool
 
 from app.errors import (
     AlreadyExists,
@@ -20,7 +20,10 @@ from app.errors import (
     DeferralNotFound,
     DonorNotDeferred,
     DonorNotFound,
+    DonorOutOfScope,
 )
+from app.events.authz import ADMIN
+from app.events.catalogue_parts import Sex
 from app.events.decision import Decision
 from app.events.event_type import Changes, EventType, Need, RawData, reads_key, roles
 from app.events.fields import AboGroup, Din, Ident, Marker, Pseudonym, RhdType, Text, Timestamp
@@ -29,10 +32,12 @@ from app.events.messages import Event
 from app.events.payload import DerivedData, EventData, construct
 from app.events.results import of_marker
 from app.events.slices.holds import place_holds
+from app.events.slices.sites import COLLECTION_SITE_KINDS, collected_or_tests
 from app.events.state import (
     Deferral,
     DeferralCause,
     DonorState,
+    Screening,
     World,
     get_donation,
     get_donor,
@@ -49,6 +54,19 @@ class DonorRegistered(EventData):
     donor_id: Pseudonym
     abo: AboGroup | None = None
     rhd: RhdType | None = None
+    sex: Sex | None = None
+    birth_year: int | None = Field(default=None, ge=1900, le=2100)
+
+
+class DonorScreened(EventData):
+    """The pre-donation check at a collection site: haemoglobin (g/L) and the outcome of the
+    health questions. A collection needs a passing one at the same site in the 24 h before."""
+
+    donor_id: Pseudonym
+    site_id: Ident
+    hb_g_l: int = Field(ge=0, le=300)
+    passed: StrictBool = Field(alias="pass", description="``pass`` in JSON")
+    reason: Text | None = None
 
 
 class DonorDeferred(DerivedData):
@@ -106,6 +124,13 @@ def donor_registered(d: Decision, data: DonorRegistered) -> None:
     d.emit(data, f"donor:{data.donor_id}", {("donor", data.donor_id)})
 
 
+def donor_screened(d: Decision, data: DonorScreened) -> None:
+    """A check at a collection site of a registered donor."""
+    registered_donor(d, data.donor_id)
+    d.site(data.site_id, "data.site_id", COLLECTION_SITE_KINDS)
+    d.emit(data, f"donor:{data.donor_id}", {("donor", data.donor_id), ("site", data.site_id)})
+
+
 def donor_deferred(d: Decision, data: DonorDeferred) -> None:
     """Add a deferral to a registered donor: until a date, permanently, or pending."""
     registered_donor(d, data.donor_id)
@@ -154,8 +179,15 @@ def _confirmed_negative(d: Decision, deferral: Deferral) -> None:
 
 
 def post_donation_information(d: Decision, data: PostDonationInformationReceived) -> None:
-    """Hold every live unit from the donor's donations collected since ``since``."""
+    """Hold every live unit from the donor's donations collected since ``since``: recorded by
+    a site that collected from the donor (or its lab), never by a stranger to the donor, who
+    could otherwise hold any site's stock."""
     donor = registered_donor(d, data.donor_id)
+    if not (d.cmd.actor.role == ADMIN or collected_or_tests(
+            d.world, d.cmd.actor.site_id, [given.din for given in donor.donations])):
+        raise DonorOutOfScope(
+            f"donor {data.donor_id} never gave at {d.cmd.actor.site_id}, nor at a site its "
+            "lab serves", field="data.donor_id")
     since = parse_time(data.since)
     start = [unit_id for given in donor.donations if given.collected_at >= since
              for unit_id in _unit_ids(d, given.din)]
@@ -172,7 +204,18 @@ def _unit_ids(d: Decision, din: str) -> tuple[str, ...]:
 
 def _registered(world: World, e: Event, data: DonorRegistered) -> Changes:
     group = {m: v for m, v in (("ABO", data.abo), ("RHD", data.rhd)) if v is not None}
-    return {("donor", data.donor_id): DonorState(donor_id=data.donor_id, group=group)}
+    return {("donor", data.donor_id): DonorState(
+        donor_id=data.donor_id, group=group, sex=data.sex, birth_year=data.birth_year)}
+
+
+def _screened(world: World, e: Event, data: DonorScreened) -> Changes:
+    donor = get_donor(world, data.donor_id)
+    if donor is None:
+        return {}
+    screening = construct(Screening, dict(site_id=data.site_id, at=e.occurred_at,
+                                          hb_g_l=data.hb_g_l, passed=data.passed))
+    return {("donor", donor.donor_id): updated(
+        donor, {"screenings": (*donor.screenings, screening)})}
 
 
 def _deferred(world: World, e: Event, data: DonorDeferred) -> Changes:
@@ -220,7 +263,10 @@ def _reads_donor_lineage(data: RawData) -> list[Need]:
 
 TYPES = (
     EventType(DonorRegistered, _registered, donor_registered, DONOR_CARE,
-              _reads_donor, {"donor_id": "DNR-7QX2K9", "abo": "O", "rhd": "NEG"}),
+              _reads_donor, {"donor_id": "DNR-7QX2K9", "abo": "O", "rhd": "NEG", "sex": "F",
+               "birth_year": 1990}),
+    EventType(DonorScreened, _screened, donor_screened, DONOR_CARE, _reads_donor,
+              {"donor_id": "DNR-7QX2K9", "site_id": "BB-DAM-01", "hb_g_l": 141, "pass": True}),
     EventType(DonorDeferred, _deferred, donor_deferred, DONOR_CARE,
               _reads_donor, {"donor_id": "DNR-7QX2K9", "reason": "low haemoglobin",
                              "until": "2026-12-20", "cause": "low_haemoglobin"}),

@@ -27,12 +27,13 @@ from app.events.fields import Din, Ident, Marker, Text, UnitId
 from app.events.messages import Event
 from app.events.payload import DerivedData, construct
 from app.events.results import CLEAR, donation_typing, marker_status
-from app.events.state import get_donation, updated
+from app.events.state import get_donation, get_site, updated
 from app.events.unit import BLOOD_ESTABLISHMENT_CAUSES, Hold, HoldCause, UnitState
 
 UNIT_CARE = roles("processing", "inventory", "hospital")
 """The roles of every site that holds units and looks after them."""
 BLOOD_ESTABLISHMENT: Final = frozenset({"processing", ADMIN})
+BLOOD_ESTABLISHMENT_SITES: Final = frozenset({"blood_bank"})
 DERIVED_ONLY: Final[frozenset[HoldCause]] = frozenset({
     "test", "abo_discrepancy", "lookback", "receipt"})
 """Causes only the rules place: asked for by hand they would bypass the result or the
@@ -110,13 +111,25 @@ def quarantine_lifted(d: Decision, data: QuarantineLifted) -> None:
     """Lift one open hold: named, allowed to this role, and resolved when it is a test's."""
     unit = d.workable(data.unit_id)
     hold = _the_hold(unit, data.hold_id)
-    if hold.cause in BLOOD_ESTABLISHMENT_CAUSES and d.cmd.actor.role not in BLOOD_ESTABLISHMENT:
+    if hold.cause in BLOOD_ESTABLISHMENT_CAUSES and not _blood_establishment(d):
         raise HoldLiftNotAllowed(
-            f"a {hold.cause} hold is lifted by the blood establishment, not a "
-            f"{d.cmd.actor.role} key", field="data.hold_id")
+            f"a {hold.cause} hold is lifted by the blood establishment (the processing key "
+            f"of a blood bank), not a {d.cmd.actor.role} key of {d.cmd.actor.site_id}",
+            field="data.hold_id")
     _resolved(d, hold)
     d.emit(data.model_copy(update={"hold_id": hold.hold_id}), unit.unit_id,
            unit_refs(unit.unit_id))
+
+
+def _blood_establishment(d: Decision) -> bool:
+    """An admin, or a processing key of a blood bank: a hospital's own processing (thawing,
+    irradiating) may not clear a hold the blood establishment placed."""
+    actor = d.cmd.actor
+    if actor.role == ADMIN:
+        return True
+    site = get_site(d.world, actor.site_id) if actor.site_id is not None else None
+    return actor.role in BLOOD_ESTABLISHMENT and site is not None and (
+        site.site_kind in BLOOD_ESTABLISHMENT_SITES)
 
 
 def _the_hold(unit: UnitState, hold_id: str | None) -> Hold:

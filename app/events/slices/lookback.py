@@ -32,6 +32,7 @@ from app.errors import (
 from app.errors import (
     LookbackClosed as LookbackIsClosed,
 )
+from app.events import isbt
 from app.events.authz import ADMIN, acts_for
 from app.events.decision import Decision, unit_refs
 from app.events.event_type import Changes, EventType, Need, RawData, reads_din, reads_key, roles
@@ -41,7 +42,7 @@ from app.events.messages import Event, Key
 from app.events.payload import DerivedData, EventData
 from app.events.results import CLEAR, marker_status
 from app.events.slices.holds import UNIT_CARE, place_holds
-from app.events.slices.sites import lab_serves
+from app.events.slices.sites import collected_or_tests
 from app.events.state import (
     DonorState,
     LookbackState,
@@ -187,14 +188,8 @@ def lookback_started(d: Decision, data: LookbackStarted) -> None:
 
 def _in_scope(d: Decision, dins: list[str], field: str) -> None:
     """The acting site collected one of the donations, or tests for its collection site."""
-    site = d.cmd.actor.site_id
-    if d.cmd.actor.role == ADMIN:
+    if d.cmd.actor.role == ADMIN or collected_or_tests(d.world, d.cmd.actor.site_id, dins):
         return
-    for din in dins:
-        donation = get_donation(d.world, din)
-        if donation is not None and site is not None and (
-                donation.site_id == site or lab_serves(d.world, donation, site)):
-            return
     raise LookbackOutOfScope(
         "a lookback is started by the site that collected the donation, or its lab",
         field=field)
@@ -264,8 +259,13 @@ def recipient_notified(d: Decision, data: LookbackRecipientNotified) -> None:
 
 
 def lookback_closed(d: Decision, data: LookbackClosed) -> None:
-    """Close with an outcome the lookback's state supports."""
+    """The site that started the lookback closes it, with an outcome its state supports."""
     lookback = _open_lookback(d, data.lookback_id)
+    if not (acts_for(d.cmd.actor, lookback.started_by) or collected_or_tests(
+            d.world, d.cmd.actor.site_id, {isbt.din_of_unit(u) for u in lookback.units})):
+        raise LookbackOutOfScope(
+            f"lookback {data.lookback_id} is closed by the site that started it, or the "
+            "site that collected its donations", field="data.lookback_id")
     if data.outcome == "recipients_notified":
         waiting = sorted(u for u, p in lookback.patients.items()
                          if p not in lookback.notified.get(u, ()))

@@ -7,6 +7,8 @@ batch of samples elsewhere (``SamplesDispatched``), for instance while its usual
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from pydantic import Field
 
 from app.errors import AlreadyExists, DonationNotFound, NotCustodian
@@ -85,6 +87,19 @@ def lab_serves(world: World, donation: DonationState, lab_site_id: str) -> bool:
         return True
     site = get_site(world, donation.site_id) if donation.site_id is not None else None
     return site is not None and lab_site_id in site.labs
+
+
+def collected_or_tests(world: World, site_id: str | None, dins: Iterable[str]) -> bool:
+    """Whether ``site_id`` collected one of the donations ``dins``, or tests for its
+    collection site: the blood establishment that knows the donor."""
+    if site_id is None:
+        return False
+    for din in dins:
+        donation = get_donation(world, din)
+        if donation is not None and (
+                donation.site_id == site_id or lab_serves(world, donation, site_id)):
+            return True
+    return False
 
 
 def _registered(world: World, e: Event, data: SiteRegistered) -> Changes:

@@ -315,6 +315,18 @@ def _tested(world: World, e: Event, data: TestResultRecorded) -> Changes:
     results = (*donation.results, _result(data, e.position, e.occurred_at))
     new = updated(donation, {"results": results})
     changes: Changes = {("donation", donation.din): new}
+    if data.marker == "CMV":
+        # A CMV-negative unit is what some patients need (RULES §5); the donation's live
+        # units carry the attribute while its CMV result is clear.
+        clear = marker_status(new.results, "CMV") in CLEAR
+        for unit_id in donation.unit_ids:
+            unit = get_unit(world, unit_id)
+            if unit is None or not unit.live or ("cmv_negative" in unit.attributes) == clear:
+                continue
+            attributes = {*unit.attributes} - {"cmv_negative"} | ({"cmv_negative"} if clear
+                                                                    else set())
+            changes[("unit", unit_id)] = updated(unit, {"attributes": tuple(sorted(attributes))})
+        return changes
     if data.marker not in GROUP_MARKERS:
         return changes
     found = donation_typing(new, data.marker)
@@ -351,7 +363,7 @@ def _reads_result(data: RawData) -> list[Need]:
     # consequences load what they touch when they happen.
     marker = str(data.get("marker", "")).strip().upper()
     reactive = str(data.get("result", "")).strip().lower() in ("reactive", "indeterminate")
-    return reads_din(data, deep=reactive or marker in GROUP_MARKERS)
+    return reads_din(data, deep=reactive or marker in (*GROUP_MARKERS, "CMV"))
 
 
 TYPES = (

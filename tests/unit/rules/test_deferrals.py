@@ -101,3 +101,18 @@ def test_post_donation_information_holds_every_live_unit_since_the_date() -> Non
     assert all(e.refs >= {("site", "H1")} for e in events[1:] if e.data.unit_id == red)
     assert not s.unit(old).quarantined  # collected before ``since``
     assert [h.cause for h in s.unit(red).open_holds] == ["post_donation_information"]
+
+
+def test_post_donation_information_only_from_a_site_that_collected_from_the_donor() -> None:
+    """Security probe: any site's collector could hold every unit of any donor in the
+    country. The information is recorded where the donor gave (or by its lab)."""
+    s = scene()
+    donor = s.new_donor()
+    unit = s.collect(donor_id=donor)
+    info = {"donor_id": donor, "information": "fever", "since": "2025-01-01"}
+    err = s.refuse("PostDonationInformationReceived", info, actor("collector", "BB2"))
+    assert (err.rule, err.field) == ("donor-out-of-scope", "data.donor_id")
+    assert not s.unit(unit).quarantined
+    s.do("PostDonationInformationReceived", info, COLLECTOR)
+    assert s.unit(unit).quarantined
+

@@ -56,6 +56,22 @@ def test_blood_establishment_causes_a_hospital_never_lifts_a_lookback_hold() -> 
     assert s.unit(unit).quarantined
 
 
+def test_blood_establishment_causes_a_hospitals_processing_key_never_lifts_them() -> None:
+    """Security probe: a hospital's processing key (hospitals thaw and irradiate) lifted a
+    lookback hold on a unit it held. Only a blood bank's processing key, or an admin, may."""
+    s = scene()
+    unit = s.released_component(at_site="H1")
+    s.do("LookbackStarted", {"lookback_id": "LB-HP", "din": unit.split("-")[0],
+                             "marker": "HIV"}, PROCESSING)
+    err = s.refuse("QuarantineLifted", {"unit_id": unit, "reason": "needed in theatre"},
+                   actor("processing", "H1"))
+    assert err.rule == "hold-lift-not-allowed"
+    assert [h.cause for h in s.unit(unit).open_holds] == ["lookback"]
+    s.do("QuarantineLifted", {"unit_id": unit, "reason": "donor confirmed negative"},
+         actor("admin", None))
+    assert not s.unit(unit).quarantined
+
+
 def test_blood_establishment_causes_processing_lifts_them_once_the_unit_is_back() -> None:
     s = scene()
     unit = s.collect()

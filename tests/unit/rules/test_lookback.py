@@ -88,3 +88,15 @@ def test_lookback_closed_as_untraceable_needs_a_note() -> None:
     assert s.refuse("LookbackClosed", close, PROCESSING).field == "data.note"
     s.do("LookbackClosed", {**close, "note": "hospital records lost in the 2024 flood"},
          PROCESSING)
+
+
+def test_lookback_closed_only_by_the_site_that_started_it_or_collected() -> None:
+    """Security probe: any blood establishment's key could close another's lookback."""
+    s = scene()
+    s.collect()
+    s.do("LookbackStarted", {"lookback_id": "LB-S", "din": din(1), "marker": "HIV"}, PROCESSING)
+    close = {"lookback_id": "LB-S", "outcome": "donor_confirmed_negative"}
+    for stranger in (actor("processing", "BB2"), actor("lab", "LAB2")):
+        assert s.refuse("LookbackClosed", close, stranger).rule == "lookback-out-of-scope"
+    s.do("LookbackClosed", close, PROCESSING)
+

@@ -1,0 +1,232 @@
+"""The write half of the authorization matrix (issue 20): every event type of the registry
+through ``POST /v1/events`` and ``POST /v1/events/batch``, lookbacks through
+``POST /v1/lookbacks`` and the key routes, for every key of the two-region network, against
+the relation model (``tests/support/step_rules.py``).
+
+A key the model refuses must get the refusal of one of its reasons (a 403 naming the rule;
+the documented ``not-custodian`` when it may not even read the unit), a refusal that names
+no site it may not know of, and no change to the log; in a batch, the same answer item by
+item. A key the model allows gets a 201, on a subject of its own when the step uses one up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import httpx
+
+from tests.e2e.matrix_http import CONCURRENCY, at_most, leaked_patients, matrix_over
+from tests.e2e.matrix_network import ADMIN, KEYS, SITES, Network
+from tests.e2e.matrix_scope import WRITE_ROUTES, Mismatch, assert_only_known_holes
+from tests.e2e.matrix_writes import CASES, Case, Subject
+from tests.support.relations import SITE_FIELDS, Key, Relations
+from tests.support.step_rules import refusals
+
+ANSWERS = {
+    "role": {(403, "role-not-allowed")}, "site-scope": {(403, "site-scope")},
+    "custody": {(403, "not-custodian")},
+    "destination": {(403, "not-destination"), (403, "not-custodian")},
+    "lab": {(403, "lab-not-serving")}, "site-kind": {(409, "site-kind-not-allowed")},
+    "lookback-scope": {(403, "lookback-out-of-scope")},
+    "donor-scope": {(403, "donor-out-of-scope")},
+    "hold": {(403, "hold-lift-not-allowed")},
+    "lookback-site": {(409, "lookback-site-mismatch")},
+    "scope": {(403, "lookback-out-of-scope"), (403, "not-custodian"), (403, "site-scope")},
+}
+"""The refusal each reason of the model is documented to give."""
+UNSEEN = (403, "not-custodian")
+"""What a key is told about a unit it may not read, whatever the reason (item 14)."""
+
+Sent = tuple[Case, Key, dict[str, Any], set[str], httpx.Response]
+SENT_TO = {("POST", "/v1/events"), ("POST", "/v1/events/batch"), ("POST", "/v1/lookbacks"),
+           ("POST", "/v1/admin/keys"), ("DELETE", "/v1/admin/keys/{key_id}")}
+"""The routes this test sends to: every write route of the OpenAPI document."""
+
+
+async def test_writes_follow_the_relation_model(services: Any) -> None:
+    assert SENT_TO == WRITE_ROUTES
+    async with matrix_over(services) as (_, net):
+        found: list[Mismatch] = []
+        subjects = await at_most(CONCURRENCY, (_subjects(net, case) for case in CASES))
+        refused = await _refused(net, subjects, found)
+        await _batches(net, refused, found)
+        await _allowed(net, subjects, found)
+        found += await _lookbacks(net)
+        found += await _key_routes(net)
+        assert_only_known_holes(found, "writes")
+
+
+async def _subjects(net: Network, case: Case) -> dict[Key, Subject]:
+    shared = await case.subject(net)
+    return {key: await case.subject(net) if case.own_subject(key) else shared for key in KEYS}
+
+
+async def _refused(net: Network, subjects: list[dict[Key, Subject]],
+                   found: list[Mismatch]) -> list[Sent]:
+    """Every key the model refuses sends the command; in key order within a case, so that a
+    hole's answer is the same every run. The log must not change."""
+    head = await _head(net)
+
+    async def one_case(case: Case, by_key: dict[Key, Subject]) -> list[Sent]:
+        sent = []
+        for key in KEYS:
+            data = case.command(net, by_key[key], key)
+            reasons = refusals(net.model, key, case.type, data)
+            if reasons:
+                sent.append((case, key, data, reasons, await net.post(key, case.type, data)))
+        return sent
+
+    done = [s for group in await at_most(CONCURRENCY, (
+        one_case(c, s) for c, s in zip(CASES, subjects, strict=True))) for s in group]
+    recorded: set[int] = set()
+    for case, key, data, reasons, response in done:
+        where = f"POST /v1/events {case.name}"
+        found += [(where, key.name, x) for x in _judged(net.model, key, data, reasons, response)]
+        if response.status_code < 300:
+            body = response.json()
+            recorded |= {body["position"], *body["derived_positions"]}
+    new = await net.client.get("/v1/events", params={"after": head, "limit": 1000},
+                               headers=net.headers[ADMIN])
+    assert {e["position"] for e in new.json()["events"]} == recorded, "a refusal wrote"
+    return [s for s in done if s[4].status_code >= 300]
+
+
+def _judged(m: Relations, key: Key, data: Mapping[str, Any], reasons: set[str],
+            response: httpx.Response) -> list[str]:
+    if response.status_code < 300:
+        return [f"recorded, though the model refuses it ({', '.join(sorted(reasons))})"]
+    body = response.json()
+    got = (response.status_code, body.get("rule"))
+    allowed = set().union(*(ANSWERS[r] for r in reasons))
+    unseen = not _may_read_subject(m, key, data)
+    if unseen and reasons - {"role", "site-scope"}:
+        allowed.add(UNSEEN)
+    problems = [] if got in allowed else [f"{got}, not one of {sorted(allowed)}"]
+    problems += leaked_patients(m, key, response.text, [str(data.get("patient_id"))])
+    if unseen and not key.national:
+        named = {s for s in SITES if s in response.text} - {key.site} - {
+            v for f in SITE_FIELDS if isinstance(v := data.get(f), str)}
+        problems += [f"the refusal names {sorted(named)}"] if named else []
+    return problems
+
+
+def _may_read_subject(m: Relations, key: Key, data: Mapping[str, Any]) -> bool:
+    units = [u for u in (data.get("unit_id"), *(data.get("parent_unit_ids") or ()))
+             if isinstance(u, str) and u in m.units]
+    dins = [d for d in (data.get("din"), *(data.get("dins") or ())) if d in m.collected_at]
+    lookback = data.get("lookback_id")
+    return (all(m.may_read_unit(key, u) for u in units)
+            and all(m.may_read_donation(key, d) for d in dins)
+            and (lookback not in m.lookbacks or m.lookback_part(key, lookback) is not None))
+
+
+async def _batches(net: Network, refused: list[Sent], found: list[Mismatch]) -> None:
+    """Each key sends again, in one batch, every command it was rightly refused: each item
+    gets the answer the single request got."""
+    by_key: dict[Key, list[Sent]] = {}
+    for sent in refused:
+        by_key.setdefault(sent[1], []).append(sent)
+
+    async def one_key(key: Key, items: list[Sent]) -> list[Mismatch]:
+        response = await net.client.post("/v1/events/batch", headers=net.headers[key], json={
+            "events": [{"type": case.type, "data": data} for case, _, data, _, _ in items]})
+        if response.status_code != 200:  # an auditor records nothing, not even a batch
+            return [] if (response.status_code, response.json()["rule"]) == (
+                403, "role-not-allowed") and key.role == "auditor" else [
+                ("POST /v1/events/batch", key.name, f"{response.status_code}")]
+        misses = []
+        for (case, _, _, _, single), item in zip(items, response.json()["results"],
+                                                 strict=True):
+            alone = (single.status_code, single.json()["rule"])
+            batched = (item["status"], (item.get("problem") or {}).get("rule"))
+            if batched != alone:
+                misses.append((f"POST /v1/events/batch {case.name}", key.name,
+                               f"{batched}, alone {alone}"))
+        return misses
+
+    for misses in await at_most(CONCURRENCY, (one_key(k, v) for k, v in by_key.items())):
+        found += misses
+
+
+async def _allowed(net: Network, subjects: list[dict[Key, Subject]],
+                   found: list[Mismatch]) -> None:
+    """Every key the model allows records the command, on a subject of its own when the
+    step uses it up."""
+    async def one_case(case: Case, by_key: dict[Key, Subject]) -> list[Mismatch]:
+        misses = []
+        for key in KEYS:
+            subject = by_key[key]
+            if refusals(net.model, key, case.type, case.command(net, subject, key)):
+                continue
+            if case.consumes and not case.own_subject(key):
+                subject = await case.subject(net)
+            data = case.command(net, subject, key)
+            response = await net.post(key, case.type, data)
+            if response.status_code == 201:
+                net.model.record(key, case.type, data)
+            else:
+                misses.append((f"POST /v1/events {case.name}", key.name,
+                               f"refused: {response.text}"))
+        return misses
+
+    for misses in await at_most(CONCURRENCY, (
+            one_case(c, s) for c, s in zip(CASES, subjects, strict=True))):
+        found += misses
+
+
+async def _lookbacks(net: Network) -> list[Mismatch]:
+    """``POST /v1/lookbacks`` by every key, on a donation whose red cells a hospital
+    transfused: the collecting site and its labs (and admins) start it and see it whole,
+    the recipient's id only if they treat the patient."""
+    unit = await net.released("H-DAM-01")
+    await net.given_to(unit, net.next("PAT"))
+    din = unit.split("-")[0]
+    found: list[Mismatch] = []
+    for key in KEYS:
+        reasons = refusals(net.model, key, "LookbackStarted", {"din": din})
+        response = await net.client.post("/v1/lookbacks", headers=net.headers[key],
+                                          json={"din": din, "marker": "HCV"})
+        where = "POST /v1/lookbacks"
+        if reasons:
+            found += [(where, key.name, x) for x in _judged(
+                net.model, key, {"din": din}, reasons, response)]
+            continue
+        if response.status_code != 201:
+            found.append((where, key.name, f"refused: {response.text}"))
+            continue
+        shown = {u["unit_id"] for u in response.json()["units"]}
+        wanted = {u for u, found_unit in net.model.units.items() if found_unit.din == din}
+        if shown != wanted:
+            found.append((where, key.name, f"units {sorted(shown ^ wanted)}"))
+        found += [(where, key.name, x) for x in leaked_patients(net.model, key, response.text)]
+    return found
+
+
+async def _key_routes(net: Network) -> list[Mismatch]:
+    """Only admins create and revoke keys; a refused revocation leaves the key working."""
+    made = await net.client.post("/v1/admin/keys", headers=net.headers[ADMIN],
+                                 json={"role": "auditor"})
+    assert made.status_code == 201
+    victim, bearer = made.json()["key_id"], {"Authorization": f"Bearer {made.json()['key']}"}
+    found: list[Mismatch] = []
+    for key in KEYS:
+        if key.role == "admin":
+            continue
+        create = await net.client.post("/v1/admin/keys", headers=net.headers[key],
+                                       json={"role": "admin"})
+        revoke = await net.client.delete(f"/v1/admin/keys/{victim}", headers=net.headers[key])
+        for route, response in (("POST /v1/admin/keys", create),
+                                ("DELETE /v1/admin/keys/{key_id}", revoke)):
+            if (response.status_code, response.json().get("rule")) != (403, "forbidden"):
+                found.append((route, key.name, f"{response.status_code}, not 403"))
+    assert (await net.client.get("/v1/events", headers=bearer)).status_code == 200
+    revoked = await net.client.delete(f"/v1/admin/keys/{victim}", headers=net.headers[ADMIN])
+    assert revoked.status_code == 204
+    assert (await net.client.get("/v1/events", headers=bearer)).status_code == 401
+    return found
+
+
+async def _head(net: Network) -> int:
+    return int((await net.client.get("/readyz")).json()["log_size"])
+
