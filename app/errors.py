@@ -409,7 +409,9 @@ class WrongPatient(RuleViolation):
 
 class EmergencyProductNotAllowed(RuleViolation):
     rule = "emergency-product-not-allowed"
-    title = "Emergency issue is only for group O red cells (O NEG if unknown) or AB plasma"
+    title = ("Uncrossmatched emergency issue covers group O red cells (O NEG when the group is "
+             "unknown), AB plasma (or A when the catalogue allows), platelets, and "
+             "group-specific components when the patient's group is known")
 
 
 class ReturnWindowExceeded(RuleViolation):
@@ -419,7 +421,7 @@ class ReturnWindowExceeded(RuleViolation):
 
 class NotTransfused(RuleViolation):
     rule = "not-transfused"
-    title = "An adverse reaction needs a transfusion of this unit to this patient"
+    title = "An adverse reaction needs a transfusion of this unit to this patient, started"
 
 
 class FractionationPlasmaOnly(RuleViolation):
@@ -618,3 +620,95 @@ class ModificationNotAllowed(RuleViolation):
 class IntendedUseMismatch(RuleViolation):
     rule = "intended-use"
     title = "The unit's intended use forbids this step"
+
+
+# --- patients, issue and transfusion (RULES §7, §8) ----------------------------------------
+
+
+class PatientGroupDiscordant(RuleViolation):
+    rule = "patient-group-discordant"
+    title = ("The patient's group determinations disagree (possible wrong blood in tube): no "
+             "reservation or issue until a new determination is recorded")
+
+
+class PatientGroupMismatch(RuleViolation):
+    rule = "patient-group-mismatch"
+    title = "The group given is not the patient's recorded group"
+
+
+class TwoSampleRuleNotMet(RuleViolation):
+    rule = "two-sample-rule"
+    title = ("Non-group-O red cells need two agreeing group determinations from different "
+             "samples of the patient")
+
+
+class ElectronicCrossmatchNotAllowed(RuleViolation):
+    rule = "electronic-crossmatch-not-allowed"
+    title = ("Electronic crossmatch needs a current sample, two agreeing determinations and "
+             "no recorded antibody")
+
+
+class SampleUnknown(RuleViolation):
+    rule = "sample-unknown"
+    title = "The sample is not one of the patient's recorded group determinations"
+
+
+class SampleTooOld(RuleViolation):
+    rule = "sample-too-old"
+    title = "The patient's sample is older than the catalogue allows for a crossmatch"
+
+
+class PatientGroupConflict(RuleViolation):
+    rule = "patient-group-conflict"
+    title = "The group given at issue differs from the reservation's: never taken as the truth"
+
+
+class RequirementNotMet(RuleViolation):
+    rule = "requirement-not-met"
+    title = "The unit lacks an attribute the patient requires (irradiated, CMV-negative...)"
+
+
+class AntiDProphylaxisRequired(RuleViolation):
+    rule = "rhd-platelets-need-prophylaxis"
+    title = ("RhD-positive platelets for an RhD-negative (or unknown) patient need "
+             "anti_d_prophylaxis or an override_reason")
+
+
+class BedsideCheckFailed(RuleViolation):
+    rule = "bedside-check-failed"
+    title = "The bedside check needs the wristband and the unit scanned"
+
+
+class StartWindowExceeded(RuleViolation):
+    rule = "start-window-exceeded"
+    title = "A transfusion must start within the catalogue's window after issue"
+
+
+class TransfusionAlreadyStarted(RuleViolation):
+    rule = "transfusion-already-started"
+    title = "The transfusion of this unit has started"
+
+
+class TransfusionNotStarted(RuleViolation):
+    rule = "transfusion-not-started"
+    title = "A unit is transfused only after TransfusionStarted with its bedside check"
+
+
+class LateCompletionReasonRequired(RuleViolation):
+    rule = "late-completion-reason-required"
+    title = "A transfusion completed more than 4 h after issue needs late_completion_reason"
+
+
+class TransfusedVolumeExceeded(InvalidInput):
+    rule = "transfused-volume-exceeded"
+    title = "More was transfused than the unit holds"
+
+
+class UnitReturnedLate(RuleViolation):
+    rule = "unit-returned-late"
+    title = "The unit came back late without a validated cold chain: only discard follows"
+
+
+class CrossmatchAlreadyRecorded(RuleViolation):
+    rule = "crossmatch-already-recorded"
+    title = "The follow-up crossmatch of this emergency issue is already recorded"

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.events.catalogue_parts import ColdChain, DonorRules, ProductRules
+from app.events.catalogue_parts import ColdChain, DonorRules, PatientRules, ProductRules
 
 Category = Literal[
     "whole_blood", "red_cells", "platelets", "plasma", "cryoprecipitate", "granulocytes",
@@ -75,6 +75,7 @@ class Catalogue(BaseModel):
     donors: DonorRules = Field(default_factory=DonorRules)
     products: ProductRules = Field(default_factory=ProductRules)
     cold_chain: ColdChain = Field(default_factory=ColdChain)
+    patients: PatientRules = Field(default_factory=PatientRules)
     modified_storage_dc: dict[str, dict[str, tuple[int | None, int | None]]] = Field(
         default_factory=lambda: dict[str, dict[str, tuple[int | None, int | None]]]({
             "thawed": {"plasma": (20, 60), "cryoprecipitate": (200, 240)}}),

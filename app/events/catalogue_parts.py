@@ -183,3 +183,50 @@ class ColdChain(_Part):
             low, high = self.modified_transport_dc.get(modification, {}).get(
                 category, (low, high))
         return (low is None or temp_dc >= low) and (high is None or temp_dc <= high)
+
+
+Requirement = Literal["irradiated", "washed", "cmv_negative", "hbs_negative", "hla_matched"]
+ReactionType = Literal[
+    "abo_haemolysis", "other_alloimmune_haemolysis", "non_immune_haemolysis",
+    "bacterial_infection", "anaphylaxis", "trali", "taco", "viral_infection",
+    "parasitic_infection", "ptp", "ta_gvhd", "fnhtr", "allergic", "other",
+]
+"""The coded reaction types of RULES §8: the categories of the EU annual report (Directive
+2005/61 Annex II, part C), with FNHTR and allergic, the common non-severe ones."""
+
+
+class PatientRules(_Part):
+    """Patients, issue and the bedside (RULES §7, §8). Defaults and choices:
+
+    - **Two-sample rule**: non-group-O red cells need two agreeing determinations from
+      different samples (UK BSH 2012 pre-transfusion guideline; the FDA leaves it to the
+      facility). After a disagreement the earlier determinations no longer count: two new
+      agreeing samples are needed, the safe reading of "until a new determination".
+    - **Sample age**: 72 h for a crossmatch sample (BSH and AABB: a patient transfused or
+      pregnant in the last 3 months may have made new antibodies).
+    - **Start** within 30 minutes of issue, **completion** within 4 h of issue (UK JPAC; the
+      Council of Europe Guide gives 4 h for red cells at room temperature).
+    - **Emergency plasma**: AB only by default; group A plasma for a patient of unknown group
+      is allowed only when ``emergency_group_a_plasma`` is set (US trauma practice, AABB
+      2017, where AB plasma is scarce; not EU practice).
+    - **Emergency crossmatch** follow-up within 24 h (BSH: a retrospective crossmatch of
+      every uncrossmatched unit).
+    - **Reactions that hold co-components**: bacterial, TRALI and viral (the donor's other
+      components may carry the same bacteria, antibodies or virus).
+    """
+
+    requirement_attributes: dict[str, str] = Field(default_factory=lambda: {
+        "irradiated": "irradiated", "washed": "washed", "cmv_negative": "cmv_negative",
+        "hbs_negative": "hbs_negative", "hla_matched": "hla_matched"})
+    """A patient's requirement → the unit attribute that meets it."""
+    two_sample_categories: tuple[str, ...] = ("red_cells", "whole_blood", "granulocytes")
+    """Categories carrying red cells: the two-sample rule applies to their non-O units."""
+    sample_valid_hours: int = Field(default=72, gt=0)
+    start_within_minutes: int = Field(default=30, gt=0)
+    complete_within_hours: int = Field(default=4, gt=0)
+    emergency_group_a_plasma: bool = False
+    emergency_crossmatch_hours: int = Field(default=24, gt=0)
+    holding_reactions: tuple[str, ...] = ("bacterial_infection", "trali", "viral_infection")
+    """Reactions that hold every live co-component and defer the donor, in one decision."""
+    serious_severities: tuple[str, ...] = ("severe", "life_threatening", "death")
+    """Severities the annual report counts as serious (Directive 2005/61 Art. 1)."""

@@ -53,13 +53,16 @@ def compatible(category: str, unit_abo: str, unit_rhd: str, patient_abo: str,
 
 
 def emergency_allowed(category: str, unit_abo: str, unit_rhd: str,
-                      patient_abo: str | None, patient_rhd: str | None) -> bool:
-    """Uncrossmatched emergency issue: group O red cells (O NEG when the patient's group is
-    unknown) or group AB plasma; when the group is known the tables apply as well."""
+                      known: tuple[str, str] | None, *, group_a_plasma: bool = False) -> bool:
+    """Uncrossmatched emergency issue (RULES §7): platelets of any group; group-specific (or
+    compatible) components when the patient's group is ``known``; otherwise group O RhD
+    negative red cells, or group AB plasma (group A too when the catalogue allows)."""
+    if category == "platelets":
+        return True
+    if known is not None:
+        return compatible(category, unit_abo, unit_rhd, *known)
     if category == "red_cells":
-        if unit_abo != "O":
-            return False
-        if patient_abo is None or patient_rhd is None:
-            return unit_rhd == "NEG"
-        return compatible(category, unit_abo, unit_rhd, patient_abo, patient_rhd)
-    return category == "plasma" and unit_abo == "AB"
+        return unit_abo == "O" and unit_rhd == "NEG"
+    if category == "plasma":
+        return unit_abo == "AB" or (group_a_plasma and unit_abo == "A")
+    return False

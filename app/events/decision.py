@@ -24,6 +24,7 @@ from app.errors import (
     UnitIssuedError,
     UnitNotFound,
     UnitReservedError,
+    UnitReturnedLate,
 )
 from app.events import isbt
 from app.events.authz import acts_for
@@ -99,10 +100,16 @@ class Decision:
             raise UnitNotFound(f"unit {unit_id} does not exist", field=field)
         return unit
 
-    def workable(self, unit_id: str, field: str = "data.unit_id") -> UnitState:
-        """A unit this actor may act on now: live, not in transit, held by the actor's site."""
+    def workable(self, unit_id: str, field: str = "data.unit_id", *,
+                 returned_late_ok: bool = False) -> UnitState:
+        """A unit this actor may act on now: live, not in transit, held by the actor's site,
+        and not returned late (then only discard follows, ``returned_late_ok``)."""
         unit = self.unit(unit_id, field)
         require_live(unit, field)
+        if unit.returned_late and not returned_late_ok:
+            raise UnitReturnedLate(
+                f"unit {unit_id} came back late without a validated cold chain: discard it "
+                "as returned_late", field=field)
         if unit.in_transit_to is not None:
             raise UnitInTransit(
                 f"unit {unit_id} is in transit to {unit.in_transit_to}", field=field

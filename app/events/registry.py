@@ -36,6 +36,7 @@ from app.events.slices import (
     holds,
     issue,
     lookback,
+    patients,
     processing,
     sites,
     testing,
@@ -46,7 +47,8 @@ from app.events.unit import UnitState
 from app.log.record import format_time
 
 SLICES: Final = (
-    sites, donors, collection, processing, testing, holds, custody, issue, transfusion,
+    sites, donors, collection, processing, testing, holds, custody, patients, issue,
+    transfusion,
     disposal, lookback,
 )
 REGISTRY: Final[Mapping[str, EventType[Any]]] = {

@@ -172,7 +172,83 @@ class LookbackState(_State):
     outcome: str | None = None
 
 
-State: TypeAlias = SiteState | DonorState | DonationState | UnitState | LookbackState
+class GroupDetermination(_State):
+    """One ABO/RhD determination of a patient's sample, kept for good. ``discordant``: it
+    disagreed with a determination before it (a possible wrong blood in tube)."""
+
+    sample_id: str
+    abo: str
+    rhd: str
+    sample_collected_at: datetime
+    at: datetime
+    site_id: str | None = None
+    discordant: bool = False
+
+
+class PatientAntibody(_State):
+    antibody: str
+    at: datetime
+    site_id: str | None = None
+
+
+class PatientRequirement(_State):
+    """A special requirement (irradiated, CMV-negative...), active until ``until``."""
+
+    requirement: str
+    since: datetime
+    until: datetime | None = None
+    site_id: str | None = None
+
+    def active_at(self, moment: datetime) -> bool:
+        return self.until is None or moment < self.until
+
+
+class PatientState(_State):
+    """A pseudonymous patient's transfusion record: every group determination, antibody and
+    requirement (RULES §7). One record in the country: an antibody or a requirement found at
+    one hospital protects the patient at every other.
+
+    The determinations since the last disagreement (``counted_from`` on) are the ones that
+    count: after a disagreement none of the earlier ones do, and ``blocked`` holds every
+    reservation and issue until a new determination is recorded.
+    """
+
+    patient_id: str
+    determinations: tuple[GroupDetermination, ...] = ()
+    counted_from: int = 0
+    blocked: bool = False
+    antibodies: tuple[PatientAntibody, ...] = ()
+    requirements: tuple[PatientRequirement, ...] = ()
+    last_at: datetime | None = None
+
+    @property
+    def counted(self) -> tuple[GroupDetermination, ...]:
+        return self.determinations[self.counted_from:]
+
+    @property
+    def group(self) -> tuple[str, str] | None:
+        """The patient's group by the determinations that count, or None (none, or
+        blocked)."""
+        counted = self.counted
+        if self.blocked or not counted:
+            return None
+        return counted[-1].abo, counted[-1].rhd
+
+    @property
+    def confirmed(self) -> bool:
+        """Two determinations that count, from different samples, agree (two-sample rule)."""
+        return self.group is not None and len({d.sample_id for d in self.counted}) >= 2
+
+    def sample(self, sample_id: str) -> GroupDetermination | None:
+        return next((d for d in reversed(self.determinations) if d.sample_id == sample_id),
+                    None)
+
+    def active_requirements(self, moment: datetime) -> tuple[str, ...]:
+        return tuple(sorted({r.requirement for r in self.requirements if r.active_at(moment)}))
+
+
+State: TypeAlias = (
+    SiteState | DonorState | DonationState | UnitState | LookbackState | PatientState)
 
 STATE_MODELS: dict[str, type[BaseModel]] = {
     "site": SiteState,
@@ -180,6 +256,7 @@ STATE_MODELS: dict[str, type[BaseModel]] = {
     "donation": DonationState,
     "unit": UnitState,
     "lookback": LookbackState,
+    "patient": PatientState,
 }
 
 
@@ -201,7 +278,8 @@ def dump_state(state: State) -> dict[str, Any]:
 def load_state(kind: str, body: dict[str, Any]) -> State:
     """A state back from its JSON object."""
     loaded = STATE_MODELS[kind].model_validate(body)
-    assert isinstance(loaded, SiteState | DonorState | DonationState | UnitState | LookbackState)
+    assert isinstance(loaded, SiteState | DonorState | DonationState | UnitState | LookbackState
+                      | PatientState)
     return loaded
 
 
@@ -233,3 +311,9 @@ def get_lookback(world: World, lookback_id: str) -> LookbackState | None:
     """The lookback state, or None."""
     state = world.get(("lookback", lookback_id))
     return state if type(state) is LookbackState else None
+
+
+def get_patient(world: World, patient_id: str) -> PatientState | None:
+    """The patient's record, or None when nothing was recorded of them."""
+    state = world.get(("patient", patient_id))
+    return state if type(state) is PatientState else None

@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 
+from tests.support.scene import BEDSIDE
+
 KeyMaker = Callable[..., Awaitable[dict[str, str]]]
 SITES = {"BB1": "blood_bank", "BB2": "blood_bank", "LAB1": "lab", "H1": "hospital",
          "H2": "hospital", "FR1": "fractionator"}
@@ -118,6 +120,8 @@ class Net:
             "unit_id": unit_id, "patient_id": patient, "patient_abo": "O", "patient_rhd": "NEG",
             "crossmatch": "compatible"})
         await self.ok(key, "UnitIssued", {"unit_id": unit_id, "patient_id": patient})
+        await self.ok(key, "TransfusionStarted", {"unit_id": unit_id, "patient_id": patient,
+            "bedside_check": BEDSIDE})
         await self.ok(key, "UnitTransfused", {"unit_id": unit_id, "patient_id": patient})
 
 

@@ -8,6 +8,7 @@ from stdnum.iso7064 import mod_37_2
 
 from app.events import isbt
 from tests.e2e.api_world import Net, din
+from tests.support.scene import BEDSIDE
 
 PROBLEM = "application/problem+json"
 
@@ -61,6 +62,8 @@ async def test_one_full_life_then_the_refusals(client, make_key):
                   409, "wrong-patient")
     await net.ok("hospital@H1", "UnitIssued", {"unit_id": red, "patient_id": "PAT-L1",
                                                "ward": "ICU"})
+    await net.ok("hospital@H1", "TransfusionStarted", {"unit_id": red, "patient_id": "PAT-L1",
+        "bedside_check": BEDSIDE})
     await net.ok("hospital@H1", "UnitTransfused", {"unit_id": red, "patient_id": "PAT-L1"})
     await refused(net, "hospital@H1", "UnitDiscarded",
                   {"unit_id": red, "reason": "damaged", "note": "bag torn"}, 409, "final-fate")

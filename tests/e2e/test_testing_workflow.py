@@ -10,6 +10,7 @@ from typing import Any
 
 from tests.e2e.api_world import Net, din
 from tests.e2e.test_full_life import refused
+from tests.support.scene import BEDSIDE
 
 
 def result(din_: str, marker: str, value: str, kind: str = "screen") -> dict[str, Any]:
@@ -65,6 +66,8 @@ async def test_reactive_repeat_confirmed_lookback_notified_closed(client, make_k
         "unit_id": red, "patient_id": "PAT-LB-1", "patient_abo": "O", "patient_rhd": "NEG",
         "crossmatch": "compatible"})
     await past.ok("hospital@H1", "UnitIssued", {"unit_id": red, "patient_id": "PAT-LB-1"})
+    await past.ok("hospital@H1", "TransfusionStarted", {"unit_id": red, "patient_id": "PAT-LB-1",
+        "bedside_check": BEDSIDE})
     await past.ok("hospital@H1", "UnitTransfused", {"unit_id": red, "patient_id": "PAT-LB-1"})
     # Today (100 days on: past the 84 days that follow whole blood when the donor's sex is
     # unrecorded), the second donation screens initially reactive for HCV.

@@ -10,7 +10,7 @@ import pytest
 
 from app.projections.tables import ALL_TABLES
 from app.store import read_queries as q
-from tests.support.scene import PLASMA, PLATELETS, RED_CELLS, actor, din, scene
+from tests.support.scene import BEDSIDE, PLASMA, PLATELETS, RED_CELLS, actor, din, scene
 from tests.support.unit_events import append_raw
 from tests.support.unit_sim import Sim
 
@@ -64,6 +64,8 @@ async def test_lookback_reaches_every_derived_unit_and_recipient(con: asyncpg.Co
         s.receive(uid, s.ship(uid, "H1"), "H1")
         s.reserve(uid, patient)
         s.issue(uid, patient)
+        s.do("TransfusionStarted", {"unit_id": uid, "patient_id": patient,
+            "bedside_check": BEDSIDE}, actor("hospital", "H1"))
         s.do("UnitTransfused", {"unit_id": uid, "patient_id": patient}, actor("hospital", "H1"))
     s.later(days=60)
     second = s.collect(4, donor_id=x)

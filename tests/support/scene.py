@@ -21,7 +21,7 @@ from app.events.payload import dump
 from app.events.state import DonationState, DonorState
 from app.events.unit import UnitState
 from app.log.merkle import CompactRange
-from app.log.record import GENESIS
+from app.log.record import GENESIS, format_time
 from app.store.append import LogTail
 from tests.support.memory_world import InMemoryWorld
 
@@ -32,6 +32,9 @@ SITES = {
     "H1": "hospital", "H2": "hospital", "FR1": "fractionator",
 }
 RED_CELLS, PLASMA, PLATELETS = "E0398V00", "E2555V00", "E3084V00"
+BEDSIDE: dict[str, Any] = {"wristband_scanned": True, "unit_scanned": True,
+                           "second_checker_id": "NURSE-2"}
+"""A bedside check that passes."""
 
 
 def actor(role: str, site: str | None) -> Actor:
@@ -234,6 +237,24 @@ class Scene:
     def issue(self, unit_id: str, patient: str = "PAT-0001", site: str = "H1") -> None:
         self.do("UnitIssued", {"unit_id": unit_id, "patient_id": patient},
                 actor("hospital", site))
+
+    def start(self, unit_id: str, patient: str = "PAT-0001", site: str = "H1") -> None:
+        self.do("TransfusionStarted", {"unit_id": unit_id, "patient_id": patient,
+                                       "bedside_check": BEDSIDE}, actor("hospital", site))
+
+    def transfuse(self, unit_id: str, patient: str = "PAT-0001", site: str = "H1") -> None:
+        """Start at the bedside, then complete."""
+        self.start(unit_id, patient, site)
+        self.do("UnitTransfused", {"unit_id": unit_id, "patient_id": patient},
+                actor("hospital", site))
+
+    def determine(self, patient: str, abo: str, rhd: str, sample: str,
+                  site: str = "H1", hours_ago: float = 1) -> None:
+        """A group determination of one of the patient's samples."""
+        self.do("PatientGroupDetermined", {
+            "patient_id": patient, "sample_id": sample, "abo": abo, "rhd": rhd,
+            "sample_collected_at": format_time(self.now - timedelta(hours=hours_ago))},
+            actor("hospital", site))
 
 
 def body(event: NewEvent) -> dict[str, Any]:

@@ -240,11 +240,15 @@ class Sim:
                        "hospital")
             u.issued, u.patient = False, None
         else:
+            self._emit("TransfusionStarted", {"unit_id": u.unit_id, "patient_id": u.patient,
+                                              "bedside_check": {"wristband_scanned": True,
+                                                                "unit_scanned": True}},
+                       u.site, "hospital")
             self._emit("UnitTransfused", {"unit_id": u.unit_id, "patient_id": u.patient},
                        u.site, "hospital")
             if self.rng.random() < 0.05:
                 self._emit("AdverseReactionReported", {
-                    "unit_id": u.unit_id, "patient_id": u.patient, "reaction_type": "fever",
+                    "unit_id": u.unit_id, "patient_id": u.patient, "reaction_type": "fnhtr",
                     "severity": "non_severe", "imputability": "possible"}, u.site, "hospital")
             self._final(u)
 

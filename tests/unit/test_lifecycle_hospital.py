@@ -30,7 +30,7 @@ from app.errors import (
 )
 from app.events.catalogue import Catalogue
 from app.events.compat import compatible, emergency_allowed
-from tests.support.scene import T0, Scene, actor, body, scene
+from tests.support.scene import BEDSIDE, T0, Scene, actor, body, scene
 
 H1 = actor("hospital", "H1")
 GROUPS = [(a, r) for a in ("O", "A", "B", "AB") for r in ("POS", "NEG")]
@@ -88,6 +88,8 @@ def test_the_full_life_reserve_issue_transfuse() -> None:
     assert ("patient", "PAT-1") in reserved.refs
     assert body(reserved)["patient_rhd"] == "NEG"
     s.do("UnitIssued", {"unit_id": unit, "patient_id": "PAT-1", "ward": "ICU"}, H1)
+    s.do("TransfusionStarted", {"unit_id": unit, "patient_id": "PAT-1",
+        "bedside_check": BEDSIDE}, H1)
     s.do("UnitTransfused", {"unit_id": unit, "patient_id": "PAT-1"}, H1)
     state = s.unit(unit)
     assert (state.status, state.recipient_patient_id) == ("transfused", "PAT-1")

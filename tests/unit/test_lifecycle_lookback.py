@@ -16,7 +16,7 @@ from app.errors import (
     RoleNotAllowed,
 )
 from app.events import isbt
-from tests.support.scene import PLATELETS, RED_CELLS, T0, Scene, actor, body, din, scene
+from tests.support.scene import BEDSIDE, PLATELETS, RED_CELLS, T0, Scene, actor, body, din, scene
 
 PROCESSING = actor("processing", "BB1")
 H1 = actor("hospital", "H1")
@@ -40,6 +40,8 @@ def donor_with_history(s: Scene) -> tuple[str, dict[str, str]]:
     s.receive(red, s.ship(red, "H1"))
     s.reserve(red, "PAT-0042", "O", "POS")
     s.issue(red, "PAT-0042")
+    s.do("TransfusionStarted", {"unit_id": red, "patient_id": "PAT-0042",
+        "bedside_check": BEDSIDE}, H1)
     s.do("UnitTransfused", {"unit_id": red, "patient_id": "PAT-0042"}, H1)
     second = s.collect(donor_id=donor, at=T0 + timedelta(days=60))
     s.now = T0 + timedelta(days=61)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from tests.support.scene import Scene, actor, scene
+from tests.support.scene import BEDSIDE, Scene, actor, scene
 from tests.unit.projection_fold import fold
 
 
@@ -14,6 +14,8 @@ def _lookback(s: Scene) -> tuple[str, str]:
     given = s.released_component(at_site="H1")
     s.reserve(given, "PAT-1")
     s.issue(given, "PAT-1")
+    s.do("TransfusionStarted", {"unit_id": given, "patient_id": "PAT-1",
+        "bedside_check": BEDSIDE}, actor("hospital", "H1"))
     s.do("UnitTransfused", {"unit_id": given, "patient_id": "PAT-1"}, actor("hospital", "H1"))
     kept = s.collect()
     s.do("LookbackStarted", {"lookback_id": "LB1", "din": kept.split("-")[0], "marker": "HIV"},

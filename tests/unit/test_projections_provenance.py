@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.support.scene import RED_CELLS, actor, din, scene
+from tests.support.scene import BEDSIDE, RED_CELLS, actor, din, scene
 from tests.unit.projection_fold import fold, rows
 
 
@@ -26,6 +26,8 @@ def test_custody_chain_through_split_shipment_and_transfusion() -> None:
     s.receive(red, shipment, "H1")
     s.reserve(red, "PAT-1")
     s.issue(red, "PAT-1")
+    s.do("TransfusionStarted", {"unit_id": red, "patient_id": "PAT-1",
+        "bedside_check": BEDSIDE}, actor("hospital", "H1"))
     s.do("UnitTransfused", {"unit_id": red, "patient_id": "PAT-1"}, actor("hospital", "H1"))
     t = fold(s.stored())
     assert _chain(t, whole) == [("site", "BB1", "split")]
@@ -65,6 +67,8 @@ def test_patient_actions_name_the_patient_even_when_the_event_does_not() -> None
     s.do("UnitReturned", {"unit_id": uid, "reason": "cancelled"}, hospital)
     s.reserve(uid, "PAT-3")
     s.issue(uid, "PAT-3")
+    s.do("TransfusionStarted", {"unit_id": uid, "patient_id": "PAT-3",
+        "bedside_check": BEDSIDE}, hospital)
     s.do("UnitTransfused", {"unit_id": uid, "patient_id": "PAT-3"}, hospital)
     s.do("AdverseReactionReported", {"unit_id": uid, "patient_id": "PAT-3",
                                      "reaction_type": "fever", "severity": "non_severe",

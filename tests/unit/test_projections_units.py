@@ -4,7 +4,7 @@ domain's own state, field for field)."""
 from __future__ import annotations
 
 from app.projections.tables import UNIT_STATE
-from tests.support.scene import RED_CELLS, Scene, actor, din, scene
+from tests.support.scene import BEDSIDE, RED_CELLS, Scene, actor, din, scene
 from tests.unit.projection_fold import fold, rows, unit
 
 
@@ -112,6 +112,8 @@ def test_transfusion_records_the_recipient_a_fate_row_and_reaction_counts() -> N
     uid = s.released_component()
     s.reserve(uid, "PAT-1")
     s.issue(uid, "PAT-1")
+    s.do("TransfusionStarted", {"unit_id": uid, "patient_id": "PAT-1",
+        "bedside_check": BEDSIDE}, actor("hospital", "H1"))
     s.do("UnitTransfused", {"unit_id": uid, "patient_id": "PAT-1"}, actor("hospital", "H1"))
     s.do("AdverseReactionReported", {"unit_id": uid, "patient_id": "PAT-1",
                                      "reaction_type": "FNHTR", "severity": "non_severe",

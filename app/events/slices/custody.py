@@ -12,6 +12,7 @@ from __future__ import annotations
 from pydantic import Field, StrictBool, model_validator
 
 from app.errors import (
+    IntendedUseMismatch,
     NotCustodian,
     NotDestination,
     ShipmentMismatch,
@@ -91,7 +92,7 @@ def unit_stored(d: Decision, data: UnitStored) -> None:
 
 def excursion_recorded(d: Decision, data: TemperatureExcursionRecorded) -> None:
     """Readings outside the category's range quarantine the unit."""
-    unit = d.workable(data.unit_id)
+    unit = d.workable(data.unit_id, returned_late_ok=True)
     d.emit(data, unit.unit_id, unit_refs(unit.unit_id))
     storage = d.catalogue.storage_for(unit.category, unit.product_code, unit.modifications)
     if not storage.in_range(data.min_temp_dc, data.max_temp_dc):
@@ -113,6 +114,10 @@ def unit_shipped(d: Decision, data: UnitShipped) -> None:
         raise ShipmentToSelf(f"unit {unit.unit_id} is already at {data.to_site_id}",
                              field="data.to_site_id")
     destination = d.site(data.to_site_id, "data.to_site_id", RECEIVING_KINDS)
+    if destination.site_kind == "hospital" and unit.intended_use in ("research", "source_plasma"):
+        raise IntendedUseMismatch(
+            f"unit {unit.unit_id} is collected for {unit.intended_use.replace('_', ' ')}: it "
+            "never goes to a hospital", field="data.to_site_id")
     if destination.site_kind != "blood_bank" and (not unit.released or unit.quarantined):
         raise ShipmentNotAllowed(
             f"unit {unit.unit_id} is {'held' if unit.quarantined else 'not released'}: it may "

@@ -41,7 +41,7 @@ RECALL_CAUSES = frozenset({"lookback", "recall", "adverse_reaction", "post_donat
 
 def unit_discarded(d: Decision, data: UnitDiscarded) -> None:
     """Final fate, with a reason the unit's history bears out."""
-    unit = d.workable(data.unit_id)
+    unit = d.workable(data.unit_id, returned_late_ok=True)
     why = _unsupported(d, unit, data)
     if why is not None:
         raise DiscardReasonMismatch(f"unit {unit.unit_id}: {why}", field="data.reason")

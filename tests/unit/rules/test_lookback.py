@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from app.events.catalogue import Catalogue
 from app.log.record import parse_time
-from tests.support.scene import Scene, actor, body, din, scene
+from tests.support.scene import BEDSIDE, Scene, actor, body, din, scene
 
 PROCESSING = actor("processing", "BB1")
 H1 = actor("hospital", "H1")
@@ -62,6 +62,8 @@ def test_lookback_recipient_notified_by_the_transfusing_hospital_then_closed() -
     red = s.released_component()
     s.reserve(red, "PAT-LB")
     s.issue(red, "PAT-LB")
+    s.do("TransfusionStarted", {"unit_id": red, "patient_id": "PAT-LB",
+        "bedside_check": BEDSIDE}, H1)
     s.do("UnitTransfused", {"unit_id": red, "patient_id": "PAT-LB"}, H1)
     s.do("LookbackStarted", {"lookback_id": "LB-N", "din": red.split("-")[0], "marker": "HIV"},
          PROCESSING)
