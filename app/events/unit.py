@@ -162,7 +162,7 @@ def status_of(unit: UnitState) -> Status:
         return "issued"
     if unit.reserved_patient_id is not None:
         return "reserved"
-    if unit.quarantined:
+    if unit.quarantined or unit.returned_late:  # returned late: awaits its discard
         return "quarantined"
     return "released" if unit.released else "unreleased"
 

@@ -17,7 +17,6 @@ from app.errors import (
     FractionationPlasmaOnly,
     NotPseudonymous,
     NotTransfused,
-    ReturnWindowExceeded,
     SiteKindNotAllowed,
     UnitExpired,
     UnitIssuedError,
@@ -63,20 +62,31 @@ def test_platelets_cross_abo(unit: tuple[str, str]) -> None:
     assert all(compatible("platelets", unit[0], unit[1], *p) for p in GROUPS)
 
 
-@pytest.mark.parametrize(("category", "unit", "patient", "allowed"), [
-    ("red_cells", ("O", "NEG"), (None, None), True),
-    ("red_cells", ("O", "POS"), (None, None), False),
+@pytest.mark.parametrize(("category", "unit", "known", "allowed"), [
+    ("red_cells", ("O", "NEG"), None, True),
+    ("red_cells", ("O", "POS"), None, False),          # unknown group: O NEG only
     ("red_cells", ("O", "POS"), ("A", "POS"), True),
     ("red_cells", ("O", "POS"), ("A", "NEG"), False),
-    ("red_cells", ("A", "NEG"), ("A", "NEG"), False),   # uncrossmatched: group O only
-    ("plasma", ("AB", "POS"), (None, None), True),
-    ("plasma", ("A", "POS"), ("A", "POS"), False),
-    ("platelets", ("O", "NEG"), (None, None), False),
-    ("whole_blood", ("O", "NEG"), (None, None), False),
+    ("red_cells", ("A", "NEG"), ("A", "NEG"), True),   # group-specific when known (RULES §7)
+    ("red_cells", ("A", "NEG"), ("O", "NEG"), False),
+    ("plasma", ("AB", "POS"), None, True),
+    ("plasma", ("A", "POS"), None, False),             # A plasma only when the catalogue allows
+    ("plasma", ("A", "POS"), ("A", "POS"), True),
+    ("plasma", ("A", "POS"), ("B", "POS"), False),
+    ("platelets", ("O", "NEG"), None, True),           # platelets of any group
+    ("platelets", ("A", "POS"), None, True),
+    ("cryoprecipitate", ("A", "POS"), None, False),
+    ("whole_blood", ("O", "NEG"), None, False),
 ])
 def test_emergency_release_table(category: str, unit: tuple[str, str],
-                                 patient: tuple[str | None, str | None], allowed: bool) -> None:
-    assert emergency_allowed(category, *unit, *patient) is allowed
+                                 known: tuple[str, str] | None, allowed: bool) -> None:
+    assert emergency_allowed(category, *unit, known) is allowed
+
+
+def test_emergency_group_a_plasma_only_when_the_catalogue_allows() -> None:
+    assert not emergency_allowed("plasma", "A", "POS", None)
+    assert emergency_allowed("plasma", "A", "POS", None, group_a_plasma=True)
+    assert not emergency_allowed("plasma", "B", "POS", None, group_a_plasma=True)
 
 
 def test_the_full_life_reserve_issue_transfuse() -> None:
@@ -94,7 +104,7 @@ def test_the_full_life_reserve_issue_transfuse() -> None:
     state = s.unit(unit)
     assert (state.status, state.recipient_patient_id) == ("transfused", "PAT-1")
     s.do("AdverseReactionReported", {"unit_id": unit, "patient_id": "PAT-1",
-                                     "reaction_type": "FNHTR", "severity": "non_severe",
+                                     "reaction_type": "fnhtr", "severity": "non_severe",
                                      "imputability": "likely"}, H1)
 
 
@@ -115,7 +125,7 @@ def test_an_incompatible_crossmatch_or_group_cannot_reserve() -> None:
 def test_plasma_reservation_uses_the_plasma_table() -> None:
     s = scene()
     unit = s.released_component("A", "POS", category="plasma")
-    s.reserve(unit, abo="O", rhd="NEG", crossmatch="electronic")
+    s.reserve(unit, abo="O", rhd="NEG", crossmatch="compatible")
     other = s.released_component("A", "POS", category="plasma")
     assert isinstance(s.refuse("UnitReserved", {
         "unit_id": other, "patient_id": "PAT-2", "patient_abo": "B", "patient_rhd": "POS",
@@ -239,15 +249,22 @@ def test_return_within_the_window_puts_the_unit_back() -> None:
     assert s.unit(unit).status == "released"
 
 
-def test_a_late_return_is_refused_and_the_unit_discarded_as_returned_late() -> None:
+def test_a_late_return_is_recorded_as_returned_late_and_only_discard_follows() -> None:
+    """RULES §6: a return after the window without a validated shipper is recorded (the unit
+    came back: evidence) as returned late; anything but discard is refused."""
     s = scene()
     unit = s.released_component()
     s.reserve(unit)
     issued_at = s.later(minutes=5)
     s.do("UnitIssued", {"unit_id": unit, "patient_id": "PAT-0001"}, H1, at=issued_at)
-    err = s.refuse("UnitReturned", {"unit_id": unit}, H1,
-                   at=issued_at + timedelta(minutes=31))
-    assert isinstance(err, ReturnWindowExceeded)
+    [returned] = s.do("UnitReturned", {"unit_id": unit}, H1,
+                      at=issued_at + timedelta(minutes=31))
+    assert body(returned)["returned_late"] is True
+    assert s.unit(unit).returned_late
+    err = s.refuse("UnitReserved", {"unit_id": unit, "patient_id": "PAT-2", "patient_abo": "O",
+                                    "patient_rhd": "NEG", "crossmatch": "compatible"}, H1,
+                   at=issued_at + timedelta(minutes=32))
+    assert err.rule == "unit-returned-late"
     s.do("UnitDiscarded", {"unit_id": unit, "reason": "returned_late"}, H1,
          at=issued_at + timedelta(minutes=32))
     assert s.unit(unit).status == "discarded"
@@ -266,8 +283,8 @@ def test_the_return_window_is_configurable() -> None:
             s.do("UnitReturned", returned, H1, at=at)
             assert s.unit(unit).status == "released"
         else:
-            assert s.refuse("UnitReturned", returned, H1, at=at).rule == "return-window-exceeded"
-            assert s.unit(unit).status == "issued"
+            s.do("UnitReturned", returned, H1, at=at)
+            assert s.unit(unit).returned_late
 
 
 def test_a_recalled_issued_unit_is_not_transfused() -> None:
@@ -276,7 +293,8 @@ def test_a_recalled_issued_unit_is_not_transfused() -> None:
     s.reserve(unit)
     s.issue(unit)
     s.do("UnitQuarantined", {"unit_id": unit, "reason": "recall"}, H1)
-    err = s.refuse("UnitTransfused", {"unit_id": unit, "patient_id": "PAT-0001"}, H1)
+    err = s.refuse("TransfusionStarted", {"unit_id": unit, "patient_id": "PAT-0001",
+                                          "bedside_check": BEDSIDE}, H1)
     assert isinstance(err, UnitQuarantinedError)
 
 
@@ -291,7 +309,7 @@ def test_transfusion_needs_an_issued_unit() -> None:
 def test_an_adverse_reaction_needs_the_transfusion() -> None:
     s = scene()
     unit = s.released_component()
-    reaction = {"unit_id": unit, "patient_id": "PAT-0001", "reaction_type": "TACO",
+    reaction = {"unit_id": unit, "patient_id": "PAT-0001", "reaction_type": "taco",
                 "severity": "severe", "imputability": "possible"}
     assert isinstance(s.refuse("AdverseReactionReported", reaction, H1), NotTransfused)
 
@@ -305,6 +323,8 @@ def test_final_fates_stay_final(fate: str, data: dict[str, str]) -> None:
     unit = s.released_component()
     s.reserve(unit)
     s.issue(unit)
+    if fate == "UnitTransfused":
+        s.start(unit)
     s.do(fate, {"unit_id": unit, **data}, H1)
     for type_, extra in (
         ("UnitReturned", {}), ("UnitDiscarded", {"reason": "other"}),

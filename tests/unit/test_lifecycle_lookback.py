@@ -140,7 +140,7 @@ def test_annotations_follow_final_fates() -> None:
     s = scene()
     donor, u = donor_with_history(s)
     s.do("AdverseReactionReported", {"unit_id": u["red"], "patient_id": "PAT-0042",
-                                     "reaction_type": "FNHTR", "severity": "non_severe",
+                                     "reaction_type": "fnhtr", "severity": "non_severe",
                                      "imputability": "possible"}, H1)
     s.do("LookbackStarted", {"lookback_id": "LB-1", "donor_id": donor, "marker": "HCV"},
          PROCESSING)

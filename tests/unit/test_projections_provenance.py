@@ -59,7 +59,7 @@ def test_patient_actions_name_the_patient_even_when_the_event_does_not() -> None
     s = scene()
     uid = s.released_component()
     hospital = actor("hospital", "H1")
-    s.reserve(uid, "PAT-1", crossmatch="electronic")
+    s.reserve(uid, "PAT-1", crossmatch="compatible")
     s.do("ReservationReleased", {"unit_id": uid}, hospital)
     s.do("UnitIssued", {"unit_id": uid, "patient_id": "PAT-2", "emergency": True,
                         "justification": "massive haemorrhage", "physician_id": "DR-1"},
@@ -71,17 +71,17 @@ def test_patient_actions_name_the_patient_even_when_the_event_does_not() -> None
         "bedside_check": BEDSIDE}, hospital)
     s.do("UnitTransfused", {"unit_id": uid, "patient_id": "PAT-3"}, hospital)
     s.do("AdverseReactionReported", {"unit_id": uid, "patient_id": "PAT-3",
-                                     "reaction_type": "fever", "severity": "non_severe",
+                                     "reaction_type": "fnhtr", "severity": "non_severe",
                                      "imputability": "possible"}, hospital)
     t = fold(s.stored(), batch=2)
     got = sorted((r["position"], r["patient_id"], r["action"], r["emergency"], r["detail"])
                  for r in rows(t, "rm_patient_units"))
     assert [g[1:] for g in got] == [
-        ("PAT-1", "reserved", False, "electronic"),
+        ("PAT-1", "reserved", False, "compatible"),
         ("PAT-1", "reservation_released", False, None),
         ("PAT-2", "issued", True, None), ("PAT-2", "returned", False, "cancelled"),
         ("PAT-3", "reserved", False, "compatible"), ("PAT-3", "issued", False, None),
-        ("PAT-3", "transfused", False, None), ("PAT-3", "adverse_reaction", False, "fever")]
+        ("PAT-3", "transfused", False, None), ("PAT-3", "adverse_reaction", False, "fnhtr")]
 
 
 def test_any_batching_gives_the_same_tables() -> None:

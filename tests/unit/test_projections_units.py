@@ -116,7 +116,7 @@ def test_transfusion_records_the_recipient_a_fate_row_and_reaction_counts() -> N
         "bedside_check": BEDSIDE}, actor("hospital", "H1"))
     s.do("UnitTransfused", {"unit_id": uid, "patient_id": "PAT-1"}, actor("hospital", "H1"))
     s.do("AdverseReactionReported", {"unit_id": uid, "patient_id": "PAT-1",
-                                     "reaction_type": "FNHTR", "severity": "non_severe",
+                                     "reaction_type": "fnhtr", "severity": "non_severe",
                                      "imputability": "possible"}, actor("hospital", "H1"))
     t = fold(s.stored())
     u = unit(t, uid)

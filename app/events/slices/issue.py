@@ -360,7 +360,9 @@ def unit_returned(d: Decision, data: UnitReturned) -> None:
 
 
 def _reserved(u: UnitState, e: Event, data: UnitReserved) -> UnitState:
-    if u.issued_patient_id is not None or u.fate is not None:
+    if u.fate is not None:
+        return u  # a final fate never changes: the follow-up crossmatch is in the log
+    if u.issued_patient_id is not None:
         return updated(u, {"crossmatch": data.crossmatch})  # an emergency's follow-up
     return updated(u, {
         "reserved_patient_id": data.patient_id, "patient_abo": data.patient_abo,
