@@ -54,8 +54,8 @@ STEPS = (
     "release", "release", "quarantine", "lift", "store", "excursion", "ship", "receive",
     "receive", "reserve", "reserve", "issue", "issue", "return", "start", "start", "transfuse",
     "transfuse", "reaction", "discard", "fractionate", "lookback", "ack",
-) * 3 + ("determine", "determine", "requirement", "repeat", "repeat", "confirm", "regroup", "pdi", "reinstate", "defer", "modify",
-      "modify")
+) * 3 + ("determine", "determine", "requirement", "repeat", "repeat", "confirm",
+      "regroup", "pdi", "reinstate", "defer", "modify", "modify")
 USES = ("UnitReleased", "UnitReserved", "UnitIssued", "TransfusionStarted")
 """The steps that bring a unit closer to a patient. The start is the last: a transfusion
 needs one, and once it started the unit is in the patient, so its completion is recorded as
