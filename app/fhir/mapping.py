@@ -85,8 +85,9 @@ def _properties(unit: Mapping[str, Any]) -> list[JSON]:
                           "coding": [_coding(s.HOLD_CAUSE, str(hold["cause"]))],
                           "text": str(hold["reason"])}})
     if unit.get("transfusion_started_at") is not None:
+        # The transfusion as a period from its start (R5 properties take no dateTime).
         props.append({"type": {"coding": [_coding(s.LOCAL_PROPERTY, "transfusion-started")]},
-                      "valueDateTime": _time(unit["transfusion_started_at"])})
+                      "valuePeriod": {"start": _time(unit["transfusion_started_at"])}})
     if unit.get("returned_late"):
         props.append({"type": {"coding": [_coding(s.LOCAL_PROPERTY, "returned-late")]},
                       "valueBoolean": True})
