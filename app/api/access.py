@@ -20,7 +20,10 @@ Read scope:
 - A site key is refused the same way whether a unit, donation or lookback it may not read
   exists or not (403): refusals tell nothing of other sites' stock.
 - The audit views (``/v1/audit/events``, custody gaps, unfated units, discards) are for the
-  national roles. ``/v1/audit/verify`` and ``/v1/schemas`` are open to every key.
+  national roles. The transfusion-safety views (``/v1/audit/haemovigilance``, ``emergency``,
+  ``overrides``) are open to site keys too, cut to the rows their own site recorded; FHIR
+  ``AdverseEvent`` follows the read scope of its unit. ``/v1/audit/verify`` and
+  ``/v1/schemas`` are open to every key.
 
 Writes: auditors record nothing (refused at the edge before the body is read); every other
 refusal of a role or site comes from the domain with its own rule.
@@ -76,12 +79,22 @@ def require_national(actor: Actor, what: str) -> None:
         raise Forbidden(f"{what} is for auditor and admin keys", role=actor.role)
 
 
+def own_site_scope(actor: Actor, what: str) -> str | None:
+    """The site whose rows a key reads of a view open to site keys: None (the whole country)
+    for national roles, else the key's own site; a site role without a site reads nothing."""
+    if reads_everything(actor):
+        return None
+    if actor.site_id is None:
+        raise Forbidden(f"{what} is for national keys and site keys", role=actor.role)
+    return actor.site_id
+
+
 def require_admin(actor: Actor) -> None:
     if actor.role != ADMIN:
         raise Forbidden("only an admin key may do this", role=actor.role)
 
 
-def _out_of_scope(actor: Actor, what: str) -> SiteScopeViolation:
+def out_of_scope(actor: Actor, what: str) -> SiteScopeViolation:
     return SiteScopeViolation(f"{what} is not within the read scope of site {actor.site_id!r}")
 
 
@@ -94,7 +107,7 @@ async def require_unit(con: Conn, actor: Actor, unit_id: str, din: str) -> None:
             raise UnitNotFound(f"unit {unit_id} does not exist", field="unit_id")
         return
     if actor.site_id is None or not await site_touches_unit(con, unit_id, din, actor.site_id):
-        raise _out_of_scope(actor, f"unit {unit_id}")
+        raise out_of_scope(actor, f"unit {unit_id}")
     if not await unit_exists(con, unit_id):
         raise UnitNotFound(f"unit {unit_id} does not exist", field="unit_id")
 
@@ -117,7 +130,7 @@ async def may_read_donation(con: Conn, actor: Actor, din: str) -> bool:
 async def require_donation(con: Conn, actor: Actor, din: str) -> None:
     """As ``require_unit``, for a donation (by bare DIN)."""
     if not await may_read_donation(con, actor, din):
-        raise _out_of_scope(actor, f"donation {din}")
+        raise out_of_scope(actor, f"donation {din}")
     if not await donation_exists(con, din):
         raise DonationNotFound(f"no donation with DIN {din}", field="din")
 
@@ -152,7 +165,7 @@ async def lookback_view(con: Conn, actor: Actor, lookback: dict[str, Any] | None
         if reads_everything(actor):
             raise LookbackNotFound(f"lookback {lookback_id} does not exist",
                                    field="lookback_id")
-        raise _out_of_scope(actor, f"lookback {lookback_id}")
+        raise out_of_scope(actor, f"lookback {lookback_id}")
     units = lookback["units"]
     whole = await sees_whole_lookback(con, actor, lookback.get("site_id"),
                                       [u["unit_id"] for u in units])
@@ -163,7 +176,7 @@ async def lookback_view(con: Conn, actor: Actor, lookback: dict[str, Any] | None
             u | {"in_transit_to": sent.get(u["unit_id"])} for u in units], whole)}
         part = [u for u in units if u["unit_id"] in mine]
     if not whole and not part:
-        raise _out_of_scope(actor, f"lookback {lookback_id}")
+        raise out_of_scope(actor, f"lookback {lookback_id}")
     shown = {u["unit_id"] for u in part}
     view = lookback | {
         "units": part,

@@ -18,6 +18,7 @@ from app.api.metrics import Metrics
 from app.bootstrap import Services
 from app.config import Settings
 from app.errors import Unauthenticated
+from app.events.catalogue import Catalogue, default_catalogue
 from app.events.messages import Actor
 from app.store.conn import Conn
 from app.store.errors import map_driver_errors
@@ -56,7 +57,15 @@ async def get_metrics(request: Request) -> Metrics:
     return metrics
 
 
+def get_catalogue() -> Catalogue:
+    """The catalogue the read views apply (storage ranges, the emergency crossmatch window,
+    serious severities). The default one until the composition root exposes the configured
+    catalogue."""
+    return default_catalogue()
+
+
 PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
+CatalogueDep = Annotated[Catalogue, Depends(get_catalogue)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 WriterDep = Annotated[Writer, Depends(get_writer)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]

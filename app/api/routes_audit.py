@@ -1,16 +1,20 @@
 """Audit views for auditor and admin keys: event search, custody gaps, units past expiry with
-no final fate, and discards by reason, site and actor (the wastage and anti-corruption view)."""
+no final fate, and discards by reason, site and actor (the wastage and anti-corruption view).
+The transfusion-safety views (haemovigilance, emergency issues, overrides) are open to site
+keys too, each seeing only the rows its own site recorded, patient ids redacted as
+everywhere."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from app.api import access
-from app.api.deps import ActorDep, ConDep
+from app.api.deps import ActorDep, CatalogueDep, ConDep
 from app.api.params import (
     IDENT,
     CodeQuery,
@@ -20,7 +24,9 @@ from app.api.params import (
     ToQuery,
     time_window,
 )
+from app.api.redact import hide_patients
 from app.api.responses import LIST_PROBLEMS, FastJSON, FeedEntry, Row
+from app.events.payload import Crossmatch
 from app.store import read_queries
 
 router = APIRouter(tags=["audit"])
@@ -128,3 +134,96 @@ async def lookbacks_overdue(actor: ActorDep, con: ConDep, limit: Limit = 1000) -
     units no holder has acknowledged and recipients not yet notified."""
     access.require_national(actor, "the overdue-lookback report")
     return FastJSON({"items": await read_queries.lookbacks_overdue(con, limit=limit)})
+
+
+class ReactionCount(BaseModel):
+    """Reactions of one type, severity and imputability; ``reaction_type`` is ``uncoded`` for
+    the free-text types of old records."""
+
+    reaction_type: str
+    severity: str
+    imputability: str
+    count: int
+
+
+class Haemovigilance(BaseModel):
+    """The annual-report counts of a period (by when each reaction or transfusion happened;
+    ``to`` exclusive): every reaction, the serious ones alone, and the units transfused for
+    rates."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: datetime | None = Field(alias="from")
+    to: datetime | None
+    units_transfused: int
+    reactions_reported: int
+    counts: list[ReactionCount]
+    serious: list[ReactionCount]
+
+
+class EmergencyIssue(BaseModel):
+    unit_id: str
+    site_id: str | None
+    patient_id: str | None = Field(description="null when the key may not see it")
+    issued_at: datetime
+    crossmatch: Crossmatch | None
+    crossmatched_at: datetime | None
+    overdue: bool = Field(description="no crossmatch was recorded within the window after "
+                                      "the issue (24 h by default)")
+
+
+class EmergencyIssues(BaseModel):
+    issues: list[EmergencyIssue]
+
+
+class Override(BaseModel):
+    kind: Literal["rhd_platelets", "late_completion"]
+    unit_id: str
+    site_id: str | None
+    patient_id: str | None = Field(description="null when the key may not see it")
+    at: datetime
+    reason: str | None
+    anti_d_prophylaxis: bool
+
+
+class Overrides(BaseModel):
+    overrides: list[Override]
+
+
+@router.get("/v1/audit/haemovigilance", response_model=Haemovigilance,
+            responses=LIST_PROBLEMS)
+async def haemovigilance(
+    actor: ActorDep, con: ConDep, catalogue: CatalogueDep, from_: FromQuery = None,
+    to: ToQuery = None,
+) -> Response:
+    """Reactions reported in ``[from, to)`` counted by type, severity and imputability (all,
+    and the serious severities alone), with the units transfused in the period: the annual
+    haemovigilance report. National keys count the whole country, a site key what its own
+    site recorded. No patient ids."""
+    site = access.own_site_scope(actor, "the haemovigilance report")
+    start, end = time_window(from_, to)
+    return FastJSON(await read_queries.haemovigilance(
+        con, start, end, site, catalogue.patients.serious_severities))
+
+
+@router.get("/v1/audit/emergency", response_model=EmergencyIssues, responses=LIST_PROBLEMS)
+async def emergency(actor: ActorDep, con: ConDep, catalogue: CatalogueDep) -> Response:
+    """Emergency (uncrossmatched) issues with no crossmatch recorded within the window after
+    the issue (``overdue``), and those whose follow-up crossmatch was incompatible, oldest
+    first. A site key sees its own site's issues."""
+    site = access.own_site_scope(actor, "the emergency-issue audit")
+    issues = await read_queries.emergency_issues(
+        con, catalogue.patients.emergency_crossmatch_hours, site)
+    await hide_patients(con, actor, issues)
+    return FastJSON({"issues": issues})
+
+
+@router.get("/v1/audit/overrides", response_model=Overrides, responses=LIST_PROBLEMS)
+async def overrides(actor: ActorDep, con: ConDep) -> Response:
+    """RhD-positive platelets issued with anti-D prophylaxis or an override reason
+    (``rhd_platelets``), and transfusions completed after the 4-hour limit with their reason
+    (``late_completion``), by time. A site key sees its own site's."""
+    site = access.own_site_scope(actor, "the override audit")
+    found = await read_queries.overrides(con, site)
+    await hide_patients(con, actor, found)
+    return FastJSON({"overrides": found})

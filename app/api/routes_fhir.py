@@ -1,27 +1,30 @@
-"""FHIR R5: ``BiologicallyDerivedProduct`` read and search by DIN, ``Provenance`` by target.
+"""FHIR R5: ``BiologicallyDerivedProduct`` read and search by DIN, ``Provenance`` by target,
+``AdverseEvent`` (a reported transfusion reaction) read and search by unit.
 
 Answers are ``application/fhir+json``; errors stay RFC 9457 problems like the rest of the
 API. The read scope is the same as for ``/v1/units``: a site key sees the units its site
-touched (a search simply leaves the others out).
+touched (a search simply leaves the others out), and the reactions reported on them; the
+patient of a reaction only where it may see the patient's id (else ``subject`` is masked).
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any
+from uuid import UUID
 
 import orjson
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from app.api import access
-from app.api.deps import ActorDep, ConDep, SettingsDep
+from app.api.deps import ActorDep, CatalogueDep, ConDep, SettingsDep
 from app.api.params import DIN, UNIT_ID, UnitIdPath
 from app.api.redact import feed_view, hide_patients
 from app.api.responses import LIST_PROBLEMS, READ_PROBLEMS
 from app.config import Settings
-from app.errors import InvalidInput
+from app.errors import InvalidInput, NotFound
 from app.events import isbt
-from app.events.catalogue import Catalogue, default_catalogue
+from app.events.catalogue import Catalogue
 from app.fhir import mapping
 from app.store import read_queries
 from app.store.api_access import unit_exists
@@ -49,15 +52,6 @@ def _doc(what: str) -> dict[int | str, dict[str, Any]]:
     return {200: {"description": what, "content": {FHIR_JSON: {"schema": {
         "type": "object", "required": ["resourceType"],
         "properties": {"resourceType": {"type": "string"}}}}}}}
-
-
-def get_catalogue() -> Catalogue:
-    """The product catalogue (storage ranges). The default one until the composition root
-    exposes the configured catalogue."""
-    return default_catalogue()
-
-
-CatalogueDep = Annotated[Catalogue, Depends(get_catalogue)]
 
 
 async def _product(con: Conn, unit_id: str, catalogue: Catalogue) -> dict[str, Any] | None:
@@ -132,4 +126,49 @@ async def search_provenance(
     await access.require_unit(con, actor, unit_id, isbt.din_of_unit(unit_id))
     entries = await feed_view(con, actor, await history(con, "unit", unit_id))
     resources = [mapping.provenance(e, unit_id) for e in entries]
+    return _fhir(mapping.searchset(resources, *_urls(settings, request)))
+
+
+ReactionIdPath = Annotated[UUID, Path(description="the event id of the reaction report",
+                                      examples=["5b0f9a34-4a8e-4b8e-9d7e-0c3f8f1e2a11"])]
+
+
+async def _adverse_events(con: Conn, actor: Any, reactions: list[dict[str, Any]],
+                          catalogue: Catalogue) -> list[dict[str, Any]]:
+    await hide_patients(con, actor, reactions)
+    serious = catalogue.patients.serious_severities
+    return [mapping.adverse_event(r, serious) for r in reactions]
+
+
+@router.get("/AdverseEvent/{event_id}", responses=_doc("An AdverseEvent") | READ_PROBLEMS)
+async def read_adverse_event(
+    event_id: ReactionIdPath, actor: ActorDep, con: ConDep, catalogue: CatalogueDep,
+) -> Response:
+    """A reported transfusion reaction as a FHIR R5 ``AdverseEvent``: coded reaction type,
+    seriousness from the severity, the unit as suspect entity with the imputability, the
+    patient pseudonym as subject (masked where the key may not see it)."""
+    found = await read_queries.reaction(con, event_id)
+    if found is None or not await access.may_read_unit(con, actor, found["unit_id"]):
+        if access.reads_everything(actor):
+            raise NotFound(f"no reaction report with event id {event_id}", field="event_id")
+        raise access.out_of_scope(actor, f"reaction report {event_id}")
+    [resource] = await _adverse_events(con, actor, [found], catalogue)
+    return _fhir(resource)
+
+
+@router.get("/AdverseEvent",
+            responses=_doc("A searchset Bundle of AdverseEvent") | LIST_PROBLEMS)
+async def search_adverse_events(
+    request: Request, actor: ActorDep, con: ConDep, catalogue: CatalogueDep,
+    settings: SettingsDep,
+    unit_id: Annotated[str, Query(pattern=UNIT_ID, examples=["A999926123456-E0398V00"],
+                                  description="the unit the reactions were reported on")],
+) -> Response:
+    """Every reaction reported on a unit, in log order, as a searchset ``Bundle``."""
+    canonical = isbt.parse_unit_id(unit_id, "unit_id")
+    if access.reads_everything(actor) and not await unit_exists(con, canonical):
+        return _fhir(mapping.searchset([], *_urls(settings, request)))
+    await access.require_unit(con, actor, canonical, isbt.din_of_unit(canonical))
+    resources = await _adverse_events(
+        con, actor, await read_queries.reactions_of_unit(con, canonical), catalogue)
     return _fhir(mapping.searchset(resources, *_urls(settings, request)))

@@ -1,5 +1,6 @@
-"""Unit state and log entries → FHIR R5 ``BiologicallyDerivedProduct``, ``Provenance`` and
-search ``Bundle`` resources, as plain JSON-ready dicts. Pure: no I/O, no web framework.
+"""Unit state, log entries and reaction reports → FHIR R5 ``BiologicallyDerivedProduct``,
+``Provenance``, ``AdverseEvent`` and search ``Bundle`` resources, as plain JSON-ready dicts.
+Pure: no I/O, no web framework.
 
 References to sites, donors, patients and API keys are logical (by identifier): the service
 keeps no Organization or Patient resources, and donors and patients are pseudonyms.
@@ -83,6 +84,13 @@ def _properties(unit: Mapping[str, Any]) -> list[JSON]:
                       "valueCodeableConcept": {
                           "coding": [_coding(s.HOLD_CAUSE, str(hold["cause"]))],
                           "text": str(hold["reason"])}})
+    if unit.get("transfusion_started_at") is not None:
+        # The transfusion as a period from its start (R5 properties take no dateTime).
+        props.append({"type": {"coding": [_coding(s.LOCAL_PROPERTY, "transfusion-started")]},
+                      "valuePeriod": {"start": _time(unit["transfusion_started_at"])}})
+    if unit.get("returned_late"):
+        props.append({"type": {"coding": [_coding(s.LOCAL_PROPERTY, "returned-late")]},
+                      "valueBoolean": True})
     if unit.get("volume_ml") is not None:
         props.append({"type": {"coding": [_coding(s.LOCAL_PROPERTY, "volume")]},
                       "valueQuantity": {"value": int(unit["volume_ml"]), "unit": "mL",
@@ -97,6 +105,18 @@ _PRODUCT_STATUS: dict[str, tuple[str, str]] = {
 }
 """Unit status → FHIR R5 ``biologicallyderived-product-status``; a held unit, and every other
 status, is ``unavailable``."""
+
+
+def _product_status(unit: Mapping[str, Any]) -> tuple[str, str]:
+    """The FHIR status of a unit. A unit whose transfusion started is in the patient: issued,
+    whatever hold was placed since. A held unit, one returned late (it may only be
+    discarded), and every status not listed are ``unavailable``."""
+    status = str(unit["status"])
+    if status == "issued" and unit.get("transfusion_started_at") is not None:
+        return _PRODUCT_STATUS["issued"]
+    if unit.get("holds") or unit.get("returned_late"):
+        return "unavailable", "Unavailable"
+    return _PRODUCT_STATUS.get(status, ("unavailable", "Unavailable"))
 
 
 def product(
@@ -117,8 +137,7 @@ def product(
         "id": unit["unit_id"],
         "identifier": [{"system": s.UNIT_ID, "value": unit["unit_id"]}],
         "biologicalSourceEvent": {"system": s.ISBT_DIN, "value": unit["din"]},
-        "productStatus": _coding(s.PRODUCT_STATUS, *_PRODUCT_STATUS.get(
-            "held" if unit.get("holds") else str(unit["status"]), ("unavailable", "Unavailable"))),
+        "productStatus": _coding(s.PRODUCT_STATUS, *_product_status(unit)),
         "property": _properties(unit),
     }
     category = unit.get("category")
@@ -212,6 +231,65 @@ def provenance(entry: Mapping[str, Any], target_unit_id: str | None = None) -> J
     if isinstance(data.get("patient_id"), str):
         resource["patient"] = _ref("Patient", s.PATIENT, data["patient_id"],
                                    "patient (pseudonym)")
+    return resource
+
+
+def _patient_subject(patient_id: Any) -> JSON:
+    """The patient as a logical reference, or masked (``data-absent-reason``) when the key
+    may not see the pseudonym: ``subject`` is required in R5."""
+    if isinstance(patient_id, str):
+        return _ref("Patient", s.PATIENT, patient_id, "patient (pseudonym)")
+    return {"extension": [{"url": s.DATA_ABSENT_REASON, "valueCode": "masked"}]}
+
+
+def adverse_event(reaction: Mapping[str, Any], serious_severities: Sequence[str]) -> JSON:
+    """A reported transfusion reaction (a row of ``rm_reactions``) as an R5 ``AdverseEvent``:
+    the reaction type coded (``uncoded`` with the old record's free text), seriousness from
+    the severity, a fatal outcome for a death, the unit as the suspect entity with the
+    imputability as its causality, and the reporting site as informant."""
+    severity = str(reaction["severity"])
+    code = str(reaction["reaction_type"])
+    reported = reaction.get("reported_type")
+    serious = severity in serious_severities
+    resource: JSON = {
+        "resourceType": "AdverseEvent",
+        "id": str(reaction["event_id"]),
+        "extension": [
+            {"url": s.LOG_POSITION, "valueInteger64": str(reaction["position"])},
+            {"url": s.REACTION_SEVERITY, "valueCode": severity},
+        ],
+        "identifier": [{"system": s.EVENT_ID, "value": str(reaction["event_id"])}],
+        "status": "completed",
+        "actuality": "actual",
+        "category": [{"coding": [_coding(s.AE_CATEGORY, "transfusion-reaction",
+                                         "Transfusion reaction")]}],
+        "code": {"coding": [_coding(s.REACTION_TYPE, code, code.replace("_", " "))],
+                 "text": str(reported) if reported else code.replace("_", " ")},
+        "subject": _patient_subject(reaction.get("patient_id")),
+        "occurrenceDateTime": _time(reaction["occurred_at"]),
+        "recordedDate": _time(reaction["recorded_at"]),
+        "seriousness": {"coding": [_coding(s.AE_SERIOUSNESS, *(
+            ("serious", "Serious") if serious else ("non-serious", "Non-serious")))],
+            "text": severity.replace("_", " ")},
+        "suspectEntity": [{
+            "instanceReference": {"reference":
+                                  f"BiologicallyDerivedProduct/{reaction['unit_id']}"},
+            "causality": {
+                "assessmentMethod": {"coding": [_coding(
+                    s.CAUSALITY_METHOD, "isbt-imputability",
+                    "ISBT haemovigilance imputability")]},
+                "entityRelatedness": {"coding": [_coding(
+                    s.IMPUTABILITY, str(reaction["imputability"]),
+                    str(reaction["imputability"]).replace("_", " "))]},
+            },
+        }],
+    }
+    if severity == "death":
+        resource["outcome"] = [{"coding": [_coding(s.AE_OUTCOME, "fatal", "Fatal")]}]
+    if reaction.get("site_id"):
+        resource["participant"] = [{
+            "function": {"coding": [_coding(s.PARTICIPATION_TYPE, "INF", "informant")]},
+            "actor": _site(str(reaction["site_id"]))}]
     return resource
 
 

@@ -6,6 +6,7 @@ from app.projections.audit import AuditProjection
 from app.projections.base import Projection
 from app.projections.lookback import LookbackProjection
 from app.projections.provenance import ProvenanceProjection
+from app.projections.transfusion import TransfusionProjection
 from app.projections.units import UnitsProjection
 
 PROJECTIONS: tuple[Projection, ...] = (
@@ -13,6 +14,7 @@ PROJECTIONS: tuple[Projection, ...] = (
     ProvenanceProjection(),
     LookbackProjection(),
     AuditProjection(),
+    TransfusionProjection(),
 )
 BY_NAME: dict[str, Projection] = {p.name: p for p in PROJECTIONS}
 

@@ -187,7 +187,75 @@ LATE_ENTRIES = TableSpec("rm_late_entries", _cols("""
 """), ("position",))
 """Every event recorded with a ``late_entry_reason`` (RULES §1)."""
 
+REACTIONS = TableSpec("rm_reactions", _cols("""
+    position bigint
+    event_id uuid
+    unit_id text
+    site_id text
+    patient_id text
+    reaction_type text
+    reported_type text
+    severity text
+    imputability text
+    occurred_at timestamptz
+    recorded_at timestamptz
+"""), ("position",))
+"""Every ``AdverseReactionReported``: ``reaction_type`` its code, or ``uncoded`` for a free-text
+type of an old record (kept as written in ``reported_type``); ``site_id`` the reporting site."""
+
+TRANSFUSIONS = TableSpec("rm_transfusions", _cols("""
+    position bigint
+    unit_id text
+    site_id text
+    patient_id text
+    occurred_at timestamptz
+    volume_ml integer
+    stopped_reason text
+    late_completion_reason text
+"""), ("position",))
+"""Every ``UnitTransfused`` (the rate denominator of the haemovigilance report, and the late
+completions of the override audit); ``site_id`` the recording site."""
+
+EMERGENCY_ISSUES = TableSpec("rm_emergency_issues", _cols("""
+    unit_id text
+    position bigint
+    site_id text
+    patient_id text
+    issued_at timestamptz
+    crossmatch text
+    crossmatched_at timestamptz
+    crossmatch_position bigint
+    returned_at timestamptz
+"""), ("unit_id", "position"))
+"""Every uncrossmatched (emergency) issue, with the follow-up crossmatch recorded on the unit
+afterwards, or ``returned_at`` when the unit came back unused (no crossmatch follows then)."""
+
+CROSSMATCHES = TableSpec("rm_crossmatches", _cols("""
+    unit_id text
+    patient_id text
+    crossmatch text
+    crossmatched_at timestamptz
+    position bigint
+"""), ("unit_id",))
+"""Each unit's standing crossmatch (as ``UnitState.crossmatch``: set by a reservation, cleared
+when it is released or the unit returned), so an emergency issue of a unit already
+crossmatched for that patient is born with its crossmatch."""
+
+OVERRIDE_ISSUES = TableSpec("rm_override_issues", _cols("""
+    position bigint
+    unit_id text
+    site_id text
+    patient_id text
+    issued_at timestamptz
+    anti_d_prophylaxis boolean
+    override_reason text
+"""), ("position",))
+"""Every issue given with anti-D prophylaxis or an override reason; the override audit keeps
+those of RhD-positive platelets (the unit's category and group, read from ``rm_units``, never
+change once it is released)."""
+
 ALL_TABLES: tuple[TableSpec, ...] = (
     UNITS, DONATIONS, TESTS, LINEAGE, FATES, SITES, CUSTODY, PATIENT_UNITS, LOOKBACKS,
-    LOOKBACK_UNITS, LATE_ENTRIES,
+    LOOKBACK_UNITS, LATE_ENTRIES, REACTIONS, TRANSFUSIONS, EMERGENCY_ISSUES, CROSSMATCHES,
+    OVERRIDE_ISSUES,
 )

@@ -1,8 +1,9 @@
 """Reads of the read models for the API: units, donations, provenance, patients, lookbacks.
 
 Every query is a primary-key or index look-up on the read-model tables (or on ``event_refs``
-and the log's primary key); none scans the log. Results are plain dicts. Stock and audit
-reads live in ``read_stock`` and ``read_audit`` and are re-exported here.
+and the log's primary key); none scans the log. Results are plain dicts. Stock, audit and
+transfusion-safety reads live in ``read_stock``, ``read_audit`` and ``read_transfusion`` and
+are re-exported here.
 """
 
 from __future__ import annotations
@@ -25,11 +26,19 @@ from app.store.read_audit import (
     unfated_past_expiry,
 )
 from app.store.read_stock import inventory_index, near_expiry, stock
+from app.store.read_transfusion import (
+    emergency_issues,
+    haemovigilance,
+    overrides,
+    reaction,
+    reactions_of_unit,
+)
 
 __all__ = [
-    "audit_events", "custody_gaps", "discards", "donation", "donor_trace", "inventory_index",
-    "late_entries", "lookback", "lookbacks_overdue",
-    "near_expiry", "patient_units", "provenance", "stock", "unfated_past_expiry", "unit_state",
+    "audit_events", "custody_gaps", "discards", "donation", "donor_trace", "emergency_issues",
+    "haemovigilance", "inventory_index", "late_entries", "lookback", "lookbacks_overdue",
+    "near_expiry", "overrides", "patient_units", "provenance", "reaction", "reactions_of_unit",
+    "stock", "unfated_past_expiry", "unit_state",
 ]
 
 _ANCESTORS = """

@@ -150,6 +150,25 @@ PLANS = {
                 "AND expires_at < now() ORDER BY expires_at"),
     "discards": "SELECT count(*) FROM rm_fates WHERE occurred_at >= now() - interval '30 days'",
     "lookback": "SELECT * FROM rm_lookback_units WHERE lookback_id = 'x'",
+    "haemovigilance": ("SELECT reaction_type, severity, imputability, count(*) FROM rm_reactions "
+                       "WHERE occurred_at >= now() - interval '1 year' AND occurred_at < now() "
+                       "GROUP BY 1, 2, 3"),
+    "haemovigilance_site": ("SELECT count(*) FROM rm_reactions WHERE site_id = 'H1' "
+                            "AND occurred_at >= now() - interval '1 year'"),
+    "units_transfused": ("SELECT count(*) FROM rm_transfusions WHERE site_id = 'H1' "
+                         "AND occurred_at >= now() - interval '1 year' AND occurred_at < now()"),
+    "emergency": ("SELECT unit_id FROM rm_emergency_issues WHERE returned_at IS NULL AND ("
+                  "(crossmatch IS NULL AND issued_at <= now()) "
+                  "OR crossmatched_at > issued_at + interval '1 day' "
+                  "OR crossmatch = 'incompatible') ORDER BY issued_at"),
+    "overrides_rhd": ("SELECT o.unit_id FROM rm_override_issues o JOIN rm_units u "
+                      "ON u.unit_id = o.unit_id WHERE u.category = 'platelets' AND u.rhd = 'POS'"
+                      " ORDER BY o.issued_at"),
+    "overrides_late": ("SELECT unit_id FROM rm_transfusions "
+                       "WHERE late_completion_reason IS NOT NULL ORDER BY occurred_at"),
+    "reactions_of_unit": "SELECT * FROM rm_reactions WHERE unit_id = 'x' ORDER BY position",
+    "reaction": ("SELECT * FROM rm_reactions "
+                 "WHERE event_id = '5b0f9a34-4a8e-4b8e-9d7e-0c3f8f1e2a11'"),
 }
 
 
