@@ -74,6 +74,7 @@ async def load_demo_if_empty(settings: Settings, console: Console | None = None)
               "(as a real network would see); "
               f"{report.late_entries:,} steps backfilled with a late-entry reason")
     print_flows(out, report)
+    print_reactions(out, report)
     keys = await create_demo_keys(admin_url)
     print_keys(out, keys)
 
@@ -90,6 +91,20 @@ def print_flows(console: Console, report: SimReport) -> None:
         table.add_row(f"refused as expected: {rule}", f"{count:,}")
     for rule, count in sorted(report.unexpected_refusals.items()):
         table.add_row(f"[red]refused unexpectedly: {rule}[/red]", f"{count:,}")
+    console.print(table)
+
+
+def print_reactions(console: Console, report: SimReport) -> None:
+    """The sim's own haemovigilance tally: every reaction the rules accepted, by coded type,
+    severity and imputability, against the units transfused (GET /v1/audit/haemovigilance
+    gives the same counts)."""
+    table = Table(title=f"adverse reactions reported ({sum(report.reactions.values()):,}) "
+                        f"per {report.units_transfused:,} units transfused")
+    for column in ("reaction type", "severity", "imputability"):
+        table.add_column(column)
+    table.add_column("count", justify="right")
+    for (kind, severity, imputability), count in sorted(report.reactions.items()):
+        table.add_row(kind, severity, imputability, f"{count:,}")
     console.print(table)
 
 

@@ -14,6 +14,7 @@ from app.sim.model import (
     plasma_compatible,
     red_cells_compatible,
 )
+from app.sim.patients import suitable
 from app.sim.state import SimState
 
 COVER_DAYS = {RED_CELLS: 4.0, WHOLE_BLOOD: 2.0, PLASMA: 5.0, PLATELETS: 1.5}
@@ -126,17 +127,21 @@ def restock_hospitals(s: SimState) -> None:
 def urgent_orders(s: SimState) -> None:
     """Requests a hospital could not meet with the patient's own group are sent now: the
     same group from its bank, another bank of the governorate or the central bank; failing
-    that the hospital gives a compatible unit of its own, or one is sent."""
+    that the hospital gives a compatible unit of its own, or one is sent; always one that
+    meets the patient's requirements."""
     s.clock.phase(15)
     orders, s.orders = s.orders, []
-    for hospital_id, category, patient, group in orders:
-        s.awaiting.append((hospital_id, category, patient, group))
+    for hospital_id, category, patient_id, group in orders:
+        s.awaiting.append((hospital_id, category, patient_id, group))
+        patient = s.patients[patient_id]
         suppliers = _suppliers(s, hospital_id)
         sources = [(bank, True) for bank in suppliers]
-        if choose(s.available(hospital_id, category), category, group) is None:
+        if choose(suitable(s.available(hospital_id, category), patient), category,
+                  group) is None:
             sources += [(bank, False) for bank in suppliers]
         for bank, identical in sources:
-            unit = choose(s.available(bank, category), category, group, identical=identical)
+            unit = choose(suitable(s.available(bank, category), patient), category, group,
+                          identical=identical)
             if unit is not None:
                 ship(s, unit, hospital_id, s.serial(f"URG-{bank}"))
                 break

@@ -193,6 +193,9 @@ class Unit:
     in_transit_to: str | None = None
     patient: str | None = None
     patient_group: tuple[str, str] | None = None
+    issued_at: datetime | None = None
+    started: bool = False
+    """Its transfusion started (the bedside check passed): it never returns to stock."""
     moves: int = 0
     fractionate: bool = False
     pool: bool = False

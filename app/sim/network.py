@@ -182,13 +182,51 @@ class Rates:
     return_share: float = 0.03
     """Issued units returned unused within the return window (back into stock)."""
     returned_late_share: float = 0.005
+    """Issued units not started within the start window (the patient went to theatre):
+    returned after the return window, back into stock from a validated shipper inside the
+    transport range, otherwise recorded as returned late and discarded."""
+    validated_shipper_share: float = 0.6
     reservation_cancel_share: float = 0.08
     emergency_share: float = 0.01
+    pack_share: float = 0.3
+    """Emergencies that are massive haemorrhages: O NEG red cells, AB plasma and platelets."""
+    discordant_sample_share: float = 0.002
+    """Second samples whose group disagrees with the first (wrong blood in tube)."""
+    single_sample_share: float = 0.5
+    """Platelet and plasma patients grouped on one sample only (no two-sample rule)."""
+    antibody_share: float = 0.03
+    """Red-cell patients with a clinically significant antibody (serological crossmatch)."""
+    irradiated_requirement_share: float = 0.4
+    """Haematology and oncology patients who need irradiated components."""
+    cmv_requirement_share: float = 0.15
+    """Maternity and haematology patients who need CMV-negative components."""
+    cmv_tested_share: float = 0.4
+    """Donations tested for CMV (the rest carry no CMV result)."""
+    cmv_negative_share: float = 0.3
+    """Tested donations found CMV-negative (CMV is common among donors)."""
+    anti_d_share: float = 0.85
+    """RhD-positive platelets for RhD-negative patients covered by anti-D (else an
+    override is given)."""
+    stopped_share: float = 0.01
+    """Transfusions stopped early for a reason other than a reaction (the cannula tissued)."""
+    late_completion_share: float = 0.01
+    """Transfusions that end more than 4 h after issue, with the reason."""
     excursion_share: float = 0.005
     damage_share: float = 0.002
     inspection_share: float = 0.003
     """Storage periods where visual inspection quarantines a unit for assessment."""
-    adverse_reaction_rate: float = 0.001
+    reactions_per_1000: tuple[tuple[str, float], ...] = (
+        ("fnhtr", 2.0), ("allergic", 2.0), ("taco", 0.3), ("other", 0.2),
+        ("other_alloimmune_haemolysis", 0.1), ("anaphylaxis", 0.05), ("trali", 0.05),
+        ("bacterial_infection", 0.04), ("non_immune_haemolysis", 0.03),
+        ("abo_haemolysis", 0.01), ("viral_infection", 0.005),
+    )
+    """Reactions reported per 1000 units transfused, by coded type (RULES §8; the order of
+    magnitude national haemovigilance reports give)."""
+    reaction_factor: float = 1.0
+    """Scales every reaction rate (tests make the rare ones common)."""
+    reaction_during_share: float = 0.6
+    """Reactions noticed during the transfusion: reported at once, the transfusion stopped."""
     shipment_refused_share: float = 0.005
     receipt_out_of_range_share: float = 0.005
     """Accepted arrivals at a hospital measured outside the transport range (held)."""

@@ -23,6 +23,7 @@ from app.sim import (
     processing,
     quality,
     testing,
+    transfusion,
 )
 from app.sim.model import Step
 from app.sim.state import ADMIN, SimConfig, SimState
@@ -51,9 +52,10 @@ PHASES: tuple[tuple[str, Phase], ...] = (
     ("reserve", hospital.reserve_ordered),
     ("issue", hospital.issue),
     ("screen", testing.screen),
-    ("transfuse", hospital.transfuse),
+    ("transfuse", transfusion.transfuse),
     ("release", processing.release_or_discard),
     ("pool", processing.pool_platelets),
+    ("late completion", transfusion.complete_late),
     ("lookback", lookback.follow_lookbacks),
     ("incidents", quality.incidents),
     ("fractionation", distribution.ship_for_fractionation),
@@ -81,6 +83,13 @@ class SimReport:
     donors: int = 0
     units: int = 0
     unmet_requests: int = 0
+    reactions: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    """Adverse reactions the rules accepted, by (reaction type, severity, imputability):
+    the sim's own haemovigilance tally."""
+
+    @property
+    def units_transfused(self) -> int:
+        return self.accepted["UnitTransfused"]
 
     @property
     def events(self) -> int:
@@ -149,6 +158,10 @@ class Simulator:
                 if step.expect is not None:
                     report.unexpectedly_accepted[step.expect] += 1
                 report.accepted.update([step.type, *step.derived])
+                if step.type == "AdverseReactionReported":
+                    report.reactions[(str(step.data["reaction_type"]),
+                                      str(step.data["severity"]),
+                                      str(step.data["imputability"]))] += 1
                 if step.path is not None:
                     report.paths[step.path] += 1
                 if outcome is not None and len(outcome.derived) != len(step.derived):

@@ -35,6 +35,7 @@ from app.sim.network import Network, NetworkConfig, Site, build_network
 
 if TYPE_CHECKING:
     from app.sim.lookback import InformationCase, Lookback
+    from app.sim.patients import Patient
 
 PatientRequest = tuple[str, str, str, tuple[str, str]]
 """(hospital, category, patient, ABO/RhD group)."""
@@ -100,6 +101,11 @@ class SimState:
         self.watch: list[tuple[Unit, Hold, str]] = []
         """Units held today, with the hold and why, to assess the next day."""
         self.pending: dict[str, list[Unit]] = {"reserved": [], "issued": []}
+        self.patients: dict[str, Patient] = {}
+        self.emergencies: list[tuple[Patient, list[Unit], datetime]] = []
+        """(patient, units issued uncrossmatched, when) to crossmatch at the issue round."""
+        self.late: list[Unit] = []
+        """Transfusions running long, completed (with the reason) in the evening."""
         self.orders: list[PatientRequest] = []
         """(hospital, category, patient, group) a hospital could not serve from its stock."""
         self.awaiting: list[PatientRequest] = []

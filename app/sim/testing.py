@@ -24,7 +24,7 @@ BLOCKING = ("initially_reactive", *REPEATEDLY)
 ASSAYS = {
     "HIV": "HIV-1/2 Ag/Ab combo", "HBV": "HBsAg", "HCV": "anti-HCV", "SYPHILIS": "anti-TP",
     "BACTERIA": "aerobic and anaerobic culture", "ABO": "ABO forward and reverse grouping",
-    "RHD": "anti-D, two reagents",
+    "RHD": "anti-D, two reagents", "CMV": "anti-CMV IgG",
 }
 NAT_ASSAY = "HIV/HBV/HCV multiplex NAT"
 CONFIRMATORY = {
@@ -96,6 +96,8 @@ def _screen(s: SimState, donation: Donation) -> None:
                 s.rates.abo_mistype_share):
             value = _mistyped(s, marker, value)
         record(s, donation, marker, value)
+    if s.rng.random() < s.rates.cmv_tested_share:
+        _cmv(s, donation)
     if s.rng.random() < s.rates.mistake_share:
         s.emit("TestResultRecorded", {**_data(s, donation, UNKNOWN_MARKER, "non_reactive",
                                               "screen"), "assay": "HBsAg"},
@@ -107,6 +109,20 @@ def _screen(s: SimState, donation: Donation) -> None:
         s.emit("TestResultRecorded", {**_data(s, donation, "HIV", "non_reactive", "screen"),
                                       "din": misread},
                s.actor(_lab(s, donation), "lab"), expect="din-check-character")
+
+
+def _cmv(s: SimState, donation: Donation) -> None:
+    """A CMV screen: informational, never a hold; a negative one makes the donation's live
+    units CMV-negative (what some patients require)."""
+    negative = s.rng.random() < s.rates.cmv_negative_share
+    s.emit("TestResultRecorded",
+           _data(s, donation, "CMV", "non_reactive" if negative else "reactive", "screen"),
+           s.actor(_lab(s, donation), "lab"), path="CMV-negative donation" if negative else None)
+    if negative:
+        for unit_id in donation.units:
+            unit = s.units[unit_id]
+            if unit.live and "cmv_negative" not in unit.attributes:
+                unit.attributes = tuple(sorted({*unit.attributes, "cmv_negative"}))
 
 
 def culture(s: SimState, donation: Donation) -> None:

@@ -27,6 +27,7 @@ KEYS = [Key(role) for role in NATIONAL] + [Key(role, site) for site in SITES
                                             for role in SITE_ROLES]
 WHOLE, RED, PLASMA = "E0001V00", "E0398V00", "E2555V00"
 ADMIN = Key("admin")
+BEDSIDE = {"wristband_scanned": True, "unit_scanned": True, "second_checker_id": "NRS-1"}
 
 
 def bank(site: str) -> str:
@@ -168,11 +169,13 @@ class Network:
         data: dict[str, Any] = {"unit_id": unit, "patient_id": patient}
         if type_ == "UnitReserved":
             data |= {"patient_abo": "O", "patient_rhd": "NEG", "crossmatch": "compatible"}
+        if type_ == "TransfusionStarted":
+            data |= {"bedside_check": BEDSIDE}
         await self.step(Key("hospital", site), type_, data)
 
     async def given_to(self, unit: str, patient: str, until: str = "UnitTransfused") -> None:
-        """Reserve, issue and transfuse (or stop at ``until``) for ``patient``."""
-        for type_ in ("UnitReserved", "UnitIssued", "UnitTransfused"):
+        """Reserve, issue, start and transfuse (or stop at ``until``) for ``patient``."""
+        for type_ in ("UnitReserved", "UnitIssued", "TransfusionStarted", "UnitTransfused"):
             await self.patient_step(type_, unit, patient)
             if type_ == until:
                 return

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from tests.e2e.matrix_network import ADMIN, PLASMA, SITES, Network
+from tests.e2e.matrix_network import ADMIN, BEDSIDE, PLASMA, SITES, Network
 from tests.support.relations import Key
 
 Subject = dict[str, Any]
@@ -224,11 +224,24 @@ CASES = [
         "unit_id": s["unit"], "patient_id": s["patient"]}),
     Case("UnitReturned", given("H-DAM-01", "UnitIssued"), lambda n, s, k: {
         "unit_id": s["unit"], "reason": "not needed"}),
-    Case("UnitTransfused", given("H-ALE-02", "UnitIssued"), lambda n, s, k: {
-        "unit_id": s["unit"], "patient_id": s["patient"]}),
+    Case("TransfusionStarted", given("H-ALE-02", "UnitIssued"), lambda n, s, k: {
+        "unit_id": s["unit"], "patient_id": s["patient"], "bedside_check": BEDSIDE}),
+    Case("UnitTransfused", given("H-ALE-02", "TransfusionStarted"), lambda n, s, k: {
+        "unit_id": s["unit"], "patient_id": s["patient"], "volume_ml": 250}),
     Case("AdverseReactionReported", given("H-DAM-01", "UnitTransfused"), lambda n, s, k: {
-        "unit_id": s["unit"], "patient_id": s["patient"], "reaction_type": "FNHTR",
+        "unit_id": s["unit"], "patient_id": s["patient"], "reaction_type": "fnhtr",
         "severity": "non_severe", "imputability": "possible"}, consumes=False),
+    Case("AdverseReactionReported", given("H-DAM-01", "TransfusionStarted"), lambda n, s, k: {
+        "unit_id": s["unit"], "patient_id": s["patient"], "reaction_type": "allergic",
+        "severity": "non_severe", "imputability": "likely"}, consumes=False,
+        variant="during the transfusion"),
+    Case("PatientGroupDetermined", nothing, lambda n, s, k: {
+        "patient_id": "PAT-MX-GROUP", "sample_id": f"S-{tag(k)}", "abo": "A", "rhd": "POS",
+        "sample_collected_at": "2026-01-01T08:00:00Z"}, consumes=False),
+    Case("PatientAntibodyRecorded", nothing, lambda n, s, k: {
+        "patient_id": "PAT-MX-ANTIBODY", "antibody": "anti-K"}, consumes=False),
+    Case("PatientRequirementRecorded", nothing, lambda n, s, k: {
+        "patient_id": "PAT-MX-NEEDS", "requirement": "irradiated"}, consumes=False),
     Case("UnitDiscarded", donation_at("MU-DAM-01"), lambda n, s, k: {
         "unit_id": s["unit"], "reason": "damaged", "note": "bag torn in the centrifuge"}),
     Case("UnitModified", released_at("BB-DAM-01"), lambda n, s, k: {

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 from tests.e2e.api_world import PROBLEM, RED_CELLS, Net, din
+from tests.support.scene import BEDSIDE
 
 
 def _bare_409(response) -> None:  # type: ignore[no-untyped-def]
@@ -120,7 +121,9 @@ async def test_item3_the_clock_cannot_release_issue_or_transfuse_an_expired_unit
         "patient_abo": "O", "patient_rhd": "NEG", "crossmatch": "compatible"})
     await refused("hospital@H1", "UnitIssued", patient)
     last = await late("hospital@H1", "UnitIssued", patient)
-    await refused("hospital@H1", "UnitTransfused", patient)
+    # The transfusion's start is where the unit's date is checked (RULES §8): once spiked,
+    # its completion is what happened, and is recorded only after a start.
+    await refused("hospital@H1", "TransfusionStarted", patient | {"bedside_check": BEDSIDE})
     unit = (await net.get("admin", f"/v1/units/{red}")).json()
     assert (unit["status"], unit.get("fate")) == ("issued", None), unit
     late_entries = (await net.get("auditor", "/v1/audit/late-entries")).json()["items"]

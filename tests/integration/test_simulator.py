@@ -44,14 +44,20 @@ BUSY = Rates(
     excursion_share=0.03,
     damage_share=0.02,
     inspection_share=0.03,
-    adverse_reaction_rate=0.05,
+    reactions_per_1000=(("fnhtr", 20), ("allergic", 20), ("taco", 5), ("anaphylaxis", 2),
+                        ("bacterial_infection", 30), ("trali", 15), ("viral_infection", 10)),
+    discordant_sample_share=0.05,
+    antibody_share=0.1,
+    cmv_requirement_share=0.3,
+    stopped_share=0.05,
+    late_completion_share=0.05,
     shipment_refused_share=0.03,
     receipt_out_of_range_share=0.03,
     irradiated_share=0.15,
     pathogen_reduced_share=0.3,
 )
 SMALL = SimConfig(network=NetworkConfig(banks=1, rates=BUSY), donations=260, days=100,
-                  seed=11, end=END)
+                  seed=12, end=END)
 
 
 async def test_a_simulated_network_goes_through_the_rules(services: Services) -> None:
@@ -92,6 +98,34 @@ async def test_a_simulated_network_goes_through_the_rules(services: Services) ->
     assert {"donation-interval", "donor-deferred", "donor-screening-failed",
             "donor-screening-required", "din-check-character"} <= set(report.expected_refusals)
 
+    # The patient side (RULES §7-8): patients grouped on two samples (a wrong blood in tube
+    # blocks, two fresh samples resolve it), antibodies, requirements met by irradiated and
+    # CMV-negative units, emergencies (a massive-haemorrhage pack too) crossmatched after,
+    # RhD-positive platelets with anti-D or an override, late and stopped transfusions,
+    # holding reactions, late returns; the hospital's mistakes are refused by their rule.
+    for path in ("wrong blood in tube: second sample discordant, patient blocked",
+                 "discordance resolved by two fresh samples",
+                 "antibody found: serological crossmatch only",
+                 "reserved for a patient who requires irradiated",
+                 "reserved for a patient who requires cmv_negative",
+                 "massive-haemorrhage pack issued uncrossmatched",
+                 "emergency issue crossmatched afterwards",
+                 "transfusion completed late, with its reason", "transfusion stopped",
+                 "bacterial_infection: co-components held, donor deferred",
+                 "trali: co-components held, donor deferred",
+                 "returned late in a validated shipper: back to stock",
+                 "returned late: discarded"):
+        assert report.paths[path], path
+    assert any(p.startswith("RhD-positive platelets to an RhD-negative patient")
+               for p in report.paths)
+    assert {"two-sample-rule", "patient-group-discordant", "patient-group-conflict",
+            "electronic-crossmatch-not-allowed", "emergency-product-not-allowed",
+            "bedside-check-failed", "start-window-exceeded", "transfusion-not-started",
+            "late-completion-reason-required"} <= set(report.expected_refusals)
+    # The sim's haemovigilance tally is what the rules accepted.
+    assert sum(report.reactions.values()) == report.accepted["AdverseReactionReported"] > 0
+    assert report.units_transfused == report.accepted["UnitTransfused"] > 0
+
     # Refusals happen (donors back too early, deferred donors) and are typed rule errors;
     # the sim's picture of the network never drifts from what the rules accepted.
     assert report.expected_refusals
@@ -116,4 +150,4 @@ def test_the_same_seed_gives_the_same_commands() -> None:
 
     first = commands(SMALL)
     assert first == commands(SMALL)
-    assert first != commands(replace(SMALL, seed=12))
+    assert first != commands(replace(SMALL, seed=13))

@@ -16,7 +16,7 @@ Rules a site key is held to, and why they are what they are:
 - a site key reads a unit its site touched, or whose donation its site collected or tests;
   a lookback grants no unit to the sites it names (they see the lookback, not the units);
 - patient ids go to national keys and to hospital keys of a site whose keys recorded a step
-  naming the patient;
+  naming the patient (a patient fact too: group, antibody, requirement);
 - a lookback is whole for national keys, its starter and those who may start it (the
   collecting site and the labs serving the donation), else the units the site held or was
   sent when it started (or acknowledged);
@@ -25,7 +25,9 @@ Rules a site key is held to, and why they are what they are:
   for its own collections); a lookback comes from the collecting blood establishment or its
   lab, and only they (or its starter) close it; information a donor gives after donating,
   which holds their donations' units, is recorded by a site that collected one of them; the
-  holds of the blood establishment's causes are lifted by its processing keys only.
+  holds of the blood establishment's causes are lifted by its processing keys only; a
+  patient's facts (group determinations, antibodies, requirements) are one national record,
+  recorded by any hospital key; a transfusion is started by the unit's custodian.
 """
 
 from __future__ import annotations
@@ -175,11 +177,12 @@ class Relations:
         if unit is not None and type_ not in ("LookbackStarted",):
             unit.touched |= {s for s in (site, *_named_sites(data)) if s}
         patient = data.get("patient_id")
+        if isinstance(patient, str) and site is not None:
+            self.treating[patient].add(site)  # a patient fact too: the site treats them
         if isinstance(patient, str) and unit is not None:
             unit.patient = patient
             steps = self.patient_steps[(patient, unit.unit_id)]
             if site is not None:
-                self.treating[patient].add(site)
                 steps.add(site)
         fold = _FOLDS.get(type_)
         if fold is not None:

@@ -43,6 +43,8 @@ RECORDED_BY: Mapping[str, tuple[str, ...]] = {
     "UnitShippedForFractionation": ("processing", "inventory"),
     "LookbackStarted": ESTABLISHMENT_ROLES, "LookbackAcknowledged": _CARE,
     "LookbackRecipientNotified": ("hospital",), "LookbackClosed": ESTABLISHMENT_ROLES,
+    "PatientGroupDetermined": ("hospital",), "PatientAntibodyRecorded": ("hospital",),
+    "PatientRequirementRecorded": ("hospital",), "TransfusionStarted": ("hospital",),
 }
 """The published role matrix (README, ``/docs``): who records each type; admin records all."""
 
@@ -150,7 +152,9 @@ def _reaction(r: Relations, key: Key, d: Mapping[str, Any]) -> set[str]:
 
 
 def _free(r: Relations, key: Key, d: Mapping[str, Any]) -> set[str]:
-    """Donors are a national register: any key of a donor-care role."""
+    """Donors are a national register: any key of a donor-care role. So is the patient's
+    transfusion record (RULES §7): any hospital treating the patient records a fact about
+    them, and the fact protects the patient everywhere; no site of its own is named."""
     return set()
 
 
@@ -162,5 +166,6 @@ _JUDGES = {
     "QuarantineLifted": _lift, "UnitReceived": _received_by,
     "AdverseReactionReported": _reaction, "LookbackStarted": _lookback_start,
     "LookbackAcknowledged": _acknowledge, "LookbackRecipientNotified": _notify,
-    "LookbackClosed": _lookback_close,
+    "LookbackClosed": _lookback_close, "PatientGroupDetermined": _free,
+    "PatientAntibodyRecorded": _free, "PatientRequirementRecorded": _free,
 }
