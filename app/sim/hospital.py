@@ -164,7 +164,7 @@ def _issue(s: SimState, unit: Unit, patient: Patient) -> None:
     path = None
     if unit.category == PLATELETS and unit.rhd == "POS" and patient.group[1] == "NEG":
         if s.rng.random() < s.rates.rare_mistake_share:
-            s.emit("UnitIssued", data, actor, expect="rhd-platelets-need-prophylaxis")
+            s.emit("UnitIssued", dict(data), actor, expect="rhd-platelets-need-prophylaxis")
         if s.rng.random() < s.rates.anti_d_share:
             data["anti_d_prophylaxis"] = True
             path = "RhD-positive platelets to an RhD-negative patient, with anti-D"
