@@ -135,6 +135,8 @@ def unit_probes(m: Relations, scene: Scene) -> list[Probe]:
             probes.append(Probe(("GET", path), path.format(unit_id=unit), readable, check))
         probes.append(Probe(("GET", "/v1/fhir/Provenance"), "/v1/fhir/Provenance", readable,
                             params={"target": f"BiologicallyDerivedProduct/{unit}"}))
+        probes.append(Probe(("GET", "/v1/fhir/AdverseEvent"), "/v1/fhir/AdverseEvent", readable,
+                            params={"unit_id": unit}))
     return probes
 
 
@@ -219,6 +221,29 @@ def national_probes() -> list[Probe]:
              "/v1/audit/discards", "/v1/audit/late-entries", "/v1/audit/lookbacks-overdue",
              "/v1/audit/verify", "/v1/export", "/metrics")
     return [Probe(("GET", p), p, _national) for p in paths]
+
+
+def transfusion_audit_probes() -> list[Probe]:
+    """The transfusion-safety views: every key, a site key its own site's rows only; an
+    unknown reaction is a 404 to national keys and the same 403 as any other to a site key."""
+    def own_rows(field: str) -> Check:
+        def check(key: Key, body: Any) -> list[str]:
+            if key.national:
+                return []
+            sites = {row.get("site_id") for row in body[field]} - {key.site}
+            return [f"{field} of {sorted(sites)}"] if sites else []
+        return check
+
+    def unknown(key: Key) -> int:
+        return 404 if key.national else 403
+
+    return [Probe(("GET", "/v1/audit/haemovigilance"), "/v1/audit/haemovigilance", anyone),
+            Probe(("GET", "/v1/audit/emergency"), "/v1/audit/emergency", anyone,
+                  own_rows("issues")),
+            Probe(("GET", "/v1/audit/overrides"), "/v1/audit/overrides", anyone,
+                  own_rows("overrides")),
+            Probe(("GET", "/v1/fhir/AdverseEvent/{event_id}"),
+                  "/v1/fhir/AdverseEvent/00000000-0000-4000-8000-000000000001", unknown)]
 
 
 def public_probes() -> list[Probe]:
