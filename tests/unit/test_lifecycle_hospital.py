@@ -284,7 +284,10 @@ def test_the_return_window_is_configurable() -> None:
             assert s.unit(unit).status == "released"
         else:
             s.do("UnitReturned", returned, H1, at=at)
-            assert s.unit(unit).returned_late
+            assert s.unit(unit).returned_late and s.unit(unit).status == "quarantined"
+            assert s.refuse("UnitReserved", {
+                "unit_id": unit, "patient_id": "PAT-0001", "patient_abo": "O",
+                "patient_rhd": "NEG", "crossmatch": "compatible"}, H1).rule == "unit-returned-late"
 
 
 def test_a_recalled_issued_unit_is_not_transfused() -> None:
