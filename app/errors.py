@@ -653,6 +653,12 @@ class SampleUnknown(RuleViolation):
     title = "The sample is not one of the patient's recorded group determinations"
 
 
+class SampleDiscounted(RuleViolation):
+    rule = "sample-discounted"
+    title = ("The patient's sample no longer counts: a later determination disagreed with it "
+             "(possible wrong blood in tube)")
+
+
 class SampleTooOld(RuleViolation):
     rule = "sample-too-old"
     title = "The patient's sample is older than the catalogue allows for a crossmatch"
@@ -660,7 +666,8 @@ class SampleTooOld(RuleViolation):
 
 class PatientGroupConflict(RuleViolation):
     rule = "patient-group-conflict"
-    title = "The group given at issue differs from the reservation's: never taken as the truth"
+    title = ("The group given differs from one already given for the patient (its reservation, "
+             "or with no recorded group any earlier step): never taken as the new truth")
 
 
 class RequirementNotMet(RuleViolation):

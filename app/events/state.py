@@ -203,6 +203,27 @@ class PatientRequirement(_State):
         return self.until is None or moment < self.until
 
 
+class GroupStated(_State):
+    """A group a hospital gave for the patient on one unit: at a reservation (with its sample
+    and crossmatch), at an issue, or on an emergency's follow-up crossmatch. Kept for good:
+    while the patient has no recorded group, a later step that states another group is a
+    possible wrong blood in tube (RULES §7)."""
+
+    unit_id: str
+    step: str
+    """``reserved``, ``issued`` or ``crossmatched`` (an emergency's follow-up)."""
+    abo: str | None = None
+    rhd: str | None = None
+    sample_id: str | None = None
+    crossmatch: str | None = None
+    at: datetime
+    site_id: str | None = None
+
+    def disagrees(self, abo: str | None, rhd: str | None) -> bool:
+        return (abo is not None and self.abo not in (None, abo)) or (
+            rhd is not None and self.rhd not in (None, rhd))
+
+
 class PatientState(_State):
     """A pseudonymous patient's transfusion record: every group determination, antibody and
     requirement (RULES §7). One record in the country: an antibody or a requirement found at
@@ -219,7 +240,10 @@ class PatientState(_State):
     blocked: bool = False
     antibodies: tuple[PatientAntibody, ...] = ()
     requirements: tuple[PatientRequirement, ...] = ()
+    stated: tuple[GroupStated, ...] = ()
+    """Every group given for the patient at a reservation, issue or follow-up crossmatch."""
     last_at: datetime | None = None
+    """When the last patient fact was recorded (a reservation or issue does not move it)."""
 
     @property
     def counted(self) -> tuple[GroupDetermination, ...]:
@@ -242,6 +266,11 @@ class PatientState(_State):
     def sample(self, sample_id: str) -> GroupDetermination | None:
         return next((d for d in reversed(self.determinations) if d.sample_id == sample_id),
                     None)
+
+    def reservation(self, unit_id: str) -> GroupStated | None:
+        """The latest reservation of ``unit_id`` for this patient."""
+        return next((g for g in reversed(self.stated)
+                     if g.unit_id == unit_id and g.step == "reserved"), None)
 
     def active_requirements(self, moment: datetime) -> tuple[str, ...]:
         return tuple(sorted({r.requirement for r in self.requirements if r.active_at(moment)}))

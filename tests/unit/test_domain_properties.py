@@ -242,10 +242,15 @@ class Walk:
             "receive": ("UnitReceived", {"site_id": self.careful(there, SITE_IDS),
                                          "shipment_id": self.careful(shipment, ["S-0"]),
                                          "accepted": c.pick([True, True, True, False])}),
-            "reserve": ("UnitReserved", {"patient_id": patient, "patient_abo": "AB",
-                                         "patient_rhd": "POS", "crossmatch": "compatible"}),
+            "reserve": ("UnitReserved", {"patient_id": patient, **dict(zip(
+                ("patient_abo", "patient_rhd"),
+                self.careful(("AB", "POS"), [("A", "POS"), ("O", "NEG"), ("AB", "NEG")]),
+                strict=True)), "crossmatch": "compatible"}),
             "issue": ("UnitIssued", {"patient_id": patient, "emergency": self.c.sloppy(),
-                                     "justification": "bleeding", "physician_id": "PHY-1"}),
+                                     "justification": "bleeding", "physician_id": "PHY-1",
+                                     **(dict(zip(("patient_abo", "patient_rhd"), c.pick(
+                                         [("AB", "POS"), ("O", "NEG")]), strict=True))
+                                        if c.sloppy() else {})}),
             "return": ("UnitReturned", {}),
             "transfuse": ("UnitTransfused", {"patient_id": patient, **c.pick(
                 [{}, {"late_completion_reason": "slow transfusion"}])}),
@@ -298,12 +303,14 @@ def open_markers(world: Any, u: UnitState) -> set[tuple[str, str, str]]:
 
 class PatientOracle:
     """The test's own model of each patient's record, from the events alone (not the
-    domain's state): the determinations since the last disagreement, and the requirements."""
+    domain's state): the determinations since the last disagreement, the requirements, and
+    every group a reservation, issue or follow-up crossmatch gave for the patient."""
 
     def __init__(self) -> None:
         self.counted: dict[str, list[tuple[str, str, str]]] = {}
         self.blocked: dict[str, bool] = {}
         self.requirements: dict[str, list[tuple[str, datetime | None]]] = {}
+        self.stated: dict[str, list[tuple[str | None, str | None]]] = {}
 
     def apply(self, e: Any) -> None:
         if e.type == "PatientGroupDetermined":
@@ -317,6 +324,10 @@ class PatientOracle:
                 self.blocked[d.patient_id] = True
             else:
                 counted.append((d.sample_id, d.abo, d.rhd))
+        elif e.type in ("UnitReserved", "UnitIssued"):
+            given = (getattr(e.data, "patient_abo", None), getattr(e.data, "patient_rhd", None))
+            if given != (None, None):
+                self.stated.setdefault(e.data.patient_id, []).append(given)
         elif e.type == "PatientRequirementRecorded":
             until = datetime.fromisoformat(e.data.until) if e.data.until else None
             self.requirements.setdefault(e.data.patient_id, []).append(
@@ -343,10 +354,21 @@ class PatientOracle:
         if self.blocked.get(patient):
             assert emergency, f"{e.type} for {patient} whose determinations disagree"
         group = None if self.blocked.get(patient) or not counted else counted[-1][1:]
+        if group is None and not self.blocked.get(patient) and e.type != "TransfusionStarted":
+            own = (getattr(e.data, "patient_abo", None), getattr(e.data, "patient_rhd", None))
+            for before_abo, before_rhd in self.stated.get(patient, []):
+                assert None in (own[0], before_abo) or own[0] == before_abo, (
+                    f"{e.type}: {patient} given as {own} after {before_abo} {before_rhd}")
+                assert None in (own[1], before_rhd) or own[1] == before_rhd, (
+                    f"{e.type}: {patient} given as {own} after {before_abo} {before_rhd}")
         assert u.abo is not None and u.rhd is not None
+        two_samples = len({sample for sample, _, _ in counted}) >= 2
         if emergency:
             if group is not None:
                 assert compatible(u.category, u.abo, u.rhd, *group)
+                if u.category in ("red_cells", "whole_blood", "granulocytes") and (
+                        u.abo != "O" and u.patient_abo is None):
+                    assert two_samples, f"emergency {u.abo} red cells on one sample"
             elif u.category == "red_cells":
                 assert (u.abo, u.rhd) == ("O", "NEG"), f"emergency {u.abo} {u.rhd} red cells"
             elif u.category == "plasma":
@@ -362,7 +384,7 @@ class PatientOracle:
         assert target[0] is not None and target[1] is not None
         assert compatible(u.category, u.abo, u.rhd, target[0], target[1]), (e.type, u.abo)
         if u.category in ("red_cells", "whole_blood", "granulocytes") and u.abo != "O":
-            assert len({sample for sample, _, _ in counted}) >= 2, f"{e.type}: one sample"
+            assert two_samples, f"{e.type}: one sample"
 
 
 def check_uses(before: Any, events: Sequence[Any]) -> None:

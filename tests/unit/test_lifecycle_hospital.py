@@ -221,8 +221,15 @@ def test_emergency_issue_refuses_o_positive_for_an_unknown_group_and_non_o() -> 
                       EmergencyProductNotAllowed)
     assert isinstance(s.refuse("UnitIssued", {"unit_id": a_neg, **base}, H1),
                       EmergencyProductNotAllowed)
-    s.do("UnitIssued", {"unit_id": o_pos, **base, "patient_abo": "B", "patient_rhd": "POS"},
-         H1)
+    # A group the issue only states is not a known group: the clinician's word is checked
+    # against the record, never trusted on its own (a bedside grouping error).
+    stated = {"unit_id": o_pos, **base, "patient_abo": "B", "patient_rhd": "POS"}
+    assert isinstance(s.refuse("UnitIssued", stated, H1), EmergencyProductNotAllowed)
+    # One recorded sample is not enough for red cells (two-sample rule); two are.
+    s.determine("PAT-9", "B", "POS", "S-1")
+    assert isinstance(s.refuse("UnitIssued", stated, H1), EmergencyProductNotAllowed)
+    s.determine("PAT-9", "B", "POS", "S-2")
+    s.do("UnitIssued", stated, H1)
 
 
 def test_emergency_ab_plasma() -> None:

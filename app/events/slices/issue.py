@@ -32,6 +32,7 @@ from app.errors import (
     PatientGroupDiscordant,
     PatientGroupMismatch,
     RequirementNotMet,
+    SampleDiscounted,
     SampleTooOld,
     SampleUnknown,
     TransfusionAlreadyStarted,
@@ -46,13 +47,22 @@ from app.errors import (
 from app.events.authz import acts_for
 from app.events.compat import compatible, emergency_allowed
 from app.events.decision import Decision, require_unallocated, unit_refs
-from app.events.event_type import EventType, Need, RawData, on_unit, reads_key, reads_unit, roles
+from app.events.event_type import (
+    Changes,
+    EventType,
+    Need,
+    RawData,
+    on_unit,
+    reads_key,
+    reads_unit,
+    roles,
+)
 from app.events.fields import AboGroup, Ident, Pseudonym, RhdType, TempDc, Text, UnitId
 from app.events.messages import Event, Key
 from app.events.payload import Crossmatch, EventData
 from app.events.slices.holds import place_holds
 from app.events.slices.patients import record_of
-from app.events.state import PatientState, updated
+from app.events.state import GroupStated, PatientState, World, get_patient, get_unit, updated
 from app.events.unit import UnitState
 
 HOSPITAL = roles("hospital")
@@ -165,6 +175,22 @@ def _against_record(group: tuple[str, str] | None, abo: str | None, rhd: str | N
             f"{abo or group[0]} {rhd or group[1]}", field="data.patient_abo")
 
 
+def _agrees_with_stated(record: PatientState | None, abo: str | None, rhd: str | None,
+                        patient_id: str) -> None:
+    """With no recorded group, every group given for the patient must agree with those given
+    before (at a reservation, issue or follow-up crossmatch): two groups for one patient are
+    a possible wrong blood in tube, refused until the laboratory records a determination."""
+    if record is None or record.group is not None:
+        return
+    clash = next((g for g in record.stated if g.disagrees(abo, rhd)), None)
+    if clash is not None:
+        raise PatientGroupConflict(
+            f"patient {patient_id} has no recorded group and was given as "
+            f"{clash.abo or '?'} {clash.rhd or '?'} for unit {clash.unit_id} ({clash.step} by "
+            f"{clash.site_id}); this step says {abo or clash.abo} {rhd or clash.rhd}: record a "
+            "group determination first", field="data.patient_abo")
+
+
 def _requirements(d: Decision, unit: UnitState, record: PatientState | None) -> None:
     if record is None:
         return
@@ -200,14 +226,39 @@ def _sample(d: Decision, data: UnitReserved, record: PatientState | None) -> Non
                 else "data.crossmatch")
     if data.sample_id is None:
         return
-    sample = record.sample(data.sample_id) if record is not None else None
-    if sample is None:
+    if record is None or record.sample(data.sample_id) is None:
         raise SampleUnknown(f"sample {data.sample_id} is not recorded for patient "
                             f"{data.patient_id}", field="data.sample_id")
+    _sample_current(d, record, data.sample_id, "")
+
+
+def _sample_current(d: Decision, record: PatientState, sample_id: str, when: str) -> None:
+    """The sample's determination still counts (no disagreement since) and it is at most
+    ``sample_valid_hours`` old."""
+    sample = next((x for x in reversed(record.counted) if x.sample_id == sample_id), None)
+    if sample is None:
+        raise SampleDiscounted(
+            f"sample {sample_id} of patient {record.patient_id} no longer counts: a later "
+            f"determination disagreed with it{when}", field="data.sample_id")
     limit = d.catalogue.patients.sample_valid_hours
     if d.at - sample.sample_collected_at > timedelta(hours=limit):
-        raise SampleTooOld(f"sample {data.sample_id} is older than {limit} h",
+        raise SampleTooOld(f"sample {sample_id} is older than {limit} h{when}",
                            field="data.sample_id")
+
+
+def _reservation_still_valid(d: Decision, unit: UnitState, record: PatientState | None) -> None:
+    """At a planned issue, what the reservation rested on still holds: no antibody recorded
+    since an electronic crossmatch, and its sample still counts and is in date."""
+    held = record.reservation(unit.unit_id) if record is not None else None
+    if record is None or held is None:
+        return
+    if held.crossmatch == "electronic" and record.antibodies:
+        raise ElectronicCrossmatchNotAllowed(
+            f"patient {record.patient_id} has {record.antibodies[-1].antibody} recorded since "
+            f"unit {unit.unit_id} was crossmatched electronically: release the reservation and "
+            "crossmatch serologically", field="data.unit_id")
+    if held.sample_id is not None:
+        _sample_current(d, record, held.sample_id, " at issue: a new sample and crossmatch")
 
 
 def unit_reserved(d: Decision, data: UnitReserved) -> None:
@@ -227,6 +278,7 @@ def unit_reserved(d: Decision, data: UnitReserved) -> None:
     record = record_of(d, data.patient_id)
     _against_record(_record_group(record, data.patient_id), data.patient_abo, data.patient_rhd,
                     data.patient_id)
+    _agrees_with_stated(record, data.patient_abo, data.patient_rhd, data.patient_id)
     if not compatible(unit.category, abo, rhd, data.patient_abo, data.patient_rhd):
         raise AboIncompatible(
             f"{unit.category} {abo} {rhd} is not compatible with a {data.patient_abo} "
@@ -282,7 +334,7 @@ def unit_issued(d: Decision, data: UnitIssued) -> None:
             f"patient; the issue says {data.patient_abo or unit.patient_abo} "
             f"{data.patient_rhd or unit.patient_rhd}", field="data.patient_abo")
     record = record_of(d, data.patient_id)
-    known = _known_group(d, data, unit if reserved else None, record)
+    known = _known_group(d, data, unit, reserved, record)
     if data.emergency:
         _emergency(d, data, unit, abo, rhd, known)
     elif not reserved:
@@ -295,6 +347,7 @@ def unit_issued(d: Decision, data: UnitIssued) -> None:
                               field="data.patient_abo")
     else:
         _two_samples(d, unit, abo, record)
+        _reservation_still_valid(d, unit, record)
     _requirements(d, unit, record)
     if unit.category == "platelets" and rhd == "POS" and (known is None or known[1] != "POS") \
             and not data.anti_d_prophylaxis and data.override_reason is None:
@@ -305,22 +358,29 @@ def unit_issued(d: Decision, data: UnitIssued) -> None:
     d.emit(data, unit.unit_id, patient_refs(unit.unit_id, data.patient_id))
 
 
-def _known_group(d: Decision, data: UnitIssued, reservation: UnitState | None,
+def _known_group(d: Decision, data: UnitIssued, unit: UnitState, reserved: bool,
                  record: PatientState | None) -> tuple[str, str] | None:
-    """The patient's group as known at issue: the record's, else the reservation's or the
-    issue's own. A discordant record refuses a planned issue; in an emergency it makes the
-    group unknown (universal components only), whatever the issue says."""
+    """The patient's group as known at issue: the record's, else the reservation's (checked
+    when it was made). The group an issue itself states is checked against the record and
+    the groups given before, but never trusted on its own: in an emergency with no record it
+    leaves the group unknown (universal components only). So does a discordant record, which
+    refuses a planned issue, and, for red cells, a group resting on one sample only
+    (the two-sample rule: group O red cells until a second sample agrees)."""
     if record is not None and record.blocked:
         if data.emergency:
             return None
         _record_group(record, data.patient_id)
     group = record.group if record is not None else None
-    abo = data.patient_abo or (reservation.patient_abo if reservation else None)
-    rhd = data.patient_rhd or (reservation.patient_rhd if reservation else None)
-    _against_record(group, abo, rhd, data.patient_id)
+    _against_record(group, data.patient_abo, data.patient_rhd, data.patient_id)
+    _agrees_with_stated(record, data.patient_abo, data.patient_rhd, data.patient_id)
     if group is not None:
+        if data.emergency and not reserved and record is not None and not record.confirmed \
+                and unit.category in d.catalogue.patients.two_sample_categories:
+            return None
         return group
-    return (abo, rhd) if abo is not None and rhd is not None else None
+    if reserved and unit.patient_abo is not None and unit.patient_rhd is not None:
+        return unit.patient_abo, unit.patient_rhd
+    return None
 
 
 def _emergency(d: Decision, data: UnitIssued, unit: UnitState, abo: str, rhd: str,
@@ -359,6 +419,40 @@ def unit_returned(d: Decision, data: UnitReturned) -> None:
                     f"returned at {data.temp_dc} dC, outside the transport range")
 
 
+def _stating(unit_step: Any, stated: Any) -> Any:
+    """An evolve step that changes the unit and keeps the group the step gave for the
+    patient on the patient's record (``PatientState.stated``)."""
+    on_the_unit = on_unit(unit_step)
+
+    def evolve(world: World, e: Event, data: Any) -> Changes:
+        before = get_unit(world, data.unit_id)
+        changes = dict(on_the_unit(world, e, data))
+        given = stated(before, e, data) if before is not None else None
+        if given is not None:
+            record = get_patient(world, data.patient_id) or PatientState(
+                patient_id=data.patient_id)
+            changes[("patient", data.patient_id)] = updated(
+                record, {"stated": (*record.stated, given)})
+        return changes
+
+    evolve.__doc__ = unit_step.__doc__
+    return evolve
+
+
+def _stated_reserved(u: UnitState, e: Event, data: UnitReserved) -> GroupStated:
+    follow_up = u.issued_patient_id is not None or u.fate is not None
+    return GroupStated(unit_id=data.unit_id, step="crossmatched" if follow_up else "reserved",
+                       abo=data.patient_abo, rhd=data.patient_rhd, sample_id=data.sample_id,
+                       crossmatch=data.crossmatch, at=e.occurred_at, site_id=e.actor.site_id)
+
+
+def _stated_issued(u: UnitState, e: Event, data: UnitIssued) -> GroupStated | None:
+    if data.patient_abo is None and data.patient_rhd is None:
+        return None
+    return GroupStated(unit_id=data.unit_id, step="issued", abo=data.patient_abo,
+                       rhd=data.patient_rhd, at=e.occurred_at, site_id=e.actor.site_id)
+
+
 def _reserved(u: UnitState, e: Event, data: UnitReserved) -> UnitState:
     if u.fate is not None:
         return u  # a final fate never changes: the follow-up crossmatch is in the log
@@ -395,7 +489,7 @@ def _returned(u: UnitState, e: Event, data: UnitReturned) -> UnitState:
 
 _UNIT = "A999926123456-E0398V00"
 TYPES = (
-    EventType(UnitReserved, on_unit(_reserved), unit_reserved, HOSPITAL,
+    EventType(UnitReserved, _stating(_reserved, _stated_reserved), unit_reserved, HOSPITAL,
               reads=reads_unit_and_patient,
               example={"unit_id": _UNIT, "patient_id": "PAT-4F7Q2", "patient_abo": "O",
                        "patient_rhd": "NEG", "crossmatch": "compatible",
@@ -403,7 +497,7 @@ TYPES = (
     EventType(ReservationReleased, on_unit(_reservation_released), reservation_released,
               roles("inventory", "hospital"),
               example={"unit_id": _UNIT, "reason": "surgery postponed"}),
-    EventType(UnitIssued, on_unit(_issued), unit_issued, HOSPITAL,
+    EventType(UnitIssued, _stating(_issued, _stated_issued), unit_issued, HOSPITAL,
               reads=reads_unit_and_patient,
               example={"unit_id": _UNIT, "patient_id": "PAT-4F7Q2", "ward": "ICU"}),
     EventType(UnitReturned, on_unit(_returned), unit_returned, HOSPITAL,
