@@ -59,7 +59,7 @@ def test_adverse_reaction_reported_once_the_transfusion_has_started() -> None:
     when a reaction is reported, it is refused (not-transfused on data.patient_id);
     given the transfusion then started (no UnitTransfused yet),
     when the reaction is reported, it is accepted."""
-    # review item 6: a reaction could be reported only after UnitTransfused.
+    # review item: (6) a reaction could be reported only after UnitTransfused.
     s = scene()
     unit = s.released_component("O", "NEG")
     s.reserve(unit, "PAT-1")
@@ -77,7 +77,7 @@ def test_adverse_reaction_reported_for_a_transfusion_stopped_because_of_it() -> 
     """Given a transfusion started and then stopped after 60 mL because of a reaction
     (UnitTransfused with stopped_reason),
     when the reaction is reported, then it is accepted."""
-    # review item 6: a transfusion stopped because of a reaction could not be reported.
+    # review item: (6) a transfusion stopped because of a reaction could not be reported.
     s = scene()
     red, _, _ = started(s)
     s.do("UnitTransfused", {"unit_id": red, "patient_id": "PAT-1", "volume_ml": 60,
@@ -105,7 +105,7 @@ def test_reaction_type_is_coded_uncoded_is_refused(reaction_type: str) -> None:
     """Given a started transfusion,
     when a reaction is reported with a type outside RULES §8's codes (free text, or a code in
     the wrong case), then it is refused (invalid-event-data on data.reaction_type)."""
-    # review item 8: reaction_type was free text.
+    # review item: (8) reaction_type was free text.
     s = scene()
     red, _, _ = started(s)
     err = s.refuse("AdverseReactionReported", reaction(red, reaction_type), H1)
@@ -148,7 +148,7 @@ def test_bacterial_reaction_holds_co_components_and_defers_the_donor() -> None:
     when a septic (bacterial_infection) reaction is reported, then in the same decision the
     plasma gets an adverse_reaction hold for the donation (seen in H2's feed) and the donor
     is deferred, pending investigation, for that donation; the donor may not give again."""
-    # review item 7: a septic reaction triggered no hold on the co-components and no donor
+    # review item: (7) a septic reaction triggered no hold on the co-components and no donor
     # action.
     s = scene()
     red, plasma, donor = started(s, plasma_at="H2")
@@ -185,7 +185,7 @@ def test_bacterial_trali_and_viral_reactions_hold_and_defer(reaction_type: str) 
     """Given a donation's red cells started at H1 and its plasma in stock,
     when a bacterial, TRALI or viral reaction is reported, then the plasma is held
     (adverse_reaction) and the donor deferred pending investigation, in the same decision."""
-    # review item 7 (RULES §8: TRALI and viral likewise).
+    # review item: (7) RULES §8: TRALI and viral likewise.
     s = scene()
     red, plasma, donor = started(s)
     events = s.do("AdverseReactionReported", reaction(red, reaction_type, severity="severe"),

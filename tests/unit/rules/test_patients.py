@@ -107,7 +107,7 @@ def test_two_sample_rule_non_o_red_cells_need_second_sample() -> None:
     when the unit is reserved for the patient, it is refused (two-sample-rule);
     when a second sample (S2) agrees, the record is confirmed and the reservation is accepted:
     the unit is reserved for the patient."""
-    # review item 9: no patient record, no two-sample rule: non-O red cells were reserved for
+    # review item: (9) no patient record, no two-sample rule: non-O red cells were reserved for
     # a patient on the strength of one sample (or none).
     s = scene()
     unit = s.released_component("A", "POS")
@@ -126,7 +126,7 @@ def test_two_sample_rule_non_o_red_cells_for_a_patient_with_no_determination() -
     """Given A POS red cells and a patient of whom nothing is recorded,
     when the unit is reserved for the patient as A POS (the group only as the request says),
     then it is refused (two-sample-rule): fail closed."""
-    # review item 9: with no patient record the group given on the request was taken as true.
+    # review item: (9) with no patient record the group given on the request was taken as true.
     s = scene()
     unit = s.released_component("A", "POS")
     err = s.refuse("UnitReserved", reservation(unit, "PAT-1", "A", "POS"), H1)
@@ -168,7 +168,7 @@ def test_two_sample_rule_discordant_determination_blocks_until_new_determination
     reserved again, the earlier A POS reservation no longer matches the record
     (patient-group-mismatch), and B red cells need a second new sample (two-sample-rule):
     the determinations before the disagreement no longer count."""
-    # review item 9: no record, so nothing could ever notice two samples disagreeing.
+    # review item: (9) no record, so nothing could ever notice two samples disagreeing.
     s = scene()
     reserved = s.released_component("A", "POS")
     o_neg = s.released_component("O", "NEG")
@@ -223,7 +223,7 @@ def test_patient_antibody_recorded_at_one_hospital_protects_the_patient_at_anoth
     when H2 records anti-K for them, then the record keeps it, and at H1 an electronic
     crossmatch on the current sample is refused (electronic-crossmatch-not-allowed) while a
     serological one is accepted: one record in the country."""
-    # review item 9: no antibodies were recorded anywhere; electronic crossmatch for anyone.
+    # review item: (9) no antibodies were recorded anywhere; electronic crossmatch for anyone.
     s = scene()
     unit = s.released_component("O", "NEG")
     s.determine("PAT-1", "O", "NEG", "S1", hours_ago=30)
@@ -277,7 +277,7 @@ def test_patient_requirement_irradiated_unmet_is_refused_met_is_reserved() -> No
     when plain O NEG red cells are reserved for them, it is refused (requirement-not-met,
     naming the requirement);
     when irradiated O NEG red cells are, the reservation is accepted."""
-    # review item 9: no special requirements existed; irradiated was never checked.
+    # review item: (9) no special requirements existed; irradiated was never checked.
     s = scene()
     plain = s.released_component("O", "NEG")
     treated = irradiated(s)

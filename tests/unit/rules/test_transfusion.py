@@ -42,7 +42,7 @@ def test_transfusion_started_with_bedside_check_wristband_and_unit_scanned() -> 
     (bedside-check-failed on data.bedside_check);
     when both are scanned (no second checker needed), it is accepted: the unit shows when its
     transfusion started and is still issued to PAT-1."""
-    # review item 5: there was no start and no bedside check.
+    # review item: (5) there was no start and no bedside check.
     s = scene()
     unit, _ = issued(s)
     for unscanned in ({"wristband_scanned": False}, {"unit_scanned": False},
@@ -72,7 +72,7 @@ def test_transfusion_started_within_the_start_window_after_issue() -> None:
     when the first starts at I1 + 30 min, it is accepted;
     when the second starts at I2 + 30 min + 1 µs, it is refused (start-window-exceeded on
     occurred_at): it has been out of controlled storage too long."""
-    # review item 5: UnitTransfused was accepted 20 h after issue.
+    # review item: (5) UnitTransfused was accepted 20 h after issue.
     s = scene()
     first, first_at = issued(s, "PAT-1")
     second, second_at = issued(s, "PAT-2")
@@ -125,7 +125,7 @@ def test_unit_transfused_needs_a_start() -> None:
     """Given a unit issued to PAT-1 and never started,
     when UnitTransfused is recorded 20 h after issue (or at once), then it is refused
     (transfusion-not-started): no final fate without a bedside check."""
-    # review item 5: UnitTransfused was accepted 20 h after issue with no start, no bedside
+    # review item: (5) UnitTransfused was accepted 20 h after issue with no start, no bedside
     # check and no 4-hour rule.
     s = scene()
     unit, at = issued(s)
@@ -143,7 +143,7 @@ def test_unit_transfused_four_hour_rule_late_completion_reason() -> None:
     when the second ends at I2 + 4 h + 1 µs, it is refused
     (late-completion-reason-required on data.late_completion_reason);
     when it ends then with a late_completion_reason, it is accepted and the reason recorded."""
-    # review item 5: no 4-hour rule.
+    # review item: (5) no 4-hour rule.
     s = scene()
     first, first_at = issued(s, "PAT-1")
     s.do("TransfusionStarted", start(first, "PAT-1"), H1, at=first_at + timedelta(minutes=1))
