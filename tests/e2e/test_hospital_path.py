@@ -253,3 +253,21 @@ async def test_rhd_positive_platelets_and_the_emergency_categories(client, make_
                  reservation(o_neg, "PAT-HP-EM", "B", "POS", "S-E-1"))
     crossmatched = (await net.get("hospital@H1", f"/v1/units/{o_neg}")).json()
     assert crossmatched.get("crossmatch") == "compatible", crossmatched
+
+
+async def test_two_reservations_with_conflicting_groups_for_a_patient_of_no_record(
+        client, make_key):
+    """Review item 3 (issue 12) over HTTP: a patient with no recorded group is reserved as
+    A POS at H1; a reservation of the same patient as B POS is a problem+json naming
+    ``patient-group-conflict`` and leaves the log unchanged. Once the laboratory records two
+    agreeing B POS samples, the record is the truth: the B POS reservation is accepted."""
+    net = await Net(client, make_key).setup()
+    first, _ = await red_cells(net, 9301)
+    second, _ = await red_cells(net, 9302)
+    patient = "PAT-WBIT-1"
+    await net.ok("hospital@H1", "UnitReserved", reservation(first, patient, "A", "POS"))
+    await refused(net, "hospital@H1", "UnitReserved",
+                  reservation(second, patient, "B", "POS"), 409, "patient-group-conflict")
+    await grouped(net, patient, ("B", "POS"), ("B", "POS"))
+    await net.ok("hospital@H1", "UnitReserved",
+                 reservation(second, patient, "B", "POS", f"S-{patient}-2"))

@@ -300,9 +300,11 @@ def _emergency_crossmatch(d: Decision, unit: UnitState, data: UnitReserved) -> N
     if not acts_for(d.cmd.actor, unit.custodian_site_id):
         raise NotCustodian(f"unit {unit.unit_id} was issued by another site",
                            field="data.unit_id", custodian_site_id=unit.custodian_site_id)
-    if unit.crossmatch is not None:
+    record = record_of(d, data.patient_id)
+    if unit.crossmatch is not None or (record is not None and any(
+            g.unit_id == unit.unit_id and g.step == "crossmatched" for g in record.stated)):
         raise CrossmatchAlreadyRecorded(
-            f"unit {unit.unit_id} already has its crossmatch ({unit.crossmatch})",
+            f"unit {unit.unit_id} already has its follow-up crossmatch",
             field="data.unit_id")
     d.in_order(unit.last_at, f"unit {unit.unit_id}")
     d.emit(data, unit.unit_id, patient_refs(unit.unit_id, data.patient_id))
@@ -371,7 +373,9 @@ def _known_group(d: Decision, data: UnitIssued, unit: UnitState, reserved: bool,
             return None
         _record_group(record, data.patient_id)
     group = record.group if record is not None else None
-    _against_record(group, data.patient_abo, data.patient_rhd, data.patient_id)
+    _against_record(group, data.patient_abo or (unit.patient_abo if reserved else None),
+                    data.patient_rhd or (unit.patient_rhd if reserved else None),
+                    data.patient_id)
     _agrees_with_stated(record, data.patient_abo, data.patient_rhd, data.patient_id)
     if group is not None:
         if data.emergency and not reserved and record is not None and not record.confirmed \
