@@ -121,12 +121,21 @@ async def search_provenance(
         raise InvalidInput("target must be BiologicallyDerivedProduct/{unit_id}",
                            field="target")
     unit_id = isbt.parse_unit_id(raw_id, "target")
-    if access.reads_everything(actor) and not await unit_exists(con, unit_id):
+    if not await _searchable_unit(con, actor, unit_id):
         return _fhir(mapping.searchset([], *_urls(settings, request)))
-    await access.require_unit(con, actor, unit_id, isbt.din_of_unit(unit_id))
     entries = await feed_view(con, actor, await history(con, "unit", unit_id))
     resources = [mapping.provenance(e, unit_id) for e in entries]
     return _fhir(mapping.searchset(resources, *_urls(settings, request)))
+
+
+async def _searchable_unit(con: Conn, actor: Any, unit_id: str) -> bool:
+    """Whether a search by ``unit_id`` has anything to find: a national key searching an
+    unknown unit finds an empty Bundle (False); a site key may search only a unit it may
+    read, and is refused otherwise (403, whether the unit exists or not)."""
+    if access.reads_everything(actor) and not await unit_exists(con, unit_id):
+        return False
+    await access.require_unit(con, actor, unit_id, isbt.din_of_unit(unit_id))
+    return True
 
 
 ReactionIdPath = Annotated[UUID, Path(description="the event id of the reaction report",
@@ -166,9 +175,8 @@ async def search_adverse_events(
 ) -> Response:
     """Every reaction reported on a unit, in log order, as a searchset ``Bundle``."""
     canonical = isbt.parse_unit_id(unit_id, "unit_id")
-    if access.reads_everything(actor) and not await unit_exists(con, canonical):
+    if not await _searchable_unit(con, actor, canonical):
         return _fhir(mapping.searchset([], *_urls(settings, request)))
-    await access.require_unit(con, actor, canonical, isbt.din_of_unit(canonical))
     resources = await _adverse_events(
         con, actor, await read_queries.reactions_of_unit(con, canonical), catalogue)
     return _fhir(mapping.searchset(resources, *_urls(settings, request)))
