@@ -47,6 +47,11 @@ class Actor:
         return cls(key_id=raw["key_id"], role=raw["role"], site_id=raw.get("site_id"),
                    user_id=raw.get("user_id"))
 
+    @classmethod
+    def person(cls, user_id: str, role: str, site_id: str | None) -> Actor:
+        """A signed-in person: their user id, beside a key id of their own."""
+        return cls(key_id=f"user:{user_id}", role=role, site_id=site_id, user_id=user_id)
+
 
 @dataclass(frozen=True, slots=True)
 class Signature:

@@ -6,6 +6,9 @@ CREATE INDEX events_user_time ON events (actor_user, recorded_at) WHERE actor_us
 
 CREATE TABLE accounts (
     user_id        text PRIMARY KEY,
+    name           text NOT NULL,             -- name, role and site: copied from the events
+    role           text NOT NULL,
+    site_id        text,
     password_hash  text NOT NULL,             -- argon2id, PHC string
     totp_secret    text,                      -- base32, when the person enrolled TOTP
     disabled_at    timestamptz,
