@@ -35,6 +35,9 @@ from app.store.accounts import Credentials
 from app.store.errors import map_driver_errors
 from app.store.writer import Writer
 
+OPERATOR = Actor(key_id="cli", role="admin", site_id=None)
+"""Who records what the server's own console does (``bloodtrace users``, the demo): the
+operator of the machine, an admin."""
 _DUMMY_HASH = passwords.hash_password("a password no account has, for constant timing")
 
 

@@ -1,5 +1,6 @@
 """The demo data of ``bloodtrace serve --demo`` (``make run``): on an empty log, a small
-simulated national network and a set of demo API keys, printed once."""
+simulated national network, an account for each person of its staff, and a set of demo API
+keys; the demo people's user names and passwords, and the keys, are printed once."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import asyncpg
 from rich.console import Console
 from rich.table import Table
 
-from app.bootstrap import open_services, resolve_admin_url
+from app.bootstrap import Services, open_services, resolve_admin_url
 from app.config import Settings
+from app.people.service import OPERATOR, people_of
 from app.sim.network import NetworkConfig, Rates
 from app.sim.runner import run_simulation
 from app.sim.simulator import SimReport
@@ -70,12 +72,15 @@ async def load_demo_if_empty(settings: Settings, console: Console | None = None)
         with out.status("loading the demo network (36 blood banks, "
                         f"{DEMO.donations} donations over {DEMO.days} days)..."):
             report = await run_simulation(svc.writer, DEMO, whole_days=True)
+        with out.status("creating the accounts of the demo network's staff..."):
+            people = await create_demo_people(svc)
     out.print(f"demo network loaded: {report.events:,} events, {report.donations} donations, "
               f"{report.units} units; {report.refused} commands refused by the rules "
               "(as a real network would see); "
               f"{report.late_entries:,} steps backfilled with a late-entry reason")
     print_flows(out, report)
     print_reactions(out, report)
+    print_people(out, people)
     keys = await create_demo_keys(admin_url)
     print_keys(out, keys)
 
@@ -106,6 +111,45 @@ def print_reactions(console: Console, report: SimReport) -> None:
     table.add_column("count", justify="right")
     for (kind, severity, imputability), count in sorted(report.reactions.items()):
         table.add_row(kind, severity, imputability, f"{count:,}")
+    console.print(table)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoPerson:
+    user_id: str
+    role: str
+    site_id: str | None
+    password: str
+
+
+async def create_demo_people(svc: Services) -> list[DemoPerson]:
+    """An account for every person who recorded the simulated history (so each step of it
+    names a real account); the passwords of those at the ``DEMO_KEYS`` (role, site) are
+    returned to print, the others are reset by an admin when needed."""
+    async with svc.pool.acquire() as con:
+        staff = await con.fetch(
+            "SELECT DISTINCT actor_user, actor_role, actor_site FROM events "
+            "WHERE actor_user IS NOT NULL ORDER BY actor_user")
+    people = people_of(svc)
+    shown = set(DEMO_KEYS)
+    made = []
+    for row in staff:
+        role, site = row["actor_role"], row["actor_site"]
+        password = await people.create(OPERATOR, row["actor_user"], role, site,
+                                       f"Demo {role} at {site or 'national level'}")
+        if (role, site) in shown:
+            made.append(DemoPerson(row["actor_user"], role, site, password))
+    return made
+
+
+def print_people(console: Console, people: list[DemoPerson]) -> None:
+    table = Table(title="demo people (passwords shown once; sign in with POST /v1/session, "
+                        "or reset one with bloodtrace users reset USER)")
+    for column in ("user", "role", "site", "password"):
+        table.add_column(column, overflow="fold")
+    for person in people:
+        table.add_row(person.user_id, person.role, person.site_id or "(national)",
+                      person.password)
     console.print(table)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from tests.support.people_http import Staff
 from tests.support.relations import NATIONAL, SITE_ROLES, Key, Relations
 
 KeyMaker = Callable[..., Awaitable[dict[str, str]]]
@@ -48,6 +49,8 @@ class Network:
         self.headers: dict[Key, dict[str, str]] = {}
         self.serial = itertools.count(1)
         self.cache: dict[str, Any] = {}
+        self.staff = Staff(client)
+        """The person beside each key, who records (and signs) its signed steps."""
 
     @classmethod
     async def build(cls, client: httpx.AsyncClient, make_key: KeyMaker) -> Network:
@@ -67,9 +70,13 @@ class Network:
 
     async def post(self, key: Key, type_: str, data: dict[str, Any],
                    **envelope: Any) -> httpx.Response:
+        """Record as ``key``; a signed step as the person of that role and site, signed
+        (``tests.support.people_http``)."""
+        headers, envelope = await self.staff.route(
+            self.headers[ADMIN], key.name, key.role, key.site, type_, data, envelope,
+            self.headers[key])
         return await self.client.post("/v1/events", json={"type": type_, "data": data,
-                                                          **envelope},
-                                      headers=self.headers[key])
+                                                          **envelope}, headers=headers)
 
     async def step(self, key: Key, type_: str, data: dict[str, Any],
                    **envelope: Any) -> dict[str, Any]:
