@@ -64,7 +64,8 @@ async def sign_in(request: Request, services: ServicesDep, settings: SettingsDep
     return response
 
 
-@router.get("/v1/session", response_model=SessionOut, responses=problems(401, 503))
+@router.get("/v1/session", response_model=SessionOut,
+            responses=problems(401, 422, 429, 503))
 async def current_session(request: Request, services: ServicesDep) -> Response:
     """The person of the session cookie, and its CSRF token (a page reloaded needs it)."""
     token = request.cookies.get(SESSION_COOKIE)
@@ -75,7 +76,8 @@ async def current_session(request: Request, services: ServicesDep) -> Response:
                      "csrf_token": csrf})
 
 
-@router.delete("/v1/session", status_code=204, responses=problems(401, 403, 503))
+@router.delete("/v1/session", status_code=204,
+               responses=problems(401, 403, 422, 429, 503))
 async def sign_out(request: Request, actor: ActorDep, services: ServicesDep) -> Response:
     """Sign out: the session ends at once (a writing request: ``X-CSRF-Token`` needed)."""
     token = request.cookies.get(SESSION_COOKIE)

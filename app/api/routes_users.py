@@ -97,7 +97,8 @@ async def create_user(request: Request, actor: ActorDep, services: ServicesDep,
                     status_code=201)
 
 
-@router.get("/v1/users", response_model=UserList, responses=problems(401, 403, 429, 503))
+@router.get("/v1/users", response_model=UserList,
+            responses=problems(401, 403, 422, 429, 503))
 async def list_users(actor: ActorDep, services: ServicesDep) -> Response:
     """Every account: name, role, site, disabled, locked until, TOTP (no credentials)."""
     access.require_admin(actor)
@@ -127,7 +128,7 @@ async def disable_user(user_id: IdentPath, request: Request, actor: ActorDep,
 
 
 @router.post("/v1/users/{user_id}/password-reset", response_model=PasswordOut,
-             responses=problems(401, 403, 404, 429, 503))
+             responses=problems(401, 403, 404, 422, 429, 503))
 async def reset_password(user_id: IdentPath, actor: ActorDep,
                          services: ServicesDep) -> Response:
     """A new generated password (``AccountPasswordReset``), shown once; a lock ends."""
@@ -137,7 +138,7 @@ async def reset_password(user_id: IdentPath, actor: ActorDep,
 
 
 @router.post("/v1/users/{user_id}/totp", response_model=TotpOut,
-             responses=problems(401, 403, 404, 429, 503))
+             responses=problems(401, 403, 404, 422, 429, 503))
 async def enrol_totp(user_id: IdentPath, actor: ActorDep, services: ServicesDep) -> Response:
     """Enrol TOTP (``AccountTotpEnrolled``): the ``otpauth://`` URI is shown once."""
     access.require_admin(actor)

@@ -100,6 +100,17 @@ class People:
         async with map_driver_errors(), self.pool.acquire() as con:
             await store.disable(con, user_id, datetime.now(UTC))
 
+    async def issue_password(self, by: Actor, user_id: str, name: str, role: str,
+                             site_id: str | None) -> str:
+        """A generated password for an account the log already holds (``AccountCreated``
+        recorded elsewhere, as by the simulated network) that has no credentials yet."""
+        password = passwords.generate_password()
+        hashed = await asyncio.to_thread(passwords.hash_password, password)
+        await self._record(by, "AccountPasswordReset", {"user_id": user_id})
+        async with map_driver_errors(), self.pool.acquire() as con:
+            await store.insert_account(con, user_id, name, role, site_id, hashed)
+        return password
+
     async def reset(self, by: Actor, user_id: str) -> str:
         """A new generated password (shown once); a lock ends with it."""
         password = passwords.generate_password()

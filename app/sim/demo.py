@@ -123,22 +123,26 @@ class DemoPerson:
 
 
 async def create_demo_people(svc: Services) -> list[DemoPerson]:
-    """An account for every person who recorded the simulated history (so each step of it
-    names a real account); the passwords of those at the ``DEMO_KEYS`` (role, site) are
-    returned to print, the others are reset by an admin when needed."""
+    """Sign-in credentials for the demo people: the simulated staff's accounts are in the
+    log already (``AccountCreated`` before each person's first step); those at a
+    ``DEMO_KEYS`` (role, site) get a generated password, returned to print once; the others
+    get one that is never shown (``bloodtrace users reset USER`` gives them a new one)."""
     async with svc.pool.acquire() as con:
-        staff = await con.fetch(
-            "SELECT DISTINCT actor_user, actor_role, actor_site FROM events "
-            "WHERE actor_user IS NOT NULL ORDER BY actor_user")
+        accounts = await con.fetch(
+            "SELECT DISTINCT e.actor_user AS user_id, e.actor_role AS role, "
+            "e.actor_site AS site_id, convert_from(c.record, 'UTF8')::jsonb "
+            "-> 'data' ->> 'name' AS name FROM events e JOIN events c "
+            "ON c.type = 'AccountCreated' AND c.stream = 'account:' || e.actor_user "
+            "WHERE e.actor_user IS NOT NULL ORDER BY user_id")
     people = people_of(svc)
     shown = set(DEMO_KEYS)
     made = []
-    for row in staff:
-        role, site = row["actor_role"], row["actor_site"]
-        password = await people.create(OPERATOR, row["actor_user"], role, site,
-                                       f"Demo {role} at {site or 'national level'}")
+    for row in accounts:
+        role, site = row["role"], row["site_id"]
+        password = await people.issue_password(OPERATOR, row["user_id"], row["name"], role,
+                                               site)
         if (role, site) in shown:
-            made.append(DemoPerson(row["actor_user"], role, site, password))
+            made.append(DemoPerson(row["user_id"], role, site, password))
     return made
 
 

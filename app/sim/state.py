@@ -43,7 +43,10 @@ SAFE_HOURS = timedelta(hours=10)
 """Units expiring sooner are not shipped or issued: they wait for the evening's discard."""
 ADMIN = Actor.person("admin", "admin", None)
 """The simulated network's staff are people: each steps as themselves (``user_id``) and
-signs what needs a signature (``app.sim.runner``)."""
+signs what needs a signature (``app.sim.runner``). The national admin creates each one's
+account (``AccountCreated``) just before their first step."""
+OPERATOR = Actor(key_id="sim-operator", role="admin", site_id=None)
+"""The server's console, which creates the national admin's own account."""
 
 
 def staff_id(role: str, site_id: str) -> str:
@@ -173,6 +176,10 @@ class SimState:
         if key not in self._actors:
             self._actors[key] = ADMIN if site_id is None else Actor.person(
                 staff_id(role, site_id), role, site_id)
+            if site_id is not None:
+                self.emit("AccountCreated", {"user_id": staff_id(role, site_id),
+                                             "name": f"{role} staff of {site_id}",
+                                             "role": role, "site_id": site_id}, ADMIN)
         return self._actors[key]
 
     @property

@@ -9,6 +9,7 @@ CSRF token and their signature. Everything else stays with the machine keys.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,16 +61,20 @@ async def enrol(client: httpx.AsyncClient, admin: dict[str, str], user_id: str, 
 
 
 class Staff:
-    """The people of a network, by key name, enrolled the first time one signs a step."""
+    """The people of a network, by key name, enrolled the first time one signs a step (or
+    when a test says so, ``person``, before it counts the log)."""
 
     def __init__(self, client: httpx.AsyncClient) -> None:
         self.client = client
         self.people: dict[str, Person] = {}
+        self.tag = secrets.token_hex(3)
+        """Networks built over one database (the matrix) each have their own people."""
 
     async def person(self, admin: dict[str, str], name: str, role: str,
                      site: str | None) -> Person:
         if name not in self.people:
-            self.people[name] = await enrol(self.client, admin, user_id_of(name), role, site)
+            self.people[name] = await enrol(
+                self.client, admin, f"{user_id_of(name)}.{self.tag}", role, site)
         return self.people[name]
 
     async def route(self, admin: dict[str, str], name: str, role: str, site: str | None,

@@ -87,6 +87,14 @@ def _check_site(d: Decision, data: AccountCreated | AccountChanged) -> None:
         d.site(data.site_id, "data.site_id")
 
 
+def _refs(data: AccountCreated | AccountChanged) -> set[tuple[str, str]]:
+    """The account, and the site it works for: its feed shows who works there."""
+    refs = {("account", data.user_id)}
+    if data.site_id is not None:
+        refs.add(("site", data.site_id))
+    return refs
+
+
 def _stream(user_id: str) -> str:
     return f"account:{user_id}"
 
@@ -96,13 +104,13 @@ def account_created(d: Decision, data: AccountCreated) -> None:
     if get_account(d.world, data.user_id) is not None:
         raise AccountExists(f"account {data.user_id!r} already exists", field="data.user_id")
     _check_site(d, data)
-    d.emit(data, _stream(data.user_id), {("account", data.user_id)})
+    d.emit(data, _stream(data.user_id), _refs(data))
 
 
 def account_changed(d: Decision, data: AccountChanged) -> None:
     _account(d, data.user_id)
     _check_site(d, data)
-    d.emit(data, _stream(data.user_id), {("account", data.user_id)})
+    d.emit(data, _stream(data.user_id), _refs(data))
 
 
 def account_step(d: Decision, data: AccountDisabled | AccountLocked | AccountPasswordReset
