@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 from uuid import uuid4
 
@@ -38,7 +39,13 @@ from app.store.writer import Writer
 OPERATOR = Actor(key_id="cli", role="admin", site_id=None)
 """Who records what the server's own console does (``bloodtrace users``, the demo): the
 operator of the machine, an admin."""
-_DUMMY_HASH = passwords.hash_password("a password no account has, for constant timing")
+
+
+@cache
+def _dummy_hash() -> str:
+    """What an unknown user's password is checked against, so that the answer takes as
+    long as for a known one."""
+    return passwords.hash_password("a password no account has, for constant timing")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +66,10 @@ class People:
         return LockPolicy(self.settings.signin_lock_failures,
                           timedelta(minutes=self.settings.signin_lock_minutes))
 
+    def _hash(self, password: str) -> str:
+        return passwords.hash_password(password, passwords.hasher(
+            self.settings.password_hash_time_cost, self.settings.password_hash_memory_kib))
+
     async def _record(self, by: Actor, type_: str, data: dict[str, Any]) -> None:
         now = datetime.now(UTC)
         cmd = Command(type=type_, data=data, event_id=uuid4(), occurred_at=now,
@@ -76,7 +87,7 @@ class People:
         """A new account; returns its password (generated unless given), shown once."""
         password = password if password is not None else passwords.generate_password()
         passwords.check_password(password, self.settings.password_min_length)
-        hashed = await asyncio.to_thread(passwords.hash_password, password)
+        hashed = await asyncio.to_thread(self._hash, password)
         display = name or user_id
         data: dict[str, Any] = {"user_id": user_id, "name": display, "role": role}
         if site_id is not None:
@@ -105,7 +116,7 @@ class People:
         """A generated password for an account the log already holds (``AccountCreated``
         recorded elsewhere, as by the simulated network) that has no credentials yet."""
         password = passwords.generate_password()
-        hashed = await asyncio.to_thread(passwords.hash_password, password)
+        hashed = await asyncio.to_thread(self._hash, password)
         await self._record(by, "AccountPasswordReset", {"user_id": user_id})
         async with map_driver_errors(), self.pool.acquire() as con:
             await store.insert_account(con, user_id, name, role, site_id, hashed)
@@ -114,7 +125,7 @@ class People:
     async def reset(self, by: Actor, user_id: str) -> str:
         """A new generated password (shown once); a lock ends with it."""
         password = passwords.generate_password()
-        hashed = await asyncio.to_thread(passwords.hash_password, password)
+        hashed = await asyncio.to_thread(self._hash, password)
         await self._record(by, "AccountPasswordReset", {"user_id": user_id})
         async with map_driver_errors(), self.pool.acquire() as con:
             await store.set_password(con, user_id, hashed)
@@ -140,7 +151,7 @@ class People:
         they are wrong, after counting the failure (and locking, at the limit)."""
         creds = await self._credentials(user_id)
         good = await asyncio.to_thread(
-            passwords.verify_password, creds.password_hash if creds else _DUMMY_HASH, password)
+            passwords.verify_password, creds.password_hash if creds else _dummy_hash(), password)
         if creds is None:
             return None
         if creds.disabled:

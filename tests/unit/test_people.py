@@ -16,12 +16,15 @@ T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 def test_argon2id_round_trip() -> None:
     hashed = passwords.hash_password("plasma fridge at ward 7")
-    assert hashed.startswith("$argon2id$")
+    assert hashed.startswith("$argon2id$v=19$m=65536,t=3,p=4$")  # RFC 9106's 2nd profile
     assert "plasma" not in hashed
     assert passwords.verify_password(hashed, "plasma fridge at ward 7")
     assert not passwords.verify_password(hashed, "plasma fridge at ward 8")
     assert not passwords.verify_password("not a hash", "plasma fridge at ward 7")
     assert passwords.hash_password("plasma fridge at ward 7") != hashed  # salted
+    light = passwords.hash_password("plasma fridge at ward 7", passwords.hasher(1, 8192))
+    assert light.startswith("$argon2id$v=19$m=8192,t=1,p=4$")
+    assert passwords.verify_password(light, "plasma fridge at ward 7")  # its own cost
 
 
 def test_a_password_shorter_than_the_minimum_is_refused() -> None:
