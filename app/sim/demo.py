@@ -12,11 +12,12 @@ from rich.table import Table
 
 from app.bootstrap import Services, open_services, resolve_admin_url
 from app.config import Settings
+from app.errors import SiteNotFound
 from app.people.service import OPERATOR, people_of
 from app.sim.network import NetworkConfig, Rates
 from app.sim.runner import run_simulation
 from app.sim.simulator import SimReport
-from app.sim.state import SimConfig
+from app.sim.state import SimConfig, staff_id
 from app.store.keys import create_key
 
 DEMO_RATES = replace(Rates(), repeat_reactive_factor=1.0, return_interval_days=(57, 120),
@@ -67,6 +68,7 @@ async def load_demo_if_empty(settings: Settings, console: Console | None = None)
             out.print(f"[bold]bloodtrace[/bold]: the log already holds {head:,} events; "
                       "no demo data loaded. Create a key with:\n"
                       "  bloodtrace keys create --role admin\n"
+                      "  bloodtrace users create USER --role processing --site BB-DAM-01\n"
                       "  bloodtrace keys create --role hospital --site H-DAM-01")
             return
         with out.status("loading the demo network (36 blood banks, "
@@ -143,7 +145,17 @@ async def create_demo_people(svc: Services) -> list[DemoPerson]:
                                                site)
         if (role, site) in shown:
             made.append(DemoPerson(row["user_id"], role, site, password))
-    return made
+    # A demo role the simulated history has no person for (the auditor reads only).
+    for role, site in DEMO_KEYS:
+        if (role, site) not in {(p.role, p.site_id) for p in made}:
+            user_id = role if site is None else staff_id(role, site)
+            try:
+                password = await people.create(OPERATOR, user_id, role, site,
+                                               f"Demo {role} at {site or 'national level'}")
+            except SiteNotFound:  # a smaller network than the demo's
+                continue
+            made.append(DemoPerson(user_id, role, site, password))
+    return sorted(made, key=lambda p: p.user_id)
 
 
 def print_people(console: Console, people: list[DemoPerson]) -> None:
