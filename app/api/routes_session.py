@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
 from starlette.responses import Response
 
 from app.api.body import parse_model, read_json
-from app.api.deps import SESSION_COOKIE, ActorDep, ServicesDep, SettingsDep
+from app.api.deps import SESSION_COOKIE, ActorDep, ServicesDep, SettingsDep, auth_guard
 from app.api.openapi import json_body
 from app.api.params import IDENT
 from app.api.responses import FastJSON, problems
-from app.errors import Unauthenticated
+from app.errors import SignInFailed, Unauthenticated
 from app.people.service import people_of
 
 router = APIRouter(tags=["session"])
@@ -49,14 +50,26 @@ def _cookie(response: Response, request: Request, token: str) -> None:
 
 
 @router.post("/v1/session", response_model=SessionOut,
-             responses=problems(400, 401, 408, 413, 415, 422, 503),
+             responses=problems(400, 401, 408, 413, 415, 422, 429, 503),
              openapi_extra=json_body(SessionIn))
 async def sign_in(request: Request, services: ServicesDep, settings: SettingsDep) -> Response:
     """Sign in. 200 sets the session cookie; a wrong user, password or TOTP code is a 401
     (``sign-in-failed``), as is a locked (``account-locked``) or disabled account. Five
-    failures in 15 minutes lock the account for 15 minutes, and the lock is recorded."""
+    failures in 15 minutes lock the account for 15 minutes, and the lock is recorded; a
+    client that fails too often is told to wait (429)."""
     body = parse_model(SessionIn, await read_json(request, settings))
-    signed_in = await people_of(services).sign_in(body.user, body.password, body.totp)
+    # Guessing across many user ids locks none of them: the client is slowed instead, as
+    # for unknown API keys.
+    guard, client = auth_guard(services), request.client.host if request.client else "unknown"
+    wait = guard.wait_seconds(client)
+    if wait:
+        raise HTTPException(429, "too many failed sign-ins from this client",
+                            headers={"Retry-After": str(wait)})
+    try:
+        signed_in = await people_of(services).sign_in(body.user, body.password, body.totp)
+    except SignInFailed:
+        guard.failed(client, f"sign-in:{body.user}")
+        raise
     actor = signed_in.actor
     response = FastJSON({"user_id": actor.user_id, "role": actor.role,
                          "site_id": actor.site_id, "csrf_token": signed_in.csrf_token})

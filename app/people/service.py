@@ -42,10 +42,11 @@ operator of the machine, an admin."""
 
 
 @cache
-def _dummy_hash() -> str:
-    """What an unknown user's password is checked against, so that the answer takes as
-    long as for a known one."""
-    return passwords.hash_password("a password no account has, for constant timing")
+def _dummy_hash(time_cost: int, memory_kib: int) -> str:
+    """What an unknown user's password is checked against, at the configured cost, so that
+    the answer takes as long as for a known one."""
+    return passwords.hash_password("a password no account has, for constant timing",
+                                   passwords.hasher(time_cost, memory_kib))
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,8 +151,9 @@ class People:
         """The account when the password (and TOTP) are right and it may act; None when
         they are wrong, after counting the failure (and locking, at the limit)."""
         creds = await self._credentials(user_id)
-        good = await asyncio.to_thread(
-            passwords.verify_password, creds.password_hash if creds else _dummy_hash(), password)
+        known = creds.password_hash if creds else _dummy_hash(
+            self.settings.password_hash_time_cost, self.settings.password_hash_memory_kib)
+        good = await asyncio.to_thread(passwords.verify_password, known, password)
         if creds is None:
             return None
         if creds.disabled:

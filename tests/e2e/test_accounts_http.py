@@ -285,3 +285,17 @@ async def test_signing_in_again_after_signing_out_works(net: Net) -> None:
     rana = await _processing(net)
     again = await sign_in(net.client, "rana", rana.password)
     assert again.token != rana.token
+
+
+async def test_guessing_across_user_ids_slows_the_client_down(net: Net) -> None:
+    rana = await _processing(net)
+    answers = []
+    while len(answers) < 60 and (not answers or answers[-1].status_code != 429):
+        answers.append(await net.client.post("/v1/session", json={
+            "user": f"guess{len(answers)}", "password": "correct horse battery"}))
+    assert [a.status_code for a in answers[:20]] == [401] * 20  # the burst (refilling)
+    slowed = _problem(answers[-1], 429, "too-many-requests")
+    assert int(answers[-1].headers["retry-after"]) >= 1 and "password" not in str(slowed)
+    _problem(await net.client.post("/v1/session", json={"user": "rana",
+                                                        "password": rana.password}),
+             429, "too-many-requests")  # the client waits, the account is not locked
