@@ -58,6 +58,19 @@ def create(
     print(password)
 
 
+@users_app.command("change")
+def change(
+    user: Annotated[str, typer.Argument()],
+    role: Annotated[str, typer.Option(help="The role the account now has.")],
+    name: Annotated[str, typer.Option(help="The display name.")],
+    site: Annotated[str | None, typer.Option(help="The site (none for national roles).")]
+    = None,
+) -> None:
+    """Change an account's name, role or site (recorded as AccountChanged)."""
+    _run(lambda people: people.change(OPERATOR, user, name, role, site))
+    err.print(f"{user}: role={role} site={site or '-'}")
+
+
 @users_app.command("disable")
 def disable(
     user: Annotated[str, typer.Argument()],

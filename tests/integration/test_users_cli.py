@@ -56,6 +56,10 @@ async def test_users_create_reset_disable_list(services: Any, fresh_db: str,
         await people.sign_in("rana", password, None)
     await people.sign_in("rana", fresh, None)
 
+    changed = await _invoke(["users", "change", "rana", "--role", "inventory", "--site", "BB1",
+                             "--name", "Rana Haddad"])
+    assert changed.exit_code == 0, changed.output
+    assert (await people.sign_in("rana", fresh, None)).actor.role == "inventory"
     listed = await _invoke(["users", "list"])
     [row] = [orjson.loads(line) for line in listed.stdout.splitlines()]
     assert (row["user_id"], row["name"], row["disabled"]) == ("rana", "Rana Haddad", False)
@@ -68,5 +72,6 @@ async def test_users_create_reset_disable_list(services: Any, fresh_db: str,
         types = [r["type"] for r in await con.fetch(
             "SELECT type FROM events WHERE stream = 'account:rana' ORDER BY position")]
         records = b"".join(r["record"] for r in await con.fetch("SELECT record FROM events"))
-    assert types == ["AccountCreated", "AccountPasswordReset", "AccountDisabled"]
+    assert types == ["AccountCreated", "AccountPasswordReset", "AccountChanged",
+                     "AccountDisabled"]
     assert password.encode() not in records and fresh.encode() not in records
