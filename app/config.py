@@ -71,6 +71,17 @@ class Settings(BaseSettings):
     signing_key: str | None = None
     """A PEM Ed25519 private key given inline (for containers); wins over the file."""
 
+    session_idle_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    """A web session ends after this long without a request (WEB.md §1)."""
+    password_min_length: int = Field(default=12, ge=8, le=128)
+    password_hash_time_cost: int = Field(default=3, ge=1)
+    password_hash_memory_kib: int = Field(default=64 * 1024, ge=8 * 1024)
+    """The argon2id cost of new password hashes (default: RFC 9106's second profile)."""
+    signin_lock_failures: int = Field(default=5, ge=1)
+    """Failed sign-ins (or signatures) within ``signin_lock_minutes`` that lock an account."""
+    signin_lock_minutes: int = Field(default=15, ge=1)
+    """The window the failures are counted in, and how long the lock then lasts."""
+
     demo_on_empty: bool = False
     log_json: bool = True
 

@@ -719,3 +719,71 @@ class UnitReturnedLate(RuleViolation):
 class CrossmatchAlreadyRecorded(RuleViolation):
     rule = "crossmatch-already-recorded"
     title = "The follow-up crossmatch of this emergency issue is already recorded"
+
+
+# --- people: accounts, sessions and electronic signatures (WEB.md §1) ----------------------
+
+
+class SignInFailed(Unauthenticated):
+    rule = "sign-in-failed"
+    title = "Unknown user, wrong password or wrong TOTP code"
+
+
+class AccountLocked(Unauthenticated):
+    rule = "account-locked"
+    title = "The account is locked after repeated failed sign-ins"
+
+
+class AccountDisabled(Unauthenticated):
+    rule = "account-disabled"
+    title = "The account is disabled"
+
+
+class SessionExpired(Unauthenticated):
+    rule = "session-expired"
+    title = "The session ended (signed out, or idle too long); sign in again"
+
+
+class CsrfTokenRequired(Forbidden):
+    rule = "csrf-token-required"
+    title = "A writing request made with the session cookie must send X-CSRF-Token"
+
+
+class SignatureRequired(Forbidden):
+    rule = "signature-required"
+    title = "This step needs the electronic signature of the person doing it"
+
+
+class MachineCannotSign(Forbidden):
+    rule = "machine-cannot-sign"
+    title = "An API key is a machine's: only a signed-in person signs a step"
+
+
+class SignatureInvalid(Forbidden):
+    rule = "signature-invalid"
+    title = "The password (or TOTP code) given with the signature is wrong"
+
+
+class SignatureMeaningMismatch(InvalidInput):
+    rule = "signature-meaning"
+    title = "The signature's meaning is not what this step signs"
+
+
+class PasswordTooShort(InvalidInput):
+    rule = "password-too-short"
+    title = "The password is shorter than the minimum length"
+
+
+class PasswordTooCommon(InvalidInput):
+    rule = "password-common"
+    title = "The password is on the list of common passwords"
+
+
+class AccountNotFound(NotFound):
+    rule = "account-not-found"
+    title = "No such account"
+
+
+class AccountExists(AlreadyExists):
+    rule = "account-exists"
+    title = "An account with this user id already exists"

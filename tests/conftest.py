@@ -66,8 +66,15 @@ async def fresh_db(pg_admin_url: str, template_db: str) -> AsyncIterator[str]:
         yield url
 
 
+TEST_HASH_COST = {"password_hash_time_cost": 1, "password_hash_memory_kib": 8 * 1024}
+"""argon2id at its lightest for the services under test: the networks of the HTTP tests
+enrol dozens of people and sign hundreds of steps on two cores. The production cost is the
+default (``Settings``), which ``tests/unit/test_people.py`` hashes with."""
+
+
 def settings_for(url: str, **overrides: Any) -> Settings:
-    return Settings(database_url=url, pool_min_size=1, pool_max_size=8, **overrides)
+    return Settings(database_url=url, pool_min_size=1, pool_max_size=8,
+                    **(TEST_HASH_COST | overrides))
 
 
 @pytest.fixture

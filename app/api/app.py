@@ -21,9 +21,11 @@ from app.api import (
     routes_health,
     routes_lookbacks,
     routes_schemas,
+    routes_session,
     routes_stock,
     routes_stream,
     routes_units,
+    routes_users,
     routes_verifiable,
     routes_verify,
 )
@@ -40,7 +42,7 @@ ServicesFactory = Callable[[Settings], AbstractAsyncContextManager[Services]]
 ROUTERS = (
     routes_health, routes_events, routes_stream, routes_units, routes_donations, routes_stock,
     routes_lookbacks, routes_audit, routes_verify, routes_verifiable, routes_schemas,
-    routes_fhir, routes_admin, routes_docs,
+    routes_fhir, routes_admin, routes_session, routes_users, routes_docs,
 )
 DESCRIPTION = """\
 Every step of a blood unit's life is an event in one append-only, hash-chained log.
@@ -49,6 +51,11 @@ Every step of a blood unit's life is an event in one append-only, hash-chained l
   inventory, hospital, auditor, admin) and, except auditor and admin, a site. It records only
   the event types its role allows, for its own site; auditors record nothing. Site keys read
   what their site touched; auditor and admin keys read everything.
+* **People** sign in with `POST /v1/session` (an `HttpOnly`, `SameSite=Strict` cookie;
+  writes send `X-CSRF-Token`) and their events carry `actor.user_id`. Release, lifting a
+  blood-establishment hold, emergency issue, an override, reinstating a donor and closing a
+  lookback need their electronic `signature` (password again, and the meaning): an API key
+  cannot sign.
 * **Errors** are RFC 9457 `application/problem+json` with a stable `type` per rule, a
   `detail` and the offending `field`.
 * **Change feed**: `GET /v1/events?after=` or server-sent events at `/v1/events/stream`
@@ -88,7 +95,8 @@ def create_app(settings: Settings, services: ServicesFactory = open_services) ->
     app.state.metrics = metrics
     problems.install(app)
     openapi.install(app, [EventIn, routes_events.BatchIn, routes_lookbacks.LookbackIn,
-                          routes_admin.KeyIn])
+                          routes_admin.KeyIn, routes_session.SessionIn, routes_users.UserIn,
+                          routes_users.ProfileIn, routes_users.DisableIn])
     for module in ROUTERS:
         app.include_router(module.router)
     app.add_middleware(RequestContext, metrics=metrics)

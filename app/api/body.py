@@ -22,7 +22,7 @@ from app.api.catalogue_doc import event_examples
 from app.api.params import RFC3339
 from app.api.strict_json import check_value, parse, read_body, require_json_content
 from app.config import Settings
-from app.errors import InvalidInput
+from app.errors import InvalidInput, MachineCannotSign
 from app.events.messages import Actor, Command, content_hash
 
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
@@ -53,6 +53,19 @@ EventId = Annotated[UUID, AfterValidator(_not_nil)]
 """A client's idempotency key: any UUID but the nil one."""
 
 
+class SignatureIn(BaseModel):
+    """A person's electronic signature of the step: their password (and TOTP code, where
+    set) given again, and what the signing means ("release", "emergency issue", ...). The
+    password is checked and dropped: the event keeps only who signed, the meaning and when.
+    """
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    password: str = Field(min_length=1, max_length=1024)
+    totp: str | None = Field(default=None, pattern=r"^[0-9]{6}$")
+    meaning: str = Field(min_length=1, max_length=100)
+
+
 class EventIn(BaseModel):
     """One event to record, as an integrator sends it."""
 
@@ -74,6 +87,10 @@ class EventIn(BaseModel):
         default=None, min_length=1, max_length=500,
         description="why a step is recorded more than the catalogue's late-entry bound "
                     "(72 h) after it happened; such steps are listed in /v1/audit/late-entries")
+    signature: SignatureIn | None = Field(
+        default=None, description="a signed-in person's signature, which release, lifting a "
+        "blood-establishment hold, an emergency issue, an override, reinstating a donor and "
+        "closing a lookback need; an API key cannot sign")
 
 
 async def read_json(request: Request, settings: Settings, max_elements: int | None = None) -> Any:
@@ -109,11 +126,19 @@ def _in_utc(moment: datetime) -> datetime:
         raise InvalidInput("occurred_at is out of range", field="occurred_at") from None
 
 
-def command_from_json(raw: Any, actor: Actor, now: datetime) -> tuple[Command, bytes]:
-    """Turn one parsed envelope into a Command and its idempotency content hash."""
+def command_from_json(
+    raw: Any, actor: Actor, now: datetime,
+) -> tuple[Command, bytes, SignatureIn | None]:
+    """Turn one parsed envelope into a Command, its idempotency content hash and the
+    signature to check (``app.api.signing`` makes it the command's); a machine's key that
+    sends a signature is refused here."""
     if not isinstance(raw, dict):
         raise InvalidInput("an event must be a JSON object", field=None)
     envelope = parse_model(EventIn, raw)
+    if envelope.signature is not None and actor.user_id is None:
+        raise MachineCannotSign("an API key is a machine's and cannot sign; the person doing "
+                                "the step signs in (POST /v1/session) and signs it",
+                                field="signature")
     occurred = _in_utc(envelope.occurred_at) if envelope.occurred_at else now
     # How far after the server clock a step may be dated is the catalogue's rule
     # (``occurred-in-future``), decided with the late-entry bound in the domain.
@@ -129,4 +154,4 @@ def command_from_json(raw: Any, actor: Actor, now: datetime) -> tuple[Command, b
         expected_version=envelope.expected_version,
         late_entry_reason=envelope.late_entry_reason,
     )
-    return cmd, content_hash(cmd, envelope.occurred_at is not None)
+    return cmd, content_hash(cmd, envelope.occurred_at is not None), envelope.signature

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,15 +18,19 @@ from app.api.auth_guard import AuthGuard
 from app.api.metrics import Metrics
 from app.bootstrap import Services
 from app.config import Settings
-from app.errors import Unauthenticated
+from app.errors import CsrfTokenRequired, Unauthenticated
 from app.events.catalogue import Catalogue, default_catalogue
 from app.events.messages import Actor
+from app.people.service import people_of
 from app.store.conn import Conn
 from app.store.errors import map_driver_errors
 from app.store.keys import authenticate
 from app.store.writer import Writer
 
 AUTH_CACHE_SECONDS = 30.0
+SESSION_COOKIE = "bt_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 ACQUIRE_TIMEOUT_SECONDS = 5.0
 """Longest a request waits for a database connection before it is a 503."""
 
@@ -90,16 +95,34 @@ async def get_con(pool: PoolDep) -> AsyncIterator[Conn]:
 ConDep = Annotated[Conn, Depends(get_con, scope="function")]
 
 
+async def session_actor(request: Request, services: Services, token: str) -> Actor:
+    """The person of a live session cookie. A writing request must echo the session's CSRF
+    token in ``X-CSRF-Token``: SameSite=Strict keeps other sites' forms out, and the token
+    keeps out whatever a same-site page might still send."""
+    actor, csrf = await people_of(services).session(token)
+    if request.method not in SAFE_METHODS and not hmac.compare_digest(
+            request.headers.get(CSRF_HEADER, "").encode(), csrf.encode()):
+        raise CsrfTokenRequired(
+            f"a writing request made with the session cookie sends {CSRF_HEADER}: the "
+            "csrf_token given at sign-in", field=CSRF_HEADER)
+    return actor
+
+
 async def get_actor(
     request: Request,
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Actor:
-    """The key behind ``Authorization: Bearer``. Verified keys are cached briefly, so a
-    revocation made elsewhere takes effect within ``AUTH_CACHE_SECONDS``; failed ones are
-    refused by ``AuthGuard`` before they reach the database again."""
+    """The key behind ``Authorization: Bearer``, or else the person of the session cookie
+    (``session_actor``). Verified keys are cached briefly, so a revocation made elsewhere
+    takes effect within ``AUTH_CACHE_SECONDS``; failed ones are refused by ``AuthGuard``
+    before they reach the database again."""
     if credentials is None or not credentials.credentials.strip():
-        raise Unauthenticated("send Authorization: Bearer <api key>")
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie:
+            return await session_actor(request, services, cookie)
+        raise Unauthenticated("send Authorization: Bearer <api key>, or sign in "
+                              "(POST /v1/session)")
     token = credentials.credentials.strip()
     cache = auth_cache(services)
     hit = cache.get(token)

@@ -27,9 +27,21 @@ class Row(BaseModel):
 
 
 class Actor(BaseModel):
+    """Who recorded the event: the key (or ``user:<user_id>`` for a person), its role and
+    site, and ``user_id`` when a signed-in person recorded it."""
+
     key_id: str
     role: str
     site_id: str | None
+    user_id: str | None = None
+
+
+class SignatureOut(BaseModel):
+    """The electronic signature of a signed step: who, what it meant, when."""
+
+    user_id: str
+    meaning: str
+    signed_at: str
 
 
 class FeedEntry(BaseModel):
@@ -57,6 +69,8 @@ class FeedEntry(BaseModel):
     data: dict[str, Any]
     leaf_hash: str
     chain_hash: str
+    signature: SignatureOut | None = None
+    late_entry_reason: str | None = None
 
 
 class FeedPage(BaseModel):

@@ -68,12 +68,15 @@ async def search_events(
     to: ToQuery = None,
     limit: Limit = 100,
     after: Annotated[int | None, Query(ge=0, le=2**62, description="a position")] = None,
+    user: Annotated[str | None, Query(
+        pattern=IDENT, description="a person's user id (actor.user_id)")] = None,
 ) -> Response:
-    """Events by acting key, acting site, type and recording time, each with audit
+    """Events by acting key, person, acting site, type and recording time, each with audit
     ``flags`` (``emergency_release``, ``discard``, ``admin_action``)."""
     access.require_national(actor, "the audit search")
     start, end = time_window(from_, to)
-    page = await read_queries.audit_events(con, key, site, type, start, end, limit, after)
+    page = await read_queries.audit_events(con, key, site, type, start, end, limit, after,
+                                           user)
     return FastJSON(page)
 
 

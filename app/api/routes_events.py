@@ -18,6 +18,7 @@ from app.api.deps import (
     MetricsDep,
     PoolDep,
     RecorderDep,
+    ServicesDep,
     SettingsDep,
     WriterDep,
     connection,
@@ -28,10 +29,12 @@ from app.api.problems import http_status, problem
 from app.api.redact import feed_view
 from app.api.refusals import as_seen_by, depends_on_subject, outcome_unknown
 from app.api.responses import LIST_PROBLEMS, WRITE_PROBLEMS, FastJSON, FeedPage
+from app.api.signing import sign
 from app.api.strict_json import RepeatedKeys
 from app.errors import DomainError, InvalidInput
 from app.events.messages import Actor, Command
 from app.log.encoding import b64
+from app.people.service import people_of
 from app.store.api_access import site_feed
 from app.store.conn import Conn
 from app.store.log_reader import feed
@@ -111,14 +114,17 @@ def _count(metrics: Metrics, event_type: str, outcome: AppendResult | DomainErro
 )
 async def record_event(
     request: Request, actor: RecorderDep, writer: WriterDep, settings: SettingsDep,
-    metrics: MetricsDep, pool: PoolDep,
+    metrics: MetricsDep, pool: PoolDep, services: ServicesDep,
 ) -> Response:
     """Record one event. A retry with the same ``event_id`` and content returns the original
     result (header ``Idempotent-Replay: true``); other content under that id is a 409.
     The key's role must allow the type, and sites named as acting in ``data`` must be the
-    key's own (admins act for any site)."""
+    key's own (admins act for any site). Signed steps (release, lifting a blood-establishment
+    hold, emergency issue, override, reinstating a donor, closing a lookback) need the
+    ``signature`` of the signed-in person: an API key cannot sign."""
     raw = await read_json(request, settings)
-    cmd, content = command_from_json(raw, actor, datetime.now(UTC))
+    cmd, content, signature = command_from_json(raw, actor, datetime.now(UTC))
+    cmd = await sign(people_of(services), actor, cmd, signature)
     try:
         result = await writer.append(cmd, content)
     except DomainError as err:
@@ -134,7 +140,7 @@ async def record_event(
 )
 async def record_batch(
     request: Request, actor: RecorderDep, writer: WriterDep, settings: SettingsDep,
-    metrics: MetricsDep, pool: PoolDep,
+    metrics: MetricsDep, pool: PoolDep, services: ServicesDep,
 ) -> Response:
     """Record up to 1000 events, each accepted or refused on its own, in order: an offline
     mobile unit syncs in one call. Each result holds its index and either the append or the
@@ -156,9 +162,11 @@ async def record_batch(
     now = datetime.now(UTC)
     outcomes: list[Any] = [None] * len(items)
     commands = []
+    people = people_of(services)
     for i, item in enumerate(items):
         try:
-            commands.append((i, command_from_json(item, actor, now)))
+            cmd, content, signature = command_from_json(item, actor, now)
+            commands.append((i, (await sign(people, actor, cmd, signature), content)))
         except DomainError as err:
             outcomes[i] = err
     results = await writer.append_many([c for _, c in commands])

@@ -99,7 +99,7 @@ async def start_lookback(
     still in stock are quarantined in the same step. Lab, processing and admin keys."""
     check_role(actor, "LookbackStarted")
     raw = await read_json(request, settings)
-    cmd, content = command_from_json(_envelope(raw), actor, datetime.now(UTC))
+    cmd, content, _ = command_from_json(_envelope(raw), actor, datetime.now(UTC))
     try:
         result = await writer.append(cmd, content)
     except DomainError as err:

@@ -75,6 +75,7 @@ class Decision:
             event_id=self.next_event_id(), stream=stream, data=data,
             occurred_at=self.cmd.occurred_at, actor=self.cmd.actor, refs=frozenset(keys),
             late_entry_reason=self.cmd.late_entry_reason,
+            signature=None if index else self.cmd.signature,
         )
         self.events.append(event)
         return event

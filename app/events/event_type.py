@@ -44,6 +44,9 @@ class EventType(Generic[D]):
     example: Mapping[str, Any] | None = None
     acting_sites: tuple[str, ...] = ("site_id", "from_site_id", "lab_site_id")
     """Data fields naming the site doing the step: each must be the key's own site."""
+    signs: Callable[[World, D], str | None] | None = None
+    """What a person's signature of this step means, when the step needs one in this state
+    (``app.events.signatures``); None: never signed."""
 
     @property
     def name(self) -> str:

@@ -18,27 +18,59 @@ from typing import Any
 from uuid import UUID
 
 from app.events.payload import EventData
-from app.log.record import canonical_json, format_time
+from app.log.record import canonical_json, format_time, parse_time
 
 JSON = Any
 Key = tuple[str, str]
-"""An aggregate key: (kind, id). Kinds: site, donor, donation, unit, lookback, patient."""
+"""An aggregate key: (kind, id). Kinds: site, donor, donation, unit, lookback, patient, account."""
 
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """Who acts: the API key id, its role and its site (None for national roles)."""
+    """Who acts: the key id, its role and its site (None for national roles), and for a
+    person signed in (``app.api.sessions``) their ``user_id``; a machine's API key has none."""
 
     key_id: str
     role: str
     site_id: str | None
+    user_id: str | None = None
 
     def as_record(self) -> dict[str, JSON]:
-        return {"key_id": self.key_id, "role": self.role, "site_id": self.site_id}
+        record: dict[str, JSON] = {"key_id": self.key_id, "role": self.role,
+                                   "site_id": self.site_id}
+        if self.user_id is not None:  # absent for machines: their records keep v1 bytes
+            record["user_id"] = self.user_id
+        return record
 
     @classmethod
     def from_record(cls, raw: Mapping[str, JSON]) -> Actor:
-        return cls(key_id=raw["key_id"], role=raw["role"], site_id=raw.get("site_id"))
+        return cls(key_id=raw["key_id"], role=raw["role"], site_id=raw.get("site_id"),
+                   user_id=raw.get("user_id"))
+
+    @classmethod
+    def person(cls, user_id: str, role: str, site_id: str | None) -> Actor:
+        """A signed-in person: their user id, beside a key id of their own."""
+        return cls(key_id=f"user:{user_id}", role=role, site_id=site_id, user_id=user_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """An electronic signature (21 CFR 11.50): who signed, what the signing meant ("release",
+    "emergency issue", ...) and when. Only the HTTP edge makes one, after checking the
+    person's password (and TOTP) again; nothing of the password is kept."""
+
+    user_id: str
+    meaning: str
+    signed_at: datetime
+
+    def as_record(self) -> dict[str, JSON]:
+        return {"user_id": self.user_id, "meaning": self.meaning,
+                "signed_at": format_time(self.signed_at)}
+
+    @classmethod
+    def from_record(cls, raw: Mapping[str, JSON]) -> Signature:
+        return cls(user_id=raw["user_id"], meaning=raw["meaning"],
+                   signed_at=parse_time(raw["signed_at"]))
 
 
 SYSTEM_ACTOR = Actor(key_id="system", role="admin", site_id=None)
@@ -62,6 +94,8 @@ class Command:
     expected_version: int | None = None
     late_entry_reason: str | None = None
     """Why a step is recorded more than the catalogue's late-entry bound after it happened."""
+    signature: Signature | None = None
+    """The person's verified signature of this step, when they gave one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +110,8 @@ class NewEvent:
     refs: frozenset[Key] = field(default_factory=frozenset)
     schema_version: int = 1
     late_entry_reason: str | None = None
+    signature: Signature | None = None
+    """Carried by the event asked for, never by the consequences derived from it."""
     position: int = 0
     """Set by the writer before the event is folded, so state can name where a fact stands
     in the log (a result's position, which a release cites); 0 until then."""
@@ -103,6 +139,7 @@ class StoredEvent:
     leaf_hash: bytes
     chain_hash: bytes
     late_entry_reason: str | None = None
+    signature: Signature | None = None
 
 
 Event = NewEvent | StoredEvent

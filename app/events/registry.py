@@ -28,7 +28,9 @@ from app.events.decision import Decision
 from app.events.event_type import Changes, EventType, Need, RawData, reads_key
 from app.events.messages import Actor, Command, Event, NewEvent
 from app.events.payload import STORED, EventData, construct
+from app.events.signatures import check_signature
 from app.events.slices import (
+    accounts,
     collection,
     custody,
     disposal,
@@ -49,7 +51,7 @@ from app.log.record import format_time
 SLICES: Final = (
     sites, donors, collection, processing, testing, holds, custody, patients, issue,
     transfusion,
-    disposal, lookback,
+    disposal, lookback, accounts,
 )
 REGISTRY: Final[Mapping[str, EventType[Any]]] = {
     t.name: t for slice_ in SLICES for t in slice_.TYPES
@@ -133,6 +135,7 @@ def decide(world: World, cmd: Command, catalogue: Catalogue) -> list[NewEvent]:
     check_clock(cmd, catalogue)
     data = validate(cmd.type, cmd.data)
     check_site_scope(cmd.actor, data.__dict__, declared.acting_sites)
+    check_signature(cmd, declared.signs(world, data) if declared.signs is not None else None)
     decision = Decision(world, cmd, catalogue)
     declared.decide(decision, data)
     return decision.events

@@ -1,9 +1,9 @@
 """Aggregate states: what ``decide`` needs to know, folded from events by ``evolve``.
 
-Kinds: site, donor, donation, unit (``app.events.unit``) and lookback. Each state is a frozen
-pydantic model that round-trips through JSON (the writer keeps them as jsonb in
-``write_state``). Changes are made with ``model_copy(update=...)``, which skips re-validation:
-states only ever come from evolve or from ``load_state``.
+Kinds: site, donor, donation, unit (``app.events.unit``), lookback, patient and account.
+Each state is a frozen pydantic model that round-trips through JSON (the writer keeps them
+as jsonb in ``write_state``). Changes are made with ``model_copy(update=...)``, which skips
+re-validation: states only ever come from evolve or from ``load_state``.
 """
 
 from __future__ import annotations
@@ -276,8 +276,21 @@ class PatientState(_State):
         return tuple(sorted({r.requirement for r in self.requirements if r.active_at(moment)}))
 
 
+class AccountState(_State):
+    """A person's account as the log tells it: who they are, their role and site, and
+    whether it is disabled. Credentials are never here (``app.store.accounts``)."""
+
+    user_id: str
+    name: str
+    role: str
+    site_id: str | None = None
+    disabled: bool = False
+    totp: bool = False
+
+
 State: TypeAlias = (
-    SiteState | DonorState | DonationState | UnitState | LookbackState | PatientState)
+    SiteState | DonorState | DonationState | UnitState | LookbackState | PatientState
+    | AccountState)
 
 STATE_MODELS: dict[str, type[BaseModel]] = {
     "site": SiteState,
@@ -286,6 +299,7 @@ STATE_MODELS: dict[str, type[BaseModel]] = {
     "unit": UnitState,
     "lookback": LookbackState,
     "patient": PatientState,
+    "account": AccountState,
 }
 
 
@@ -308,7 +322,7 @@ def load_state(kind: str, body: dict[str, Any]) -> State:
     """A state back from its JSON object."""
     loaded = STATE_MODELS[kind].model_validate(body)
     assert isinstance(loaded, SiteState | DonorState | DonationState | UnitState | LookbackState
-                      | PatientState)
+                      | PatientState | AccountState)
     return loaded
 
 
@@ -346,3 +360,9 @@ def get_patient(world: World, patient_id: str) -> PatientState | None:
     """The patient's record, or None when nothing was recorded of them."""
     state = world.get(("patient", patient_id))
     return state if type(state) is PatientState else None
+
+
+def get_account(world: World, user_id: str) -> AccountState | None:
+    """A person's account, or None."""
+    state = world.get(("account", user_id))
+    return state if type(state) is AccountState else None

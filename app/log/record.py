@@ -83,9 +83,10 @@ def build_record(
     recorded_at: datetime,
     actor: dict[str, Any],
     late_entry_reason: str | None = None,
+    signature: dict[str, Any] | None = None,
 ) -> bytes:
-    """The canonical bytes of one log record; ``late_entry_reason`` only when given (a
-    v1.1 envelope field: records without it keep their v1 bytes)."""
+    """The canonical bytes of one log record; ``late_entry_reason`` and ``signature`` only
+    when given (envelope fields added after v1: records without them keep their v1 bytes)."""
     record = {
         "position": position,
         "event_id": event_id,
@@ -100,4 +101,6 @@ def build_record(
     }
     if late_entry_reason is not None:
         record["late_entry_reason"] = late_entry_reason
+    if signature is not None:
+        record["signature"] = signature
     return canonical_json(record)

@@ -1,5 +1,6 @@
 """The demo data of ``bloodtrace serve --demo`` (``make run``): on an empty log, a small
-simulated national network and a set of demo API keys, printed once."""
+simulated national network, an account for each person of its staff, and a set of demo API
+keys; the demo people's user names and passwords, and the keys, are printed once."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ import asyncpg
 from rich.console import Console
 from rich.table import Table
 
-from app.bootstrap import open_services, resolve_admin_url
+from app.bootstrap import Services, open_services, resolve_admin_url
 from app.config import Settings
+from app.errors import SiteNotFound
+from app.people.service import OPERATOR, people_of
 from app.sim.network import NetworkConfig, Rates
 from app.sim.runner import run_simulation
 from app.sim.simulator import SimReport
-from app.sim.state import SimConfig
+from app.sim.state import SimConfig, staff_id
 from app.store.keys import create_key
 
 DEMO_RATES = replace(Rates(), repeat_reactive_factor=1.0, return_interval_days=(57, 120),
@@ -65,17 +68,21 @@ async def load_demo_if_empty(settings: Settings, console: Console | None = None)
             out.print(f"[bold]bloodtrace[/bold]: the log already holds {head:,} events; "
                       "no demo data loaded. Create a key with:\n"
                       "  bloodtrace keys create --role admin\n"
+                      "  bloodtrace users create USER --role processing --site BB-DAM-01\n"
                       "  bloodtrace keys create --role hospital --site H-DAM-01")
             return
         with out.status("loading the demo network (36 blood banks, "
                         f"{DEMO.donations} donations over {DEMO.days} days)..."):
             report = await run_simulation(svc.writer, DEMO, whole_days=True)
+        with out.status("creating the accounts of the demo network's staff..."):
+            people = await create_demo_people(svc)
     out.print(f"demo network loaded: {report.events:,} events, {report.donations} donations, "
               f"{report.units} units; {report.refused} commands refused by the rules "
               "(as a real network would see); "
               f"{report.late_entries:,} steps backfilled with a late-entry reason")
     print_flows(out, report)
     print_reactions(out, report)
+    print_people(out, people)
     keys = await create_demo_keys(admin_url)
     print_keys(out, keys)
 
@@ -106,6 +113,59 @@ def print_reactions(console: Console, report: SimReport) -> None:
     table.add_column("count", justify="right")
     for (kind, severity, imputability), count in sorted(report.reactions.items()):
         table.add_row(kind, severity, imputability, f"{count:,}")
+    console.print(table)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoPerson:
+    user_id: str
+    role: str
+    site_id: str | None
+    password: str
+
+
+async def create_demo_people(svc: Services) -> list[DemoPerson]:
+    """Sign-in credentials for the demo people: the simulated staff's accounts are in the
+    log already (``AccountCreated`` before each person's first step); those at a
+    ``DEMO_KEYS`` (role, site) get a generated password, returned to print once; the others
+    get one that is never shown (``bloodtrace users reset USER`` gives them a new one)."""
+    async with svc.pool.acquire() as con:
+        accounts = await con.fetch(
+            "SELECT DISTINCT e.actor_user AS user_id, e.actor_role AS role, "
+            "e.actor_site AS site_id, convert_from(c.record, 'UTF8')::jsonb "
+            "-> 'data' ->> 'name' AS name FROM events e JOIN events c "
+            "ON c.type = 'AccountCreated' AND c.stream = 'account:' || e.actor_user "
+            "WHERE e.actor_user IS NOT NULL ORDER BY user_id")
+    people = people_of(svc)
+    shown = set(DEMO_KEYS)
+    made = []
+    for row in accounts:
+        role, site = row["role"], row["site_id"]
+        password = await people.issue_password(OPERATOR, row["user_id"], row["name"], role,
+                                               site)
+        if (role, site) in shown:
+            made.append(DemoPerson(row["user_id"], role, site, password))
+    # A demo role the simulated history has no person for (the auditor reads only).
+    for role, site in DEMO_KEYS:
+        if (role, site) not in {(p.role, p.site_id) for p in made}:
+            user_id = role if site is None else staff_id(role, site)
+            try:
+                password = await people.create(OPERATOR, user_id, role, site,
+                                               f"Demo {role} at {site or 'national level'}")
+            except SiteNotFound:  # a smaller network than the demo's
+                continue
+            made.append(DemoPerson(user_id, role, site, password))
+    return sorted(made, key=lambda p: p.user_id)
+
+
+def print_people(console: Console, people: list[DemoPerson]) -> None:
+    table = Table(title="demo people (passwords shown once; sign in with POST /v1/session, "
+                        "or reset one with bloodtrace users reset USER)")
+    for column in ("user", "role", "site", "password"):
+        table.add_column(column, overflow="fold")
+    for person in people:
+        table.add_row(person.user_id, person.role, person.site_id or "(national)",
+                      person.password)
     console.print(table)
 
 

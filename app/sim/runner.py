@@ -1,9 +1,9 @@
 """Running a simulation through the service's own writer.
 
 Each step becomes a ``Command`` exactly as the HTTP edge builds one (``command_from_json``,
-with the step's acting key), and goes through ``Writer.append_many``: the same decide, the
-same rules, the same hash chain and the same inline read models as an API request. No row is
-ever inserted behind the writer's back.
+as the step's person, signed where the step needs it), and goes through
+``Writer.append_many``: the same decide, the same rules, the same hash chain and the same
+inline read models as an API request. No row is ever inserted behind the writer's back.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from app.api.body import command_from_json
 from app.errors import DomainError
 from app.events.catalogue import default_catalogue
 from app.events.messages import Command
+from app.events.signatures import signed
 from app.log.record import format_time
 from app.sim.model import Step
 from app.sim.simulator import SimReport, Simulator
@@ -40,7 +41,8 @@ def to_command(step: Step, now: datetime) -> tuple[Command, bytes]:
                            "event_id": str(step.event_id), "occurred_at": format_time(step.at)}
     if is_late(step, now):
         raw["late_entry_reason"] = BACKFILL
-    return command_from_json(raw, step.actor, now)
+    cmd, content, _ = command_from_json(raw, step.actor, now)
+    return signed(cmd), content
 
 
 async def send(writer: Writer, steps: Sequence[Step]) -> list[AppendResult | DomainError]:

@@ -22,11 +22,12 @@ from app.sim import (
     modification,
     processing,
     quality,
+    staff,
     testing,
     transfusion,
 )
 from app.sim.model import Step
-from app.sim.state import ADMIN, SimConfig, SimState
+from app.sim.state import ADMIN, OPERATOR, SimConfig, SimState
 from app.store.batch import AppendResult
 
 Outcome = AppendResult | DomainError | None
@@ -60,6 +61,7 @@ PHASES: tuple[tuple[str, Phase], ...] = (
     ("incidents", quality.incidents),
     ("fractionation", distribution.ship_for_fractionation),
     ("expiry", quality.expire),
+    ("staff", staff.administer),
 )
 
 
@@ -116,6 +118,8 @@ class Simulator:
         the governorate's lab agreed for each collection site."""
         s = self.state
         s.clock.now = s.start - timedelta(days=1)
+        s.emit("AccountCreated", {"user_id": ADMIN.user_id, "name": "National administrator",
+                                  "role": "admin"}, OPERATOR)
         for site in s.network.sites:
             s.emit("SiteRegistered", {"site_id": site.site_id,
                                       "name": f"{site.name} / {site.name_ar}",

@@ -41,7 +41,19 @@ PatientRequest = tuple[str, str, str, tuple[str, str]]
 """(hospital, category, patient, ABO/RhD group)."""
 SAFE_HOURS = timedelta(hours=10)
 """Units expiring sooner are not shipped or issued: they wait for the evening's discard."""
-ADMIN = Actor(key_id="sim-admin", role="admin", site_id=None)
+ADMIN = Actor.person("admin", "admin", None)
+"""The simulated network's staff are people: each steps as themselves (``user_id``) and
+signs what needs a signature (``app.sim.runner``). The national admin creates each one's
+account (``AccountCreated``) just before their first step."""
+OPERATOR = Actor(key_id="sim-operator", role="admin", site_id=None)
+"""The server's console, which creates the national admin's own account."""
+
+
+def staff_id(role: str, site_id: str) -> str:
+    """The user id of the simulated person of ``role`` at ``site_id``."""
+    return f"{role}.{site_id}".lower()
+
+
 ROLE_AT = {"blood_bank": "inventory", "mobile_unit": "inventory", "hospital": "hospital",
            "fractionator": "inventory", "lab": "lab"}
 """The role that looks after the units at each kind of site."""
@@ -162,9 +174,18 @@ class SimState:
     def actor(self, site_id: str | None, role: str) -> Actor:
         key = (site_id, role)
         if key not in self._actors:
-            key_id = "sim-admin" if site_id is None else f"sim-{site_id}-{role}"
-            self._actors[key] = Actor(key_id=key_id, role=role, site_id=site_id)
+            self._actors[key] = ADMIN if site_id is None else Actor.person(
+                staff_id(role, site_id), role, site_id)
+            if site_id is not None:
+                self.emit("AccountCreated", {"user_id": staff_id(role, site_id),
+                                             "name": f"{role} staff of {site_id}",
+                                             "role": role, "site_id": site_id}, ADMIN)
         return self._actors[key]
+
+    @property
+    def staff(self) -> list[Actor]:
+        """Every person who acted so far."""
+        return list(self._actors.values())
 
     def custodian(self, site_id: str) -> Actor:
         """The key that acts for a unit's custodian: inventory at a bank, hospital staff at

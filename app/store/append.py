@@ -23,7 +23,7 @@ EventRow = tuple[Any, ...]
 EVENT_COLUMNS = (
     "position", "event_id", "stream", "stream_version", "type", "schema_version", "record",
     "leaf_hash", "chain_hash", "content_hash", "occurred_at", "recorded_at", "actor_key",
-    "actor_role", "actor_site",
+    "actor_role", "actor_site", "actor_user",
 )
 
 
@@ -64,7 +64,7 @@ class LogTail:
             stream_version=version, type=event.type, schema_version=event.schema_version,
             data=event.data, occurred_at=event.occurred_at, recorded_at=recorded_at,
             actor=event.actor, record=record, leaf_hash=leaf, chain_hash=self.chain,
-            late_entry_reason=event.late_entry_reason,
+            late_entry_reason=event.late_entry_reason, signature=event.signature,
         )
         self.stored.append(stored)
         self.rows.append((
@@ -72,7 +72,7 @@ class LogTail:
             event.schema_version, record, leaf, self.chain,
             digest if digest is not None else derived_content_hash(event.type, body),
             event.occurred_at, recorded_at, event.actor.key_id, event.actor.role,
-            event.actor.site_id,
+            event.actor.site_id, event.actor.user_id,
         ))
         self.refs.extend((kind, ref, self.position) for kind, ref in sorted(event.refs))
         return stored

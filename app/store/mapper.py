@@ -14,7 +14,7 @@ from uuid import UUID
 
 import orjson
 
-from app.events.messages import Actor, NewEvent, StoredEvent
+from app.events.messages import Actor, NewEvent, Signature, StoredEvent
 from app.events.payload import dump
 from app.events.registry import decode
 from app.log.record import build_record, parse_time
@@ -48,6 +48,7 @@ def record_of(event: NewEvent, body: dict[str, Any], position: int, stream_versi
         stream_version=stream_version, type=event.type, schema_version=event.schema_version,
         data=body, occurred_at=event.occurred_at, recorded_at=recorded_at,
         actor=event.actor.as_record(), late_entry_reason=event.late_entry_reason,
+        signature=event.signature.as_record() if event.signature is not None else None,
     )
 
 
@@ -72,4 +73,5 @@ def stored_event_from_row(row: Any) -> StoredEvent:
         leaf_hash=row["leaf_hash"],
         chain_hash=row["chain_hash"],
         late_entry_reason=raw.get("late_entry_reason"),
+        signature=Signature.from_record(raw["signature"]) if "signature" in raw else None,
     )

@@ -3,8 +3,8 @@ expiry with no final fate; discards by reason, site and actor (the wastage and
 anti-corruption view).
 
 The event search reads the log through its own indexes (``(actor_key, recorded_at)``,
-``(actor_site, recorded_at)``, ``(type, recorded_at)``, ``recorded_at``) in
-``(recorded_at, position)`` order, so a page never scans the log.
+``(actor_user, recorded_at)``, ``(actor_site, recorded_at)``, ``(type, recorded_at)``,
+``recorded_at``) in ``(recorded_at, position)`` order, so a page never scans the log.
 """
 
 from __future__ import annotations
@@ -40,10 +40,12 @@ async def audit_events(
     to: datetime | None = None,
     limit: int = 100,
     after: int | None = None,
+    user: str | None = None,
 ) -> dict[str, Any]:
     """Feed entries matching every filter given, oldest first, each with audit ``flags``
     (emergency release, discard, admin action). ``after`` is the last position of the
-    previous page; ``from_`` and ``to`` bound ``recorded_at`` (to exclusive)."""
+    previous page; ``from_`` and ``to`` bound ``recorded_at`` (to exclusive); ``user`` is
+    the person who recorded the step (``actor.user_id``)."""
     parts: list[str] = []
     args: list[Any] = []
 
@@ -51,7 +53,8 @@ async def audit_events(
         args.append(value)
         parts.append(sql.replace("?", f"${len(args)}"))
 
-    for column, value in (("actor_key", actor), ("actor_site", site), ("type", type)):
+    for column, value in (("actor_key", actor), ("actor_site", site), ("type", type),
+                          ("actor_user", user)):
         if value is not None:
             add(f"{column} = ?", value)
     if from_ is not None:

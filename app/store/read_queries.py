@@ -159,9 +159,11 @@ async def provenance(
         end = seg["to_at"] or now
         seg["dwell_seconds"] = None if end is None else int((end - seg["from_at"]).total_seconds())
     events = await con.fetch(
-        "SELECT e.position, e.type, e.occurred_at, e.leaf_hash, e.chain_hash FROM event_refs r "
-        "JOIN events e ON e.position = r.position WHERE r.kind = 'unit' AND r.ref = $1 "
-        "ORDER BY r.position", unit_id)
+        "SELECT e.position, e.type, e.occurred_at, e.leaf_hash, e.chain_hash, e.actor_key, "
+        "e.actor_role, e.actor_site, e.actor_user, a.name AS person_name FROM event_refs r "
+        "JOIN events e ON e.position = r.position "
+        "LEFT JOIN accounts a ON a.user_id = e.actor_user "
+        "WHERE r.kind = 'unit' AND r.ref = $1 ORDER BY r.position", unit_id)
     return {
         "unit": unit_row(row),
         "donors": sorted({n["donor_id"] for n in nodes
@@ -178,8 +180,18 @@ async def provenance(
                  "recipient_patient_id": row["recipient_patient_id"]},
         "events": [{"position": e["position"], "type": e["type"],
                     "occurred_at": e["occurred_at"], "leaf_hash": b64(e["leaf_hash"]),
-                    "chain_hash": b64(e["chain_hash"])} for e in events],
+                    "chain_hash": b64(e["chain_hash"]), "actor": _step_actor(e)}
+                   for e in events],
     }
+
+
+def _step_actor(e: Any) -> dict[str, Any]:
+    """Who did a step: the key, role and site, and the person by user id and name (a
+    machine's key names no person)."""
+    person = None if e["actor_user"] is None else {
+        "user_id": e["actor_user"], "name": e["person_name"]}
+    return {"key_id": e["actor_key"], "role": e["actor_role"], "site_id": e["actor_site"],
+            "person": person}
 
 
 def _upward(edges: list[dict[str, Any]], unit_id: str) -> set[str]:

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from tests.support.people_http import Staff
 from tests.support.scene import BEDSIDE
 
 KeyMaker = Callable[..., Awaitable[dict[str, str]]]
@@ -32,6 +33,8 @@ class Net:
         self.make_key = make_key
         self.keys: dict[str, dict[str, str]] = {}
         self.serial = 0
+        self.staff = Staff(client)
+        """The person beside each key, who records (and signs) its signed steps."""
 
     async def setup(self) -> Net:
         self.keys["admin"] = await self.make_key("admin")
@@ -50,6 +53,24 @@ class Net:
 
     async def post(self, key: str, type: str, data: dict[str, Any],
                    **envelope: Any) -> httpx.Response:
+        """Record as ``key``; a signed step as the person of that role and site, signed
+        (``tests.support.people_http``)."""
+        role, _, site = key.partition("@")
+        headers, envelope = await self.staff.route(
+            self.keys["admin"], key, role, site or None, type, data, envelope, self.keys[key])
+        return await self.client.post("/v1/events", json={"type": type, "data": data,
+                                                          **envelope}, headers=headers)
+
+    async def enrol(self, key: str) -> None:
+        """Make sure the person beside ``key`` exists (their account is an event: a test
+        that counts the log enrols them before it counts)."""
+        role, _, site = key.partition("@")
+        if role != "auditor":
+            await self.staff.person(self.keys["admin"], key, role, site or None)
+
+    async def machine_post(self, key: str, type: str, data: dict[str, Any],
+                           **envelope: Any) -> httpx.Response:
+        """Record as the API key itself, whatever the step."""
         return await self.client.post("/v1/events", json={"type": type, "data": data,
                                                           **envelope},
                                       headers=self.keys[key])

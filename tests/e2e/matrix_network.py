@@ -11,14 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import httpx
 
+from tests.support.people_http import Staff
 from tests.support.relations import NATIONAL, SITE_ROLES, Key, Relations
 
 KeyMaker = Callable[..., Awaitable[dict[str, str]]]
+
+
+async def at_most_two(jobs: Iterable[Awaitable[Any]]) -> None:
+    """Run ``jobs`` two at a time (argon2id hashing has two cores here)."""
+    pending = list(jobs)
+    for i in range(0, len(pending), 2):
+        await asyncio.gather(*pending[i:i + 2])
 REGIONS = {"DAM": "Damascus", "ALE": "Aleppo"}
 SITES = {f"{prefix}-{code}-{n}": kind for code in REGIONS for prefix, n, kind in (
     ("BB", "01", "blood_bank"), ("MU", "01", "mobile_unit"), ("LAB", "01", "lab"),
@@ -48,6 +56,8 @@ class Network:
         self.headers: dict[Key, dict[str, str]] = {}
         self.serial = itertools.count(1)
         self.cache: dict[str, Any] = {}
+        self.staff = Staff(client)
+        """The person beside each key, who records (and signs) its signed steps."""
 
     @classmethod
     async def build(cls, client: httpx.AsyncClient, make_key: KeyMaker) -> Network:
@@ -67,9 +77,13 @@ class Network:
 
     async def post(self, key: Key, type_: str, data: dict[str, Any],
                    **envelope: Any) -> httpx.Response:
+        """Record as ``key``; a signed step as the person of that role and site, signed
+        (``tests.support.people_http``)."""
+        headers, envelope = await self.staff.route(
+            self.headers[ADMIN], key.name, key.role, key.site, type_, data, envelope,
+            self.headers[key])
         return await self.client.post("/v1/events", json={"type": type_, "data": data,
-                                                          **envelope},
-                                      headers=self.headers[key])
+                                                          **envelope}, headers=headers)
 
     async def step(self, key: Key, type_: str, data: dict[str, Any],
                    **envelope: Any) -> dict[str, Any]:
@@ -78,6 +92,12 @@ class Network:
         self.model.record(key, type_, data)
         body: dict[str, Any] = response.json()
         return body
+
+    async def enrol_all(self) -> None:
+        """The person beside every key but the auditor's, enrolled now (their accounts are
+        events: a test that counts the log enrols them before it counts)."""
+        await at_most_two(self.staff.person(self.headers[ADMIN], k.name, k.role, k.site)
+                          for k in KEYS if k.role != "auditor")
 
     async def batch(self, key: Key, items: list[tuple[str, dict[str, Any]]]) -> None:
         response = await self.client.post("/v1/events/batch", headers=self.headers[key], json={

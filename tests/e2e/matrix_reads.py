@@ -254,3 +254,17 @@ def public_probes() -> list[Probe]:
         ("/v1/proofs/inclusion", {"position": 1}), ("/v1/proofs/consistency", {"from_size": 1}),
         ("/v1/keys", {}))] + [Probe(("GET", "/v1/schemas/{name}"),
                                     "/v1/schemas/UnitIssued.v1.json", anyone)]
+
+
+def people_probes() -> list[Probe]:
+    """People (WEB.md §1): the account list is an admin's; ``GET /v1/session`` answers a
+    session cookie only, so every key is told it is not signed in."""
+    def admin_only(key: Key) -> int:
+        return 200 if key.role == "admin" else 403
+
+    def no_credentials(key: Key, body: Any) -> list[str]:
+        return [f"{row['user_id']} shows {name}" for row in body["users"]
+                for name in ("password_hash", "totp_secret") if name in row]
+
+    return [Probe(("GET", "/v1/users"), "/v1/users", admin_only, no_credentials),
+            Probe(("GET", "/v1/session"), "/v1/session", lambda key: 401)]

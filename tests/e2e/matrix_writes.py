@@ -154,6 +154,14 @@ async def lookback_of_the_bank(net: Network) -> Subject:
     return {"lookback": await net.lookback(din=net.cache["closing"])}
 
 
+async def account(net: Network) -> Subject:
+    """A person's account at the Damascus bank (created by the admin's key)."""
+    user = net.next("user").lower()
+    await net.step(ADMIN, "AccountCreated", {"user_id": user, "name": "A person",
+                                             "role": "processing", "site_id": "BB-DAM-01"})
+    return {"user": user}
+
+
 # --- the cases -----------------------------------------------------------------------------
 
 _COMPONENTS = [{"product_code": "E0398V00", "category": "red_cells", "volume_ml": 250},
@@ -258,4 +266,19 @@ CASES = [
     Case("LookbackClosed", lookback_of_the_bank, lambda n, s, k: {
         "lookback_id": s["lookback"], "outcome": "recipients_not_traceable",
         "note": "no recipient found"}, own_subject=lambda key: True),
+    Case("AccountCreated", nothing, lambda n, s, k: {
+        "user_id": f"person.{tag(k)}", "name": "A new person", "role": "lab",
+        "site_id": "LAB-ALE-01"}, consumes=False),
+    Case("AccountChanged", account, lambda n, s, k: {
+        "user_id": s["user"], "name": "Renamed", "role": "inventory",
+        "site_id": "BB-DAM-01"}, consumes=False),
+    Case("AccountDisabled", account, lambda n, s, k: {"user_id": s["user"],
+                                                      "reason": "left"}, consumes=False),
+    Case("AccountLocked", account, lambda n, s, k: {
+        "user_id": s["user"], "failures": 5, "until": "2031-01-01T00:00:00Z"},
+        consumes=False),
+    Case("AccountPasswordReset", account, lambda n, s, k: {"user_id": s["user"]},
+         consumes=False),
+    Case("AccountTotpEnrolled", account, lambda n, s, k: {"user_id": s["user"]},
+         consumes=False),
 ]

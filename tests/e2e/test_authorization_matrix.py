@@ -56,7 +56,7 @@ async def _reads(services: Any, app: Any, net: Network) -> None:
     probes = [*reads.unit_probes(m, scene), *reads.donation_probes(m, scene),
               *reads.patient_probes(m, scene), *reads.lookback_probes(m, scene),
               *reads.stock_probes(m), *reads.national_probes(), *reads.public_probes(),
-              *reads.transfusion_audit_probes()]
+              *reads.transfusion_audit_probes(), *reads.people_probes()]
     full = (await client.get("/v1/events", params={"limit": 1000},
                              headers=net.headers[ADMIN])).json()["events"]
     probes.append(reads.Probe(("GET", "/v1/events"), "/v1/events", reads.anyone,

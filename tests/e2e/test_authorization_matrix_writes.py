@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 
+from app.events.signatures import meaning_of
+from tests.e2e import matrix_writes
 from tests.e2e.matrix_http import CONCURRENCY, at_most, leaked_patients, matrix_over
 from tests.e2e.matrix_network import ADMIN, KEYS, SITES, Network
 from tests.e2e.matrix_scope import WRITE_ROUTES, Mismatch, assert_only_known_holes
@@ -39,8 +41,15 @@ UNSEEN = (403, "not-custodian")
 """What a key is told about a unit it may not read, whatever the reason (item 14)."""
 
 Sent = tuple[Case, Key, dict[str, Any], set[str], httpx.Response]
+ACCOUNT_ROUTES = {("POST", "/v1/users"), ("PUT", "/v1/users/{user_id}"),
+                  ("POST", "/v1/users/{user_id}/disable"),
+                  ("POST", "/v1/users/{user_id}/password-reset"),
+                  ("POST", "/v1/users/{user_id}/totp")}
+
+
 SENT_TO = {("POST", "/v1/events"), ("POST", "/v1/events/batch"), ("POST", "/v1/lookbacks"),
-           ("POST", "/v1/admin/keys"), ("DELETE", "/v1/admin/keys/{key_id}")}
+           ("POST", "/v1/admin/keys"), ("DELETE", "/v1/admin/keys/{key_id}"),
+           *ACCOUNT_ROUTES, ("POST", "/v1/session"), ("DELETE", "/v1/session")}
 """The routes this test sends to: every write route of the OpenAPI document."""
 
 
@@ -48,12 +57,17 @@ async def test_writes_follow_the_relation_model(services: Any) -> None:
     assert SENT_TO == WRITE_ROUTES
     async with matrix_over(services) as (_, net):
         found: list[Mismatch] = []
+        # A machine's key cannot sign: each key's signed steps go through the person of its
+        # role and site, whose account (an event) exists before the log is counted.
+        await net.enrol_all()
         subjects = await at_most(CONCURRENCY, (_subjects(net, case) for case in CASES))
         refused = await _refused(net, subjects, found)
         await _batches(net, refused, found)
         await _allowed(net, subjects, found)
         found += await _lookbacks(net)
         found += await _key_routes(net)
+        found += await _account_routes(net)
+        found += await _machines_cannot_sign(net)
         assert_only_known_holes(found, "writes")
 
 
@@ -129,8 +143,19 @@ async def _batches(net: Network, refused: list[Sent], found: list[Mismatch]) -> 
         by_key.setdefault(sent[1], []).append(sent)
 
     async def one_key(key: Key, items: list[Sent]) -> list[Mismatch]:
-        response = await net.client.post("/v1/events/batch", headers=net.headers[key], json={
-            "events": [{"type": case.type, "data": data} for case, _, data, _, _ in items]})
+        # As the single requests went: signed steps by the key's person, signed.
+        person = net.staff.people.get(key.name)
+        signed = person is not None and any(meaning_of(c.type, d) for c, _, d, _, _ in items)
+        events = []
+        for case, _, data, _, _ in items:
+            event: dict[str, Any] = {"type": case.type, "data": data}
+            meaning = meaning_of(case.type, data)
+            if signed and meaning is not None and person is not None:
+                event["signature"] = person.signature(meaning)
+            events.append(event)
+        headers = person.headers if signed and person is not None else net.headers[key]
+        response = await net.client.post("/v1/events/batch", headers=headers,
+                                         json={"events": events})
         if response.status_code != 200:  # an auditor records nothing, not even a batch
             return [] if (response.status_code, response.json()["rule"]) == (
                 403, "role-not-allowed") and key.role == "auditor" else [
@@ -224,6 +249,74 @@ async def _key_routes(net: Network) -> list[Mismatch]:
     revoked = await net.client.delete(f"/v1/admin/keys/{victim}", headers=net.headers[ADMIN])
     assert revoked.status_code == 204
     assert (await net.client.get("/v1/events", headers=bearer)).status_code == 401
+    return found
+
+
+async def _account_routes(net: Network) -> list[Mismatch]:
+    """Only admins manage accounts; a refused request changes nothing. Signing in needs the
+    person's own password, and signing out a session (every key is refused)."""
+    made = await net.client.post("/v1/users", headers=net.headers[ADMIN], json={
+        "user_id": "matrix.person", "role": "hospital", "site_id": "H-DAM-01"})
+    assert made.status_code == 201, made.text
+    head = await _head(net)
+    found: list[Mismatch] = []
+    for key in KEYS:
+        if key.role == "admin":
+            continue
+        h = net.headers[key]
+        answers = {
+            "POST /v1/users": await net.client.post("/v1/users", headers=h, json={
+                "user_id": f"x.{key.name.replace('@', '.')}", "role": "admin"}),
+            "PUT /v1/users/{user_id}": await net.client.put(
+                "/v1/users/matrix.person", headers=h,
+                json={"name": "Taken over", "role": "admin"}),
+            "POST /v1/users/{user_id}/disable": await net.client.post(
+                "/v1/users/matrix.person/disable", headers=h, json={"reason": "x"}),
+            "POST /v1/users/{user_id}/password-reset": await net.client.post(
+                "/v1/users/matrix.person/password-reset", headers=h),
+            "POST /v1/users/{user_id}/totp": await net.client.post(
+                "/v1/users/matrix.person/totp", headers=h),
+            "DELETE /v1/session": await net.client.delete("/v1/session", headers=h),
+        }
+        for route, response in answers.items():
+            want = (401, "unauthenticated") if route == "DELETE /v1/session" else (
+                403, "forbidden")
+            if (response.status_code, response.json().get("rule")) != want:
+                found.append((route, key.name, f"{response.status_code}, not {want[0]}"))
+    assert await _head(net) == head, "a refused account request wrote"
+    signed_in = await net.client.post("/v1/session", json={
+        "user": "matrix.person", "password": made.json()["password"]})
+    net.client.cookies.clear()
+    wrong = await net.client.post("/v1/session", json={"user": "matrix.person",
+                                                       "password": "not the password"})
+    if signed_in.status_code != 200 or wrong.status_code != 401:
+        found.append(("POST /v1/session", "matrix.person",
+                      f"{signed_in.status_code} / {wrong.status_code}, not 200 / 401"))
+    return found
+
+
+async def _machines_cannot_sign(net: Network) -> list[Mismatch]:
+    """No key, whatever its role, records a signed step: unsigned it needs a signature, and
+    a signature it sends is refused; the log is unchanged."""
+    unit = (await matrix_writes.tested_whole(net))["unit"]
+    head = await _head(net)
+    found: list[Mismatch] = []
+    for key in KEYS:
+        for envelope, want in (({}, "signature-required"), ({"signature": {
+                "password": "a machine has none", "meaning": "release"}},
+                "machine-cannot-sign")):
+            response = await net.client.post("/v1/events", headers=net.headers[key], json={
+                "type": "UnitReleased", "data": {"unit_id": unit}, **envelope})
+            got = response.json().get("rule")
+            if key.role == "auditor" or (
+                    key.role not in ("admin", "processing") and not envelope):
+                want = "role-not-allowed"
+            elif not envelope and not net.model.may_read_unit(key, unit):
+                want = "not-custodian"  # a refusal tells nothing of units it may not read
+            if (response.status_code, got) != (403, want):
+                found.append(("POST /v1/events UnitReleased (machine)", key.name,
+                              f"{response.status_code} {got}, not 403 {want}"))
+    assert await _head(net) == head, "a machine's release wrote"
     return found
 
 

@@ -14,6 +14,7 @@ PROBLEM = "application/problem+json"
 
 
 async def refused(net: Net, key: str, type: str, data: dict, status: int, rule: str) -> None:
+    await net.enrol(key)  # a signed step's person has their account before the count
     before = (await net.get("auditor", "/v1/events", after=0, limit=1000)).json()["events"]
     response = await net.post(key, type, data)
     assert response.status_code == status, response.text

@@ -93,6 +93,7 @@ async def test_item3_the_clock_cannot_release_issue_or_transfuse_an_expired_unit
     async def refused(key: str, type_: str, data: dict) -> None:  # type: ignore[type-arg]
         """Now it is expired; in 1900 it needs a reason, and given one it is before the
         unit's previous step; just before that step too; tomorrow is in the future."""
+        await net.enrol(key)  # a signed step's person has their account before the count
         size = await _log_size(client)
         previous = _at(last - timedelta(seconds=1))
         for envelope, status, rule in (
@@ -140,6 +141,8 @@ async def test_item4_a_hospital_cannot_lift_a_lookback_hold_on_the_unit_it_holds
     assert started.status_code == 201, started.text
     [hold] = (await net.get("hospital@H1", f"/v1/units/{red}")).json()["holds"]
     assert hold["cause"] == "lookback"
+    for key in ("hospital@H1", "inventory@H1"):  # their people exist before the count
+        await net.enrol(key)
     size = await _log_size(client)
     for key in ("hospital@H1", "inventory@H1"):
         for named in ({}, {"hold_id": hold["hold_id"]}):

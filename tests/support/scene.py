@@ -18,6 +18,7 @@ from app.errors import DomainError
 from app.events.catalogue import Catalogue, default_catalogue
 from app.events.messages import Actor, Command, NewEvent, StoredEvent
 from app.events.payload import dump
+from app.events.signatures import signed
 from app.events.state import DonationState, DonorState
 from app.events.unit import UnitState
 from app.log.merkle import CompactRange
@@ -26,7 +27,7 @@ from app.store.append import LogTail
 from tests.support.memory_world import InMemoryWorld
 
 T0 = datetime(2025, 3, 1, 8, 0, tzinfo=UTC)
-ADMIN = Actor("key-admin", "admin", None)
+ADMIN = Actor("key-admin", "admin", None, user_id="person-admin")
 SITES = {
     "BB1": "blood_bank", "BB2": "blood_bank", "MU1": "mobile_unit", "LAB1": "lab",
     "H1": "hospital", "H2": "hospital", "FR1": "fractionator",
@@ -38,6 +39,12 @@ BEDSIDE: dict[str, Any] = {"wristband_scanned": True, "unit_scanned": True,
 
 
 def actor(role: str, site: str | None) -> Actor:
+    """The person of ``role`` at ``site`` (their steps carry ``actor.user_id``)."""
+    return Actor(f"key-{role}-{site}", role, site, user_id=f"person-{role}-{site}")
+
+
+def machine(role: str, site: str | None) -> Actor:
+    """An API key of ``role`` at ``site``: a machine, which cannot sign."""
     return Actor(f"key-{role}-{site}", role, site)
 
 
@@ -69,8 +76,9 @@ class Scene:
             at = self.now
         else:  # the clock never runs back: later implicit steps follow an explicit one
             self.now = max(self.now, at)
-        return Command(type=type, data=data, event_id=uuid4(), occurred_at=at, recorded_at=at,
-                       actor=by)
+        # The person doing a signed step signs it (``app.events.signatures``).
+        return signed(Command(type=type, data=data, event_id=uuid4(), occurred_at=at,
+                              recorded_at=at, actor=by))
 
     def do(self, type: str, data: dict[str, Any], by: Actor = ADMIN,
            at: datetime | None = None) -> list[NewEvent]:

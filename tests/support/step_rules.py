@@ -45,6 +45,8 @@ RECORDED_BY: Mapping[str, tuple[str, ...]] = {
     "LookbackRecipientNotified": ("hospital",), "LookbackClosed": ESTABLISHMENT_ROLES,
     "PatientGroupDetermined": ("hospital",), "PatientAntibodyRecorded": ("hospital",),
     "PatientRequirementRecorded": ("hospital",), "TransfusionStarted": ("hospital",),
+    "AccountCreated": (), "AccountChanged": (), "AccountDisabled": (), "AccountLocked": (),
+    "AccountPasswordReset": (), "AccountTotpEnrolled": (),
 }
 """The published role matrix (README, ``/docs``): who records each type; admin records all."""
 

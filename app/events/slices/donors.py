@@ -31,6 +31,7 @@ from app.events.lineage import units_of
 from app.events.messages import Event
 from app.events.payload import DerivedData, EventData, construct
 from app.events.results import of_marker
+from app.events.signatures import REINSTATE_DONOR, always
 from app.events.slices.holds import place_holds
 from app.events.slices.sites import COLLECTION_SITE_KINDS, collected_or_tests
 from app.events.state import (
@@ -273,7 +274,8 @@ TYPES = (
     EventType(DonorReinstated, _reinstated, donor_reinstated, roles("processing"),
               _reads_donor_lineage, {"donor_id": "DNR-7QX2K9",
                                      "reason": "deferral period reviewed",
-                                     "deferral_id": "5b0f9a34-4a8e-4b8e-9d7e-0c3f8f1e2a11"}),
+                                     "deferral_id": "5b0f9a34-4a8e-4b8e-9d7e-0c3f8f1e2a11"},
+              signs=always(REINSTATE_DONOR)),
     EventType(PostDonationInformationReceived, _unchanged_donor, post_donation_information,
               DONOR_CARE, _reads_donor_lineage,
               {"donor_id": "DNR-7QX2K9", "information": "fever three days after donating",

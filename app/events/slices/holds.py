@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from typing import Final
 
 from app.errors import (
+    DomainError,
     HoldCauseDerived,
     HoldIdRequired,
     HoldLiftNotAllowed,
@@ -27,7 +28,8 @@ from app.events.fields import Din, Ident, Marker, Text, UnitId
 from app.events.messages import Event
 from app.events.payload import DerivedData, construct
 from app.events.results import CLEAR, donation_typing, marker_status
-from app.events.state import get_donation, get_site, updated
+from app.events.signatures import LIFT_HOLD
+from app.events.state import World, get_donation, get_site, get_unit, updated
 from app.events.unit import BLOOD_ESTABLISHMENT_CAUSES, Hold, HoldCause, UnitState
 
 UNIT_CARE = roles("processing", "inventory", "hospital")
@@ -132,6 +134,16 @@ def _blood_establishment(d: Decision) -> bool:
         site.site_kind in BLOOD_ESTABLISHMENT_SITES)
 
 
+def _lift_signed(world: World, data: QuarantineLifted) -> str | None:
+    """Lifting a blood-establishment hold is signed; a custodian's own hold is not."""
+    unit = get_unit(world, data.unit_id)
+    try:
+        hold = _the_hold(unit, data.hold_id) if unit is not None else None
+    except DomainError:  # no such hold: decide refuses the lift with its own rule
+        return None
+    return LIFT_HOLD if hold is not None and hold.cause in BLOOD_ESTABLISHMENT_CAUSES else None
+
+
 def _the_hold(unit: UnitState, hold_id: str | None) -> Hold:
     open_holds = unit.open_holds
     if hold_id is None:
@@ -189,5 +201,6 @@ TYPES = (
               example={"unit_id": _UNIT, "reason": "bag leaking at the seal", "cause": "manual"}),
     EventType(QuarantineLifted, on_unit(_lifted), quarantine_lifted, UNIT_CARE,
               example={"unit_id": _UNIT, "reason": "seal inspected, intact",
-                       "hold_id": "0f0c8d1e-8c3a-5b7e-9d1a-2b6f4c3e1a90"}),
+                       "hold_id": "0f0c8d1e-8c3a-5b7e-9d1a-2b6f4c3e1a90"},
+              signs=_lift_signed),
 )

@@ -60,6 +60,7 @@ from app.events.event_type import (
 from app.events.fields import AboGroup, Ident, Pseudonym, RhdType, TempDc, Text, UnitId
 from app.events.messages import Event, Key
 from app.events.payload import Crossmatch, EventData
+from app.events.signatures import issue_meaning
 from app.events.slices.holds import place_holds
 from app.events.slices.patients import record_of
 from app.events.state import GroupStated, PatientState, World, get_patient, get_unit, updated
@@ -503,7 +504,8 @@ TYPES = (
               example={"unit_id": _UNIT, "reason": "surgery postponed"}),
     EventType(UnitIssued, _stating(_issued, _stated_issued), unit_issued, HOSPITAL,
               reads=reads_unit_and_patient,
-              example={"unit_id": _UNIT, "patient_id": "PAT-4F7Q2", "ward": "ICU"}),
+              example={"unit_id": _UNIT, "patient_id": "PAT-4F7Q2", "ward": "ICU"},
+              signs=lambda world, data: issue_meaning(data.__dict__)),
     EventType(UnitReturned, on_unit(_returned), unit_returned, HOSPITAL,
               example={"unit_id": _UNIT, "reason": "not needed", "temp_dc": 45,
                        "validated_shipper": True}),

@@ -41,6 +41,7 @@ from app.events.lineage import units_of
 from app.events.messages import Event, Key
 from app.events.payload import DerivedData, EventData
 from app.events.results import CLEAR, marker_status
+from app.events.signatures import CLOSE_LOOKBACK, always
 from app.events.slices.holds import UNIT_CARE, place_holds
 from app.events.slices.sites import collected_or_tests
 from app.events.state import (
@@ -337,5 +338,6 @@ TYPES = (
               _reads_lookback, {"lookback_id": "LB-2026-0007",
                                 "unit_id": "A999926123456-E0398V00", "patient_id": "PAT-4F7Q2"}),
     EventType(LookbackClosed, _closed, lookback_closed, BLOOD_ESTABLISHMENT, _reads_lookback,
-              {"lookback_id": "LB-2026-0007", "outcome": "recipients_notified"}),
+              {"lookback_id": "LB-2026-0007", "outcome": "recipients_notified"},
+              signs=always(CLOSE_LOOKBACK)),
 )

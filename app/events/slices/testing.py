@@ -52,6 +52,7 @@ from app.events.results import (
     tested_markers,
     typing,
 )
+from app.events.signatures import RELEASE, always
 from app.events.slices.donors import DonorDeferred, active_for_marker
 from app.events.slices.holds import lift_holds, place_holds
 from app.events.slices.lookback import start_lookback
@@ -372,5 +373,5 @@ TYPES = (
                "lab_site_id": "LAB-DAM-01", "test_kind": "screen", "sample_id": "S-26-004512",
                "assay": "HIV Ag/Ab combo", "kit_lot": "LOT-2291"}),
     EventType(UnitReleased, on_unit(_released), unit_released, roles("processing"),
-              example={"unit_id": "A999926123456-E0398V00"}),
+              example={"unit_id": "A999926123456-E0398V00"}, signs=always(RELEASE)),
 )
