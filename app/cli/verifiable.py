@@ -1,4 +1,5 @@
-"""CLI commands of the verifiable log: export, verify-export, verify-unit, witness, log-keys.
+"""CLI commands of the verifiable log: export, verify-export, verify-unit, log-keys (and
+``witness``, from ``app/cli/witness.py``).
 
 ``verify-export``, ``verify-unit`` and ``witness`` need no database; they are the auditor's and
 the witness's tools. ``app.cli.main()`` calls ``register``.
@@ -142,32 +143,6 @@ def export_command(
         raise typer.Exit(2) from None
 
 
-def witness_command(
-    url: Annotated[str, typer.Argument(help="The log's base URL, e.g. https://log.example")],
-    state: Annotated[Path, typer.Option(help="Where the witness keeps what it saw")],
-    log_key: Annotated[list[str], typer.Option(help="The log's pinned verifier key(s)")],
-    key: Annotated[Path, typer.Option(help="The witness's Ed25519 key (PEM; made if absent)")],
-    name: Annotated[str, typer.Option(help="The witness's key name")] = "witness.local",
-) -> None:
-    """Fetch the latest checkpoint, refuse a log that shrank or forked, cosign, save state.
-    Prints the cosigned checkpoint."""
-    from app.log.witness import WitnessRefusal
-    from app.witness.http_log import HttpLog
-    from app.witness.runner import run_witness, witness_signer
-
-    signer, created = witness_signer(key, name)
-    if created:
-        err.print(f"new witness key; its verifier key: {signer.verifier}")
-    try:
-        previous, now = run_witness(HttpLog(url), state, pinned_keys(log_key), signer)
-    except WitnessRefusal as exc:
-        err.print(f"[red]REFUSED[/red]: {exc}")
-        raise typer.Exit(1) from None
-    seen = "first sight" if previous is None else f"extends {previous.size}"
-    err.print(f"cosigned {now.origin} at {now.size} ({seen})")
-    print(now.note, end="")
-
-
 log_keys_app = typer.Typer(help="The keys that sign checkpoints.", no_args_is_help=True)
 
 
@@ -229,5 +204,7 @@ def register(app: typer.Typer) -> None:
     app.command("export")(export_command)
     app.command("verify-export")(verify_export_command)
     app.command("verify-unit")(verify_unit_command)
-    app.command("witness")(witness_command)
+    from app.cli.witness import witness_app
+
+    app.add_typer(witness_app, name="witness")
     app.add_typer(log_keys_app, name="log-keys")
