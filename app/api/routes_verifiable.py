@@ -40,8 +40,13 @@ class CheckpointOut(BaseModel):
     root: str
     chain_head: str
     note: str
-    """The C2SP signed note, exactly as signed: what to verify and to hand to witnesses."""
+    """The C2SP signed note as the log signed it, with the witnesses' cosignatures appended."""
     created_at: datetime
+    cosignatures: int
+    """How many configured witnesses cosigned this checkpoint (tlog-witness)."""
+    witness_quorum: int
+    witnessed: bool
+    """At least ``witness_quorum`` witnesses cosigned it."""
 
 
 class InclusionOut(BaseModel):
@@ -96,23 +101,27 @@ async def _latest(con: Conn, origin: str) -> SignedCheckpoint:
     return signed
 
 
-def _checkpoint(signed: SignedCheckpoint) -> dict[str, Any]:
+def _checkpoint(signed: SignedCheckpoint, quorum: int) -> dict[str, Any]:
     cp = signed.checkpoint
     return {"origin": cp.origin, "size": cp.size, "root": b64(cp.root),
             "chain_head": b64(cp.chain_head or b""), "note": signed.note,
-            "created_at": signed.created_at}
+            "created_at": signed.created_at, "cosignatures": signed.cosignatures,
+            "witness_quorum": quorum, "witnessed": signed.cosignatures >= quorum}
 
 
 @router.get("/v1/checkpoints/latest", response_model=CheckpointOut, responses=PROBLEMS)
 async def latest(con: ConDep, settings: SettingsDep) -> Response:
-    """The latest signed checkpoint (tree size, Merkle root, chain head) as a C2SP note."""
-    return FastJSON(_checkpoint(await _latest(con, settings.log_origin)))
+    """The latest signed checkpoint (tree size, Merkle root, chain head) as a C2SP note, and
+    how many witnesses cosigned it."""
+    return FastJSON(_checkpoint(await _latest(con, settings.log_origin),
+                                settings.witness_quorum))
 
 
 @router.get("/v1/checkpoints/latest/note", response_class=PlainTextResponse,
             responses=PROBLEMS)
 async def latest_note(con: ConDep, settings: SettingsDep) -> Response:
-    """The latest signed checkpoint as bare note text, as C2SP witnesses and tools read it."""
+    """The latest signed checkpoint as bare note text, as C2SP witnesses and tools read it,
+    with the witnesses' cosignature lines appended."""
     signed = await _latest(con, settings.log_origin)
     return PlainTextResponse(signed.note, media_type="text/plain; charset=utf-8")
 

@@ -18,14 +18,34 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from app.log.notes import NoteError, VerifierKey
+from app.log.quorum import WitnessPolicy, policy
 
 err = Console(stderr=True)
+TAIL_BYTES = 1 << 20
+"""How much of an export's end is read to find its closing checkpoint line."""
 KeyOption = Annotated[list[str], typer.Option(
     "--key", help="A pinned verifier key (name+keyid+base64), or a file of them, one a line. "
                   "Repeat to pin several (key rotation).")]
 
 
-def pinned_keys(values: list[str]) -> list[VerifierKey]:
+WitnessOption = Annotated[list[str] | None, typer.Option(
+    "--witness", help="A pinned witness's cosignature verifier key, or a file of them. "
+                      "Repeat to pin several.")]
+QuorumOption = Annotated[int | None, typer.Option(
+    help="How many pinned witnesses must have cosigned (default 1 with --witness)")]
+
+
+def witness_policy(witness: list[str] | None, quorum: int | None) -> WitnessPolicy | None:
+    """The ``--witness``/``--quorum`` policy, or None when neither is given."""
+    keys = pinned_keys(witness, "--witness") if witness else []
+    try:
+        return policy(keys, quorum)
+    except NoteError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+def pinned_keys(values: list[str], option: str = "--key") -> list[VerifierKey]:
     """Verifier keys from the command line: vkey strings or files holding them."""
     keys = []
     for value in values:
@@ -39,7 +59,7 @@ def pinned_keys(values: list[str]) -> list[VerifierKey]:
                     err.print(f"[red]bad key {line.strip()!r}: {exc}[/red]")
                     raise typer.Exit(2) from None
     if not keys:
-        err.print("[red]pin at least one key with --key[/red]")
+        err.print(f"[red]pin at least one key with {option}[/red]")
         raise typer.Exit(2)
     return keys
 
@@ -67,12 +87,17 @@ def verify_export_command(
                                                "many records (a size you know the log reached)")]
     = 0,
     workers: Annotated[int | None, typer.Option(help="Processes (default: every core)")] = None,
+    witness: WitnessOption = None,
+    quorum: QuorumOption = None,
 ) -> None:
     """Verify an export offline: re-hash every record, recompute the chain and the Merkle
-    root at every checkpoint, check every signature against the pinned keys. Exit 1 on fault."""
+    root at every checkpoint, check every signature against the pinned keys; with --witness,
+    the closing checkpoint needs --quorum cosignatures by pinned witnesses. Exit 1 on fault."""
+    from app.log.offline import closing_note, witnessed
     from app.log.offline_parallel import verify_export_file
 
     keys = pinned_keys(key)
+    witnesses = witness_policy(witness, quorum)
     try:
         with file.open("rb") as lines:
             header = orjson.loads(lines.readline())
@@ -85,6 +110,10 @@ def verify_export_command(
         report = verify_export_file(
             file, keys, min_size=min_size, workers=workers,
             progress=lambda n: bar.update(task, completed=n - first, refresh=True))
+    if witnesses is not None:
+        with file.open("rb") as tail:
+            tail.seek(max(0, file.stat().st_size - TAIL_BYTES))
+            report = witnessed(report, closing_note(tail.read(), report.verified_to), witnesses)
     _print_report(report.as_dict())
 
 
@@ -92,15 +121,19 @@ def verify_unit_command(
     bundle: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
                                            help="A unit bundle (GET /v1/proofs/units/{id})")],
     key: KeyOption,
+    witness: WitnessOption = None,
+    quorum: QuorumOption = None,
 ) -> None:
-    """Verify one unit's records and their inclusion proofs under a signed checkpoint."""
+    """Verify one unit's records and their inclusion proofs under a signed checkpoint (and,
+    with --witness, its cosignatures)."""
     from app.log.bundle import verify_unit_bundle
 
     try:
         document = orjson.loads(bundle.read_bytes())
     except orjson.JSONDecodeError:
         document = {}
-    _print_report(verify_unit_bundle(document, pinned_keys(key)).as_dict())
+    _print_report(verify_unit_bundle(document, pinned_keys(key),
+                                     witness_policy(witness, quorum)).as_dict())
 
 
 def export_command(
