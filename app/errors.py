@@ -719,3 +719,8 @@ class UnitReturnedLate(RuleViolation):
 class CrossmatchAlreadyRecorded(RuleViolation):
     rule = "crossmatch-already-recorded"
     title = "The follow-up crossmatch of this emergency issue is already recorded"
+
+
+class TileNotFound(NotFound):
+    rule = "tile-not-found"
+    title = "No such tile in the signed tree"

@@ -81,7 +81,8 @@ def _bar() -> Progress:
 
 
 def verify_export_command(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The export")],
+    file: Annotated[Path, typer.Argument(exists=True, help="The export, or a directory of "
+                                                          "tiles (bloodtrace export-tiles)")],
     key: KeyOption,
     min_size: Annotated[int, typer.Option(help="Fail unless a checkpoint covers at least this "
                                                "many records (a size you know the log reached)")]
@@ -98,6 +99,12 @@ def verify_export_command(
 
     keys = pinned_keys(key)
     witnesses = witness_policy(witness, quorum)
+    if file.is_dir():
+        from app.log.tiles_verify import verify_tiles
+
+        _print_report(verify_tiles(lambda p: (file / p).read_bytes(), keys, witnesses,
+                                   min_size).as_dict())
+        return
     try:
         with file.open("rb") as lines:
             header = orjson.loads(lines.readline())
@@ -237,7 +244,9 @@ def register(app: typer.Typer) -> None:
     app.command("export")(export_command)
     app.command("verify-export")(verify_export_command)
     app.command("verify-unit")(verify_unit_command)
+    from app.cli import tiles
     from app.cli.witness import witness_app
 
+    tiles.register(app)
     app.add_typer(witness_app, name="witness")
     app.add_typer(log_keys_app, name="log-keys")
