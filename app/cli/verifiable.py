@@ -125,8 +125,9 @@ def verify_export_command(
 
 
 def verify_unit_command(
-    bundle: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
-                                           help="A unit bundle (GET /v1/proofs/units/{id})")],
+    bundle: Annotated[Path, typer.Argument(
+        exists=True, dir_okay=False,
+        help="A unit bundle (GET /v1/proofs/units/{id}), or its tlog proofs (?format=tlog-proof)")],
     key: KeyOption,
     witness: WitnessOption = None,
     quorum: QuorumOption = None,
@@ -134,11 +135,16 @@ def verify_unit_command(
     """Verify one unit's records and their inclusion proofs under a signed checkpoint (and,
     with --witness, its cosignatures)."""
     from app.log.bundle import verify_unit_bundle
+    from app.log.tlog_proof import HEADER, ProofFormatError, as_bundle
 
+    raw = bundle.read_bytes()
     try:
-        document = orjson.loads(bundle.read_bytes())
-    except orjson.JSONDecodeError:
+        document = (as_bundle(raw.decode("utf-8")) if raw.startswith(HEADER.encode())
+                    else orjson.loads(raw))
+    except (orjson.JSONDecodeError, UnicodeDecodeError):
         document = {}
+    except ProofFormatError as exc:
+        _print_report({"ok": False, "reason": f"not a c2sp.org/tlog-proof@v1 text: {exc}"})
     _print_report(verify_unit_bundle(document, pinned_keys(key),
                                      witness_policy(witness, quorum)).as_dict())
 

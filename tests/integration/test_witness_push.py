@@ -85,6 +85,13 @@ def verify_export(path: Path, *extra: str):
                                     "--workers", "1", *extra])
 
 
+def verify_unit(path: Path, *extra: str):
+    app = typer.Typer()
+    register(app)
+    return CliRunner().invoke(app, ["verify-unit", str(path), "--key", str(LOG.verifier),
+                                    *extra])
+
+
 def edit_closing_note(path: Path, change) -> Path:
     lines = path.read_bytes().splitlines()
     last = orjson.loads(lines[-1])
@@ -110,14 +117,28 @@ async def test_pushed_cosigned_served_and_verified_with_a_quorum(
             key = N.VerifierKey.parse(witness.vkey)
             assert N.open_checkpoint(served, [key])[0].size == 21
             assert N.open_checkpoint(served, [LOG.verifier])[0].size == 21
-            bundle = (await client.get("/v1/proofs/units/U0",
-                                       headers=await make_key("auditor"))).json()
+            auditor = await make_key("auditor")
+            bundle = (await client.get("/v1/proofs/units/U0", headers=auditor)).json()
+            proofs = await client.get("/v1/proofs/units/U0?format=tlog-proof", headers=auditor)
+            assert proofs.status_code == 200
+            assert proofs.text.startswith("c2sp.org/tlog-proof@v1\n")
     policy = WitnessPolicy((key,), 1)
     assert verify_unit_bundle(bundle, [LOG.verifier], policy).ok
     other = N.NoteSigner("other.example/w", Ed25519PrivateKey.from_private_bytes(b"O" * 32),
                          N.COSIGNATURE_V1).verifier
     short = verify_unit_bundle(bundle, [LOG.verifier], WitnessPolicy((key, other), 2))
     assert not short.ok and "cosigned by 1 of the 2" in short.reason and str(other) in short.reason
+
+    proof_file = tmp_path / "U0.tlog-proof"
+    proof_file.write_text(proofs.text)
+    unit = verify_unit(proof_file, "--witness", witness.vkey, "--quorum", "1")
+    assert unit.exit_code == 0, unit.output
+    assert orjson.loads(unit.stdout)["checked"] == len(bundle["records"]) == 7
+    short_unit = verify_unit(proof_file, "--witness", witness.vkey, "--witness", str(other))
+    assert short_unit.exit_code == 0  # quorum 1 of 2 pinned
+    two_unit = verify_unit(proof_file, "--witness", witness.vkey, "--witness", str(other),
+                           "--quorum", "2")
+    assert two_unit.exit_code == 1 and "cosigned by 1 of the 2" in two_unit.stdout
 
     export = tmp_path / "export.jsonl"
     await export_to(fresh_db, export)
