@@ -157,8 +157,8 @@ async def consistency(
 async def unit_bundle(
     actor: ActorDep, con: ConDep, settings: SettingsDep, unit_id: StreamRefPath,
     proof_format: Annotated[Literal["bundle", "tlog-proof"], Query(
-        alias="format", description="bundle (JSON), or c2sp.org/tlog-proof@v1 text: one proof per record, "
-                    "its record in the extra line")] = "bundle",
+        alias="format", description="bundle (JSON), or c2sp.org/tlog-proof@v1 text: one proof "
+                                    "per record, its record in the extra line")] = "bundle",
 ) -> Response:
     """The unit's records with inclusion proofs under the latest checkpoint: a bundle that
     ``bloodtrace verify-unit`` checks offline. Read rules as for the unit itself. Records are

@@ -42,7 +42,8 @@ def test_the_format_is_the_specs():
     assert blank == 3 + 4  # the audit path of leaf 2 in a tree of 13
     assert lines[blank + 1:blank + 4] == ["bloodtrace.dev/log", "13", lines[blank + 3]]
     extra, index, proof, note = parse_proofs(text)[0]
-    assert index == 2 and binascii.b2a_base64(extra, newline=False).decode() == lines[1][6:]
+    assert index == 2 and len(proof) == 4
+    assert binascii.b2a_base64(extra, newline=False).decode() == lines[1][6:]
     assert N.open_checkpoint(note, [WITNESS.verifier])[0].size == 13
 
 
