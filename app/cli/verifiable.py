@@ -90,11 +90,16 @@ def verify_export_command(
     workers: Annotated[int | None, typer.Option(help="Processes (default: every core)")] = None,
     witness: WitnessOption = None,
     quorum: QuorumOption = None,
+    latest: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False,
+        help="A newer checkpoint cosigned by the pinned witnesses (e.g. saved from a "
+             "witness's <prefix>/<sha256(origin)>/checkpoint): says whether the export was "
+             "cut before the log's witnessed size")] = None,
 ) -> None:
     """Verify an export offline: re-hash every record, recompute the chain and the Merkle
     root at every checkpoint, check every signature against the pinned keys; with --witness,
     the closing checkpoint needs --quorum cosignatures by pinned witnesses. Exit 1 on fault."""
-    from app.log.offline import closing_note, witnessed
+    from app.log.offline import against_latest, closing_note, witnessed
     from app.log.offline_parallel import verify_export_file
 
     keys = pinned_keys(key)
@@ -120,7 +125,16 @@ def verify_export_command(
     if witnesses is not None:
         with file.open("rb") as tail:
             tail.seek(max(0, file.stat().st_size - TAIL_BYTES))
-            report = witnessed(report, closing_note(tail.read(), report.verified_to), witnesses)
+            closing = closing_note(tail.read(), report.verified_to)
+        report = witnessed(report, closing, witnesses)
+        if latest is not None:
+            report = against_latest(report, latest.read_text(), keys, witnesses, closing)
+            if report.ok and not report.complete:
+                err.print(f"[yellow]the export ends at record {report.verified_to}; the "
+                          f"witnesses saw the log at {report.witnessed_size}: it was cut[/yellow]")
+    elif latest is not None:
+        err.print("[red]--latest needs --witness: only witnesses make a head trustworthy[/red]")
+        raise typer.Exit(2)
     _print_report(report.as_dict())
 
 

@@ -44,6 +44,10 @@ class ExportReport:
     checkpoints: int = 0
     witness_quorum: int | None = None
     """With a witness policy: the quorum of pinned witnesses the closing checkpoint met."""
+    witnessed_size: int | None = None
+    """With a newer witnessed checkpoint (``--latest``): the log's size it proves."""
+    complete: bool | None = None
+    """With one: whether the export reaches it (False: the export was cut before it)."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -340,3 +344,28 @@ def witnessed(report: ExportReport, note: str | None, policy: WitnessPolicy) -> 
     if why is not None:
         return replace(report, ok=False, reason=why, bad_checkpoint=size)
     return replace(report, witness_quorum=policy.quorum)
+
+
+def against_latest(report: ExportReport, latest: str, keys: Sequence[VerifierKey],
+                   policy: WitnessPolicy, closing: str | None) -> ExportReport:
+    """Settle the export's cut with ``latest``, a checkpoint the pinned witnesses cosigned
+    (from a witness's monitoring endpoint, say). A file alone cannot show that it was cut at
+    a checkpoint; a witnessed head newer than its end can. A head of the export's own size
+    with another root is a fork; one smaller says nothing more."""
+    if not report.ok:
+        return report
+    try:
+        head, _ = open_checkpoint(latest, keys)
+    except NoteError as exc:
+        return replace(report, ok=False, reason=f"the latest checkpoint: {exc}")
+    why = policy.failure(latest, f"the latest checkpoint ({head.size})")
+    if why is not None:
+        return replace(report, ok=False, reason=why)
+    assert report.verified_to >= 0
+    end = report.verified_to
+    if head.size == end:
+        mine = open_checkpoint(closing, keys)[0] if closing is not None else None
+        if mine is None or mine.root != head.root:
+            return replace(report, ok=False, bad_checkpoint=end, reason=(
+                f"fork: the witnessed checkpoint {end} signs another root than the export's"))
+    return replace(report, witnessed_size=head.size, complete=end >= head.size)

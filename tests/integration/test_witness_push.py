@@ -199,3 +199,41 @@ async def test_a_dead_witness_is_logged_once_and_backed_off(fresh_db, caplog):
     warnings = [r for r in caplog.records if r.name == "app.witness.push"]
     assert len(warnings) == 1, [r.getMessage() for r in warnings]
     assert "unreachable" in warnings[0].getMessage()
+
+
+async def test_a_witnessed_newer_checkpoint_shows_an_export_was_cut(fresh_db, tmp_path, witness):
+    import hashlib
+
+    async with pushing(fresh_db, witness) as services:
+        await services.writer.append_many([note(f"U{k % 3}", "a") for k in range(12)])
+        await cosigned_size(fresh_db, witness.vkey, 12)
+        cut = tmp_path / "cut.jsonl"
+        await export_to(fresh_db, cut)  # ends exactly at checkpoint 12
+        await services.writer.append_many([note(f"U{k % 3}", "b") for k in range(8)])
+        await cosigned_size(fresh_db, witness.vkey, 20)
+    whole = tmp_path / "whole.jsonl"
+    await export_to(fresh_db, whole)
+    seen = httpx.get(f"{witness.url}/{hashlib.sha256(ORIGIN.encode()).hexdigest()}/checkpoint")
+    latest = tmp_path / "latest.txt"
+    latest.write_text(seen.text)
+
+    alone = verify_export(cut, "--witness", witness.vkey)
+    assert alone.exit_code == 0  # the file alone cannot show the cut
+    shown = verify_export(cut, "--witness", witness.vkey, "--latest", str(latest))
+    assert shown.exit_code == 0, shown.output
+    report = orjson.loads(shown.stdout)
+    assert (report["verified_to"], report["witnessed_size"], report["complete"]) == \
+        (12, 20, False)
+    assert "it was cut" in shown.stderr
+    complete = orjson.loads(verify_export(whole, "--witness", witness.vkey, "--latest",
+                                          str(latest)).stdout)
+    assert (complete["ok"], complete["complete"]) == (True, True)
+
+    # A head of the export's own size with another root, signed and cosigned: a fork.
+    wkey = parse_private_keys(witness.key_file.read_bytes())[0]
+    wsigner = N.NoteSigner("ngo.example/w", wkey, N.COSIGNATURE_V1)
+    forked = N.add_signature(N.sign_checkpoint(N.Checkpoint(ORIGIN, 20, bytes(32), bytes(32)),
+                                               [LOG]), wsigner, int(time.time()))
+    latest.write_text(forked)
+    fork = verify_export(whole, "--witness", witness.vkey, "--latest", str(latest))
+    assert fork.exit_code == 1 and "fork: the witnessed checkpoint 20" in fork.stdout
