@@ -119,6 +119,9 @@ async def test_pushed_cosigned_served_and_verified_with_a_quorum(
             assert N.open_checkpoint(served, [LOG.verifier])[0].size == 21
             auditor = await make_key("auditor")
             bundle = (await client.get("/v1/proofs/units/U0", headers=auditor)).json()
+            audit = (await client.get("/v1/audit/verify", headers=auditor)).json()
+            assert audit["ok"] and audit["latest_checkpoint"] == {
+                "size": 21, "cosignatures": 1, "witness_quorum": 1, "witnessed": True}
             proofs = await client.get("/v1/proofs/units/U0?format=tlog-proof", headers=auditor)
             assert proofs.status_code == 200
             assert proofs.text.startswith("c2sp.org/tlog-proof@v1\n")
