@@ -138,6 +138,11 @@ async def run_pusher(pool: asyncpg.Pool, settings: Settings, stop: asyncio.Event
                 await push_round(client, pool, witnesses, settings.witness_backoff_max_s)
             except StoreUnavailable as exc:
                 log.warning("witness push: database unavailable (%s)", exc.__cause__)
+            except Exception:
+                # The top of a background task: anything else (a bug, a proof the stored
+                # tree cannot give) is logged with its traceback, never dropped, and the
+                # next round tries again.
+                log.exception("witness push: round failed")
             try:
                 await asyncio.wait_for(stop.wait(), 0.5)
             except TimeoutError:

@@ -26,7 +26,8 @@ READ_ROUTES = {
         "/v1/keys", "/v1/export", "/v1/schemas", "/v1/schemas/{name}",
         "/v1/fhir/BiologicallyDerivedProduct/{unit_id}", "/v1/fhir/BiologicallyDerivedProduct",
         "/v1/fhir/Provenance", "/v1/audit/haemovigilance", "/v1/audit/emergency",
-        "/v1/audit/overrides", "/v1/fhir/AdverseEvent", "/v1/fhir/AdverseEvent/{event_id}")}
+        "/v1/audit/overrides", "/v1/fhir/AdverseEvent", "/v1/fhir/AdverseEvent/{event_id}",
+        "/checkpoint", "/tile/{level}/{index}", "/tile/entries/{index}")}
 WRITE_ROUTES = {("POST", "/v1/events"), ("POST", "/v1/events/batch"),
                 ("POST", "/v1/lookbacks"), ("POST", "/v1/admin/keys"),
                 ("DELETE", "/v1/admin/keys/{key_id}")}
