@@ -9,7 +9,9 @@ are for auditor and admin keys.
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Path
 from starlette.responses import PlainTextResponse, Response
 
 from app.api.access import require_national
@@ -25,6 +27,11 @@ router = APIRouter(tags=["tlog-tiles"])
 IMMUTABLE = "public, max-age=31536000, immutable"
 FRESH = "public, max-age=5"
 OCTETS = "application/octet-stream"
+# The characters a tile path can hold; anything else (a NUL, say) is invalid input, a 422,
+# while a well-formed path naming no tile is a 404.
+Index = Annotated[str, Path(pattern=r"^[0-9x./p]{1,64}$", description="N[.p/W], N in "
+                                                                       "x-prefixed 3-digit groups")]
+Level = Annotated[str, Path(pattern=r"^[0-9]{1,2}$", description="the tile level L, 0 to 63")]
 
 
 async def _signed_size(con: Conn, origin: str) -> int:
@@ -57,14 +64,14 @@ async def _tile(con: Conn, origin: str, path: str) -> Response:
 
 
 @router.get("/tile/entries/{index:path}", response_class=Response, responses=PROBLEMS)
-async def entries(actor: ActorDep, con: ConDep, settings: SettingsDep, index: str) -> Response:
+async def entries(actor: ActorDep, con: ConDep, settings: SettingsDep, index: Index) -> Response:
     """An entry bundle: the exact records, each after its big-endian uint16 length."""
     require_national(actor, "entry bundles")
     return await _tile(con, settings.log_origin, f"tile/entries/{index}")
 
 
 @router.get("/tile/{level}/{index:path}", response_class=Response, responses=PROBLEMS)
-async def hashes(con: ConDep, settings: SettingsDep, level: str, index: str) -> Response:
+async def hashes(con: ConDep, settings: SettingsDep, level: Level, index: Index) -> Response:
     """A hash tile: 256 (a partial tile: W) consecutive tree hashes at tile level L."""
     return await _tile(con, settings.log_origin, f"tile/{level}/{index}")
 
