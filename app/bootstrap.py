@@ -80,8 +80,9 @@ async def open_services(
     inline: Sequence[InlineApplier] | None = None,
     checkpoints: bool = True,
 ) -> AsyncIterator[Services]:
-    """Migrate, open the pool as the INSERT/SELECT role, start the writer and the
-    checkpointer; on exit, sign a last checkpoint and close."""
+    """Migrate, open the pool as the INSERT/SELECT role, start the writer, the checkpointer
+    and (with witnesses configured) the witness push; on exit, sign a last checkpoint and
+    close."""
     from app.signing_keys import load_signers
     from app.store.checkpointer import run_checkpointer
 
@@ -113,6 +114,11 @@ async def open_services(
         asyncio.create_task(run_checkpointer(pool, settings, stop, signers), name="checkpointer")
         if checkpoints else None
     )
+    pusher = None
+    if checkpoints and settings.witnesses:
+        from app.witness.push import run_pusher
+
+        pusher = asyncio.create_task(run_pusher(pool, settings, stop), name="witness-push")
     try:
         yield Services(settings, admin_url, app_url, pool, writer)
     finally:
@@ -120,4 +126,6 @@ async def open_services(
         stop.set()
         if checkpointer is not None:
             await checkpointer
+        if pusher is not None:
+            await pusher
         await pool.close()

@@ -5,8 +5,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class WitnessEndpoint(BaseModel):
+    """A tlog-witness the log pushes its checkpoints to: its submission prefix (``url``; the
+    push is ``POST <url>/add-checkpoint``) and its cosignature/v1 verifier key."""
+
+    url: str = Field(pattern=r"^https?://\S+$")
+    vkey: str
+
+    @field_validator("vkey")
+    @classmethod
+    def _cosigner_key(cls, value: str) -> str:
+        from app.log.notes import COSIGNATURE_V1, VerifierKey
+
+        if VerifierKey.parse(value).sig_type != COSIGNATURE_V1:
+            raise ValueError("a witness key is a cosignature/v1 (type 0x04) verifier key")
+        return value
 
 
 class Settings(BaseSettings):
@@ -81,6 +98,14 @@ class Settings(BaseSettings):
     """Failed sign-ins (or signatures) within ``signin_lock_minutes`` that lock an account."""
     signin_lock_minutes: int = Field(default=15, ge=1)
     """The window the failures are counted in, and how long the lock then lasts."""
+    witnesses: list[WitnessEndpoint] = []
+    """``BLOODTRACE_WITNESSES``: a JSON list of ``{"url": <submission prefix>, "vkey": <the
+    witness's cosignature/v1 vkey>}``; each new checkpoint is pushed to each (tlog-witness)."""
+    witness_quorum: int = Field(default=1, ge=1)
+    """How many of those witnesses must cosign a checkpoint for it to count as witnessed."""
+    witness_timeout_s: float = 10.0
+    witness_backoff_max_s: float = 300.0
+    """Longest wait between two pushes to a failing witness (the wait doubles from 1 s)."""
 
     demo_on_empty: bool = False
     log_json: bool = True

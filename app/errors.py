@@ -787,3 +787,6 @@ class AccountNotFound(NotFound):
 class AccountExists(AlreadyExists):
     rule = "account-exists"
     title = "An account with this user id already exists"
+class TileNotFound(NotFound):
+    rule = "tile-not-found"
+    title = "No such tile in the signed tree"

@@ -24,6 +24,7 @@ from app.api import (
     routes_session,
     routes_stock,
     routes_stream,
+    routes_tiles,
     routes_units,
     routes_users,
     routes_verifiable,
@@ -41,8 +42,8 @@ from app.config import Settings
 ServicesFactory = Callable[[Settings], AbstractAsyncContextManager[Services]]
 ROUTERS = (
     routes_health, routes_events, routes_stream, routes_units, routes_donations, routes_stock,
-    routes_lookbacks, routes_audit, routes_verify, routes_verifiable, routes_schemas,
-    routes_fhir, routes_admin, routes_session, routes_users, routes_docs,
+    routes_lookbacks, routes_audit, routes_verify, routes_verifiable, routes_tiles,
+    routes_schemas, routes_fhir, routes_admin, routes_session, routes_users, routes_docs,
 )
 DESCRIPTION = """\
 Every step of a blood unit's life is an event in one append-only, hash-chained log.

@@ -7,7 +7,7 @@ the latest signed checkpoint, so that every proof here verifies against a signed
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Query
@@ -24,6 +24,7 @@ from app.events import isbt
 from app.log.bundle import build_bundle
 from app.log.checkpoints import SignedCheckpoint
 from app.log.encoding import b64
+from app.log.tlog_proof import format_proofs
 from app.store.checkpoint_store import key_manifest, latest_checkpoint
 from app.store.conn import Conn
 from app.store.errors import map_driver_errors
@@ -40,8 +41,13 @@ class CheckpointOut(BaseModel):
     root: str
     chain_head: str
     note: str
-    """The C2SP signed note, exactly as signed: what to verify and to hand to witnesses."""
+    """The C2SP signed note as the log signed it, with the witnesses' cosignatures appended."""
     created_at: datetime
+    cosignatures: int
+    """How many configured witnesses cosigned this checkpoint (tlog-witness)."""
+    witness_quorum: int
+    witnessed: bool
+    """At least ``witness_quorum`` witnesses cosigned it."""
 
 
 class InclusionOut(BaseModel):
@@ -96,23 +102,27 @@ async def _latest(con: Conn, origin: str) -> SignedCheckpoint:
     return signed
 
 
-def _checkpoint(signed: SignedCheckpoint) -> dict[str, Any]:
+def _checkpoint(signed: SignedCheckpoint, quorum: int) -> dict[str, Any]:
     cp = signed.checkpoint
     return {"origin": cp.origin, "size": cp.size, "root": b64(cp.root),
             "chain_head": b64(cp.chain_head or b""), "note": signed.note,
-            "created_at": signed.created_at}
+            "created_at": signed.created_at, "cosignatures": signed.cosignatures,
+            "witness_quorum": quorum, "witnessed": signed.cosignatures >= quorum}
 
 
 @router.get("/v1/checkpoints/latest", response_model=CheckpointOut, responses=PROBLEMS)
 async def latest(con: ConDep, settings: SettingsDep) -> Response:
-    """The latest signed checkpoint (tree size, Merkle root, chain head) as a C2SP note."""
-    return FastJSON(_checkpoint(await _latest(con, settings.log_origin)))
+    """The latest signed checkpoint (tree size, Merkle root, chain head) as a C2SP note, and
+    how many witnesses cosigned it."""
+    return FastJSON(_checkpoint(await _latest(con, settings.log_origin),
+                                settings.witness_quorum))
 
 
 @router.get("/v1/checkpoints/latest/note", response_class=PlainTextResponse,
             responses=PROBLEMS)
 async def latest_note(con: ConDep, settings: SettingsDep) -> Response:
-    """The latest signed checkpoint as bare note text, as C2SP witnesses and tools read it."""
+    """The latest signed checkpoint as bare note text, as C2SP witnesses and tools read it,
+    with the witnesses' cosignature lines appended."""
     signed = await _latest(con, settings.log_origin)
     return PlainTextResponse(signed.note, media_type="text/plain; charset=utf-8")
 
@@ -145,7 +155,10 @@ async def consistency(
 
 @router.get("/v1/proofs/units/{unit_id}", response_model=UnitBundle, responses=PROBLEMS)
 async def unit_bundle(
-    actor: ActorDep, con: ConDep, settings: SettingsDep, unit_id: StreamRefPath
+    actor: ActorDep, con: ConDep, settings: SettingsDep, unit_id: StreamRefPath,
+    proof_format: Annotated[Literal["bundle", "tlog-proof"], Query(
+        alias="format", description="bundle (JSON), or c2sp.org/tlog-proof@v1 text: one proof "
+                                    "per record, its record in the extra line")] = "bundle",
 ) -> Response:
     """The unit's records with inclusion proofs under the latest checkpoint: a bundle that
     ``bloodtrace verify-unit`` checks offline. Read rules as for the unit itself. Records are
@@ -165,7 +178,11 @@ async def unit_bundle(
                            f"{signed.checkpoint.size}", field="unit_id")
     entries = await feed_view(con, actor, [orjson.loads(r) for _, r, _ in records])
     withheld = [p for (p, _, _), e in zip(records, entries, strict=True) if e.get("redacted")]
-    bundle = build_bundle(canonical, signed.note, [r for r in records if r[0] not in withheld])
+    given = [r for r in records if r[0] not in withheld]
+    if proof_format == "tlog-proof":
+        return PlainTextResponse(format_proofs(signed.note, given),
+                                 media_type="text/plain; charset=utf-8")
+    bundle = build_bundle(canonical, signed.note, given)
     return FastJSON(bundle | {"withheld": withheld})
 
 

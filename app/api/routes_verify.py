@@ -9,13 +9,21 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from app.api.access import require_national
-from app.api.deps import ActorDep, PoolDep
+from app.api.deps import ActorDep, PoolDep, SettingsDep
 from app.api.responses import PROBLEMS, FastJSON
 from app.log.verify import verify_log
+from app.store.checkpoint_store import latest_checkpoint
 from app.store.errors import map_driver_errors
 from app.store.log_reader import PgLogRows
 
 router = APIRouter(tags=["audit"])
+
+
+class WitnessingOut(BaseModel):
+    size: int
+    cosignatures: int
+    witness_quorum: int
+    witnessed: bool
 
 
 class VerifyOut(BaseModel):
@@ -23,20 +31,29 @@ class VerifyOut(BaseModel):
     checked: int
     first_bad_position: int | None
     reason: str | None
+    latest_checkpoint: WitnessingOut | None
+    """The latest signed checkpoint and how many witnesses cosigned it (tlog-witness)."""
 
 
 @router.get("/v1/audit/verify", response_model=VerifyOut, responses=PROBLEMS)
 async def verify(
     actor: ActorDep,
     pool: PoolDep,
+    settings: SettingsDep,
     from_: Annotated[int, Query(alias="from", ge=1, le=2**62)] = 1,
     to: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> Response:
     """Re-hash every record in the range and recompute the chain (and, from position 1, the
     Merkle root). Reports the first bad position and why. A full pass reads the whole log, so
     it is for auditor and admin keys; a site checks its own units through the inclusion proofs
-    of their provenance."""
+    of their provenance. Also says whether the latest checkpoint is witnessed."""
     require_national(actor, "online verification of the log")
     with map_driver_errors():  # the rows are read on connections of their own
         report = await verify_log(PgLogRows(pool), from_, to)
-    return FastJSON(report.as_dict())
+        async with pool.acquire() as con:
+            signed = await latest_checkpoint(con, settings.log_origin)
+    witnessing = None if signed is None else {
+        "size": signed.checkpoint.size, "cosignatures": signed.cosignatures,
+        "witness_quorum": settings.witness_quorum,
+        "witnessed": signed.cosignatures >= settings.witness_quorum}
+    return FastJSON(report.as_dict() | {"latest_checkpoint": witnessing})

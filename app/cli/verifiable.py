@@ -1,4 +1,5 @@
-"""CLI commands of the verifiable log: export, verify-export, verify-unit, witness, log-keys.
+"""CLI commands of the verifiable log: export, verify-export, verify-unit, log-keys (and
+``witness``, from ``app/cli/witness.py``).
 
 ``verify-export``, ``verify-unit`` and ``witness`` need no database; they are the auditor's and
 the witness's tools. ``app.cli.main()`` calls ``register``.
@@ -17,14 +18,34 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from app.log.notes import NoteError, VerifierKey
+from app.log.quorum import WitnessPolicy, policy
 
 err = Console(stderr=True)
+TAIL_BYTES = 1 << 20
+"""How much of an export's end is read to find its closing checkpoint line."""
 KeyOption = Annotated[list[str], typer.Option(
     "--key", help="A pinned verifier key (name+keyid+base64), or a file of them, one a line. "
                   "Repeat to pin several (key rotation).")]
 
 
-def pinned_keys(values: list[str]) -> list[VerifierKey]:
+WitnessOption = Annotated[list[str] | None, typer.Option(
+    "--witness", help="A pinned witness's cosignature verifier key, or a file of them. "
+                      "Repeat to pin several.")]
+QuorumOption = Annotated[int | None, typer.Option(
+    help="How many pinned witnesses must have cosigned (default 1 with --witness)")]
+
+
+def witness_policy(witness: list[str] | None, quorum: int | None) -> WitnessPolicy | None:
+    """The ``--witness``/``--quorum`` policy, or None when neither is given."""
+    keys = pinned_keys(witness, "--witness") if witness else []
+    try:
+        return policy(keys, quorum)
+    except NoteError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+def pinned_keys(values: list[str], option: str = "--key") -> list[VerifierKey]:
     """Verifier keys from the command line: vkey strings or files holding them."""
     keys = []
     for value in values:
@@ -38,7 +59,7 @@ def pinned_keys(values: list[str]) -> list[VerifierKey]:
                     err.print(f"[red]bad key {line.strip()!r}: {exc}[/red]")
                     raise typer.Exit(2) from None
     if not keys:
-        err.print("[red]pin at least one key with --key[/red]")
+        err.print(f"[red]pin at least one key with {option}[/red]")
         raise typer.Exit(2)
     return keys
 
@@ -60,18 +81,35 @@ def _bar() -> Progress:
 
 
 def verify_export_command(
-    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The export")],
+    file: Annotated[Path, typer.Argument(exists=True, help="The export, or a directory of "
+                                                          "tiles (bloodtrace export-tiles)")],
     key: KeyOption,
     min_size: Annotated[int, typer.Option(help="Fail unless a checkpoint covers at least this "
                                                "many records (a size you know the log reached)")]
     = 0,
     workers: Annotated[int | None, typer.Option(help="Processes (default: every core)")] = None,
+    witness: WitnessOption = None,
+    quorum: QuorumOption = None,
+    latest: Annotated[Path | None, typer.Option(
+        exists=True, dir_okay=False,
+        help="A newer checkpoint cosigned by the pinned witnesses (e.g. saved from a "
+             "witness's <prefix>/<sha256(origin)>/checkpoint): says whether the export was "
+             "cut before the log's witnessed size")] = None,
 ) -> None:
     """Verify an export offline: re-hash every record, recompute the chain and the Merkle
-    root at every checkpoint, check every signature against the pinned keys. Exit 1 on fault."""
+    root at every checkpoint, check every signature against the pinned keys; with --witness,
+    the closing checkpoint needs --quorum cosignatures by pinned witnesses. Exit 1 on fault."""
+    from app.log.offline import against_latest, closing_note, witnessed
     from app.log.offline_parallel import verify_export_file
 
     keys = pinned_keys(key)
+    witnesses = witness_policy(witness, quorum)
+    if file.is_dir():
+        from app.log.tiles_verify import verify_tiles
+
+        _print_report(verify_tiles(lambda p: (file / p).read_bytes(), keys, witnesses,
+                                   min_size).as_dict())
+        return
     try:
         with file.open("rb") as lines:
             header = orjson.loads(lines.readline())
@@ -84,22 +122,45 @@ def verify_export_command(
         report = verify_export_file(
             file, keys, min_size=min_size, workers=workers,
             progress=lambda n: bar.update(task, completed=n - first, refresh=True))
+    if witnesses is not None:
+        with file.open("rb") as tail:
+            tail.seek(max(0, file.stat().st_size - TAIL_BYTES))
+            closing = closing_note(tail.read(), report.verified_to)
+        report = witnessed(report, closing, witnesses)
+        if latest is not None:
+            report = against_latest(report, latest.read_text(), keys, witnesses, closing)
+            if report.ok and not report.complete:
+                err.print(f"[yellow]the export ends at record {report.verified_to}; the "
+                          f"witnesses saw the log at {report.witnessed_size}: it was cut[/yellow]")
+    elif latest is not None:
+        err.print("[red]--latest needs --witness: only witnesses make a head trustworthy[/red]")
+        raise typer.Exit(2)
     _print_report(report.as_dict())
 
 
 def verify_unit_command(
-    bundle: Annotated[Path, typer.Argument(exists=True, dir_okay=False,
-                                           help="A unit bundle (GET /v1/proofs/units/{id})")],
+    bundle: Annotated[Path, typer.Argument(
+        exists=True, dir_okay=False,
+        help="A unit bundle (GET /v1/proofs/units/{id}), or its tlog proofs (?format=tlog-proof)")],
     key: KeyOption,
+    witness: WitnessOption = None,
+    quorum: QuorumOption = None,
 ) -> None:
-    """Verify one unit's records and their inclusion proofs under a signed checkpoint."""
+    """Verify one unit's records and their inclusion proofs under a signed checkpoint (and,
+    with --witness, its cosignatures)."""
     from app.log.bundle import verify_unit_bundle
+    from app.log.tlog_proof import HEADER, ProofFormatError, as_bundle
 
+    raw = bundle.read_bytes()
     try:
-        document = orjson.loads(bundle.read_bytes())
-    except orjson.JSONDecodeError:
+        document = (as_bundle(raw.decode("utf-8")) if raw.startswith(HEADER.encode())
+                    else orjson.loads(raw))
+    except (orjson.JSONDecodeError, UnicodeDecodeError):
         document = {}
-    _print_report(verify_unit_bundle(document, pinned_keys(key)).as_dict())
+    except ProofFormatError as exc:
+        _print_report({"ok": False, "reason": f"not a c2sp.org/tlog-proof@v1 text: {exc}"})
+    _print_report(verify_unit_bundle(document, pinned_keys(key),
+                                     witness_policy(witness, quorum)).as_dict())
 
 
 def export_command(
@@ -140,32 +201,6 @@ def export_command(
     except DomainError as exc:
         err.print(f"[red]{exc.detail}[/red]")
         raise typer.Exit(2) from None
-
-
-def witness_command(
-    url: Annotated[str, typer.Argument(help="The log's base URL, e.g. https://log.example")],
-    state: Annotated[Path, typer.Option(help="Where the witness keeps what it saw")],
-    log_key: Annotated[list[str], typer.Option(help="The log's pinned verifier key(s)")],
-    key: Annotated[Path, typer.Option(help="The witness's Ed25519 key (PEM; made if absent)")],
-    name: Annotated[str, typer.Option(help="The witness's key name")] = "witness.local",
-) -> None:
-    """Fetch the latest checkpoint, refuse a log that shrank or forked, cosign, save state.
-    Prints the cosigned checkpoint."""
-    from app.log.witness import WitnessRefusal
-    from app.witness.http_log import HttpLog
-    from app.witness.runner import run_witness, witness_signer
-
-    signer, created = witness_signer(key, name)
-    if created:
-        err.print(f"new witness key; its verifier key: {signer.verifier}")
-    try:
-        previous, now = run_witness(HttpLog(url), state, pinned_keys(log_key), signer)
-    except WitnessRefusal as exc:
-        err.print(f"[red]REFUSED[/red]: {exc}")
-        raise typer.Exit(1) from None
-    seen = "first sight" if previous is None else f"extends {previous.size}"
-    err.print(f"cosigned {now.origin} at {now.size} ({seen})")
-    print(now.note, end="")
 
 
 log_keys_app = typer.Typer(help="The keys that sign checkpoints.", no_args_is_help=True)
@@ -229,5 +264,9 @@ def register(app: typer.Typer) -> None:
     app.command("export")(export_command)
     app.command("verify-export")(verify_export_command)
     app.command("verify-unit")(verify_unit_command)
-    app.command("witness")(witness_command)
+    from app.cli import tiles
+    from app.cli.witness import witness_app
+
+    tiles.register(app)
+    app.add_typer(witness_app, name="witness")
     app.add_typer(log_keys_app, name="log-keys")

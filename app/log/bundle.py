@@ -16,6 +16,7 @@ from typing import Any
 from app.log.encoding import b64
 from app.log.merkle import ProofError, leaf_hash, verify_inclusion
 from app.log.notes import NoteError, VerifierKey, open_checkpoint
+from app.log.quorum import WitnessPolicy
 
 BUNDLE_FORMAT = "bloodtrace-unit-bundle/v1"
 
@@ -61,12 +62,14 @@ def _proof(value: Any, position: int) -> list[bytes]:
         raise _Bad(position, f"the proof of record {position} is not base64") from None
 
 
-def verify_unit_bundle(bundle: Mapping[str, Any], keys: Sequence[VerifierKey]) -> BundleReport:
+def verify_unit_bundle(bundle: Mapping[str, Any], keys: Sequence[VerifierKey],
+                       witnesses: WitnessPolicy | None = None) -> BundleReport:
     """Verify a unit bundle against the pinned ``keys``, without the rest of the log.
 
     The checkpoint must be signed by a pinned key, and each record must sit at its position in
     the tree that checkpoint signs: every record is then genuine and unaltered. A bundle cannot
-    prove that none of the unit's records was left out; only a full export can.
+    prove that none of the unit's records was left out; only a full export can. With
+    ``witnesses``, the checkpoint must carry the quorum of pinned witness cosignatures.
     """
     unit = bundle.get("unit_id") if isinstance(bundle, Mapping) else None
     unit_id = unit if isinstance(unit, str) else None
@@ -79,6 +82,10 @@ def verify_unit_bundle(bundle: Mapping[str, Any], keys: Sequence[VerifierKey]) -
         except NoteError as exc:
             raise _Bad(None, f"checkpoint: {exc}") from None
         size, last = checkpoint.size, 0
+        why = witnesses.failure(str(bundle.get("checkpoint")), f"checkpoint {size}") \
+            if witnesses is not None else None
+        if why is not None:
+            raise _Bad(None, why)
         entries = bundle.get("records")
         for entry in entries if isinstance(entries, list) else []:
             position = entry.get("position") if isinstance(entry, Mapping) else None

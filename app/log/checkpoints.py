@@ -41,7 +41,9 @@ class InconsistentLogError(RuntimeError):
 class SignedCheckpoint:
     checkpoint: Checkpoint
     note: str
+    """The signed note, with the witnesses' cosignature lines appended when it has some."""
     created_at: datetime
+    cosignatures: int = 0
 
 
 # --- keys -------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from __future__ import annotations
 import binascii
 import hashlib
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import orjson
@@ -22,6 +22,7 @@ import orjson
 from app.log.encoding import b64
 from app.log.merkle import CompactRange
 from app.log.notes import NoteError, UnknownKeyError, VerifierKey, open_checkpoint, parse_note
+from app.log.quorum import WitnessPolicy
 from app.log.record import CHAIN_TAG, GENESIS
 
 EXPORT_FORMAT = "bloodtrace-export/v1"
@@ -41,6 +42,12 @@ class ExportReport:
     bad_checkpoint: int | None = None
     verified_to: int = 0
     checkpoints: int = 0
+    witness_quorum: int | None = None
+    """With a witness policy: the quorum of pinned witnesses the closing checkpoint met."""
+    witnessed_size: int | None = None
+    """With a newer witnessed checkpoint (``--latest``): the log's size it proves."""
+    complete: bool | None = None
+    """With one: whether the export reaches it (False: the export was cut before it)."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -310,3 +317,55 @@ def verify_export(lines: Iterable[bytes], keys: Sequence[VerifierKey], *,
     except Fault as bad:
         return run.report(False, bad)
 
+
+
+def closing_note(tail: bytes, size: int) -> str | None:
+    """The note of the last checkpoint line for ``size`` among an export's last bytes."""
+    for line in reversed(tail.splitlines()):
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            continue  # the cut-off first line, or a blank one
+        if isinstance(obj, dict) and obj.get("kind") == "checkpoint" and obj.get("size") == size:
+            note = obj.get("note")
+            return note if isinstance(note, str) else None
+    return None
+
+
+def witnessed(report: ExportReport, note: str | None, policy: WitnessPolicy) -> ExportReport:
+    """The verdict once the checkpoint that closes the export (``note``, its line's note) is
+    held to the witness policy. Earlier checkpoints are consistent with it by construction,
+    so the closing one is the one whose cosignatures vouch for the whole export."""
+    if not report.ok:
+        return report
+    size = report.verified_to
+    why = (f"checkpoint {size}: its line was not found at the end of the export"
+           if note is None else policy.failure(note, f"checkpoint {size}"))
+    if why is not None:
+        return replace(report, ok=False, reason=why, bad_checkpoint=size)
+    return replace(report, witness_quorum=policy.quorum)
+
+
+def against_latest(report: ExportReport, latest: str, keys: Sequence[VerifierKey],
+                   policy: WitnessPolicy, closing: str | None) -> ExportReport:
+    """Settle the export's cut with ``latest``, a checkpoint the pinned witnesses cosigned
+    (from a witness's monitoring endpoint, say). A file alone cannot show that it was cut at
+    a checkpoint; a witnessed head newer than its end can. A head of the export's own size
+    with another root is a fork; one smaller says nothing more."""
+    if not report.ok:
+        return report
+    try:
+        head, _ = open_checkpoint(latest, keys)
+    except NoteError as exc:
+        return replace(report, ok=False, reason=f"the latest checkpoint: {exc}")
+    why = policy.failure(latest, f"the latest checkpoint ({head.size})")
+    if why is not None:
+        return replace(report, ok=False, reason=why)
+    assert report.verified_to >= 0
+    end = report.verified_to
+    if head.size == end:
+        mine = open_checkpoint(closing, keys)[0] if closing is not None else None
+        if mine is None or mine.root != head.root:
+            return replace(report, ok=False, bad_checkpoint=end, reason=(
+                f"fork: the witnessed checkpoint {end} signs another root than the export's"))
+    return replace(report, witnessed_size=head.size, complete=end >= head.size)

@@ -57,22 +57,24 @@ async def key_manifest(con: Conn) -> list[dict[str, Any]]:
 # --- checkpoints ------------------------------------------------------------------------------
 
 
+_COSIGNED = ("SELECT size, root, chain_head, note, created_at, cosignatures "
+             "FROM cosigned_checkpoints")
+
+
 def _signed(row: Any, origin: str) -> SignedCheckpoint:
     cp = Checkpoint(origin, row["size"], row["root"], row["chain_head"])
-    return SignedCheckpoint(cp, row["note"], row["created_at"])
+    return SignedCheckpoint(cp, row["note"], row["created_at"], row["cosignatures"])
 
 
 async def latest_checkpoint(con: Conn, origin: str) -> SignedCheckpoint | None:
-    """The checkpoint of the largest tree signed so far."""
-    row = await con.fetchrow("SELECT size, root, chain_head, note, created_at FROM checkpoints "
-                             "ORDER BY size DESC LIMIT 1")
+    """The checkpoint of the largest tree signed so far, with its cosignatures."""
+    row = await con.fetchrow(f"{_COSIGNED} ORDER BY size DESC LIMIT 1")
     return None if row is None else _signed(row, origin)
 
 
 async def checkpoint_at(con: Conn, size: int, origin: str) -> SignedCheckpoint | None:
     """The checkpoint signed at exactly ``size``, if any."""
-    row = await con.fetchrow("SELECT size, root, chain_head, note, created_at FROM checkpoints "
-                             "WHERE size = $1", size)
+    row = await con.fetchrow(f"{_COSIGNED} WHERE size = $1", size)
     return None if row is None else _signed(row, origin)
 
 
@@ -98,3 +100,32 @@ async def make_checkpoint(
         size, checkpoint.root, checkpoint.chain_head, note,
     )
     return None if created is None else SignedCheckpoint(checkpoint, note, created)
+
+
+# --- witness cosignatures ---------------------------------------------------------------------
+
+
+async def signed_note_at(con: Conn, size: int) -> str | None:
+    """The note at ``size`` exactly as the log signed it (what is pushed to witnesses)."""
+    note: str | None = await con.fetchval("SELECT note FROM checkpoints WHERE size = $1", size)
+    return note
+
+
+async def latest_signed(con: Conn) -> tuple[int, str] | None:
+    """(size, note as the log signed it) of the latest checkpoint."""
+    row = await con.fetchrow("SELECT size, note FROM checkpoints ORDER BY size DESC LIMIT 1")
+    return None if row is None else (row["size"], row["note"])
+
+
+async def add_cosignatures(con: Conn, size: int, witness: str, lines: list[str]) -> None:
+    """Store a witness's cosignature line(s) of the checkpoint at ``size``."""
+    await con.execute(
+        "INSERT INTO witness_cosignatures (size, witness, line) VALUES ($1, $2, $3) "
+        "ON CONFLICT (size, witness) DO NOTHING", size, witness, "".join(lines))
+
+
+async def last_cosigned(con: Conn, witness: str) -> int:
+    """The largest checkpoint size ``witness`` cosigned, or 0."""
+    size: int = await con.fetchval(
+        "SELECT coalesce(max(size), 0) FROM witness_cosignatures WHERE witness = $1", witness)
+    return size

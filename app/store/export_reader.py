@@ -74,7 +74,7 @@ async def _stream(
     after = first - 1
     async with pool.acquire() as con:
         opening = await con.fetchrow(
-            "SELECT note, created_at FROM checkpoints WHERE size = $1", after)
+            "SELECT note, created_at FROM cosigned_checkpoints WHERE size = $1", after)
     yield opening_lines(origin, first, last, keys, chain, compact,
                         None if opening is None else (opening["note"], opening["created_at"]))
     while after < last:
@@ -86,7 +86,7 @@ async def _stream(
                 after, upper,
             )
             signed = await con.fetch(
-                """SELECT size, note, created_at FROM checkpoints
+                """SELECT size, note, created_at FROM cosigned_checkpoints
                     WHERE size > $1 AND size <= $2 ORDER BY size""",
                 after, upper,
             )

@@ -220,7 +220,8 @@ def national_probes() -> list[Probe]:
     paths = ("/v1/audit/events", "/v1/audit/custody-gaps", "/v1/audit/unfated",
              "/v1/audit/discards", "/v1/audit/late-entries", "/v1/audit/lookbacks-overdue",
              "/v1/audit/verify", "/v1/export", "/metrics")
-    return [Probe(("GET", p), p, _national) for p in paths]
+    return [Probe(("GET", p), p, _national) for p in paths] + [
+        Probe(("GET", "/tile/entries/{index}"), "/tile/entries/000.p/1", _national)]
 
 
 def transfusion_audit_probes() -> list[Probe]:
@@ -252,8 +253,9 @@ def public_probes() -> list[Probe]:
         ("/healthz", {}), ("/readyz", {}), ("/v1/schemas", {}),
         ("/v1/checkpoints/latest", {}), ("/v1/checkpoints/latest/note", {}),
         ("/v1/proofs/inclusion", {"position": 1}), ("/v1/proofs/consistency", {"from_size": 1}),
-        ("/v1/keys", {}))] + [Probe(("GET", "/v1/schemas/{name}"),
-                                    "/v1/schemas/UnitIssued.v1.json", anyone)]
+        ("/v1/keys", {}), ("/checkpoint", {}))] + [
+        Probe(("GET", "/v1/schemas/{name}"), "/v1/schemas/UnitIssued.v1.json", anyone),
+        Probe(("GET", "/tile/{level}/{index}"), "/tile/0/000.p/1", anyone)]
 
 
 def people_probes() -> list[Probe]:

@@ -27,7 +27,8 @@ READ_ROUTES = {
         "/v1/fhir/BiologicallyDerivedProduct/{unit_id}", "/v1/fhir/BiologicallyDerivedProduct",
         "/v1/fhir/Provenance", "/v1/audit/haemovigilance", "/v1/audit/emergency",
         "/v1/audit/overrides", "/v1/fhir/AdverseEvent", "/v1/fhir/AdverseEvent/{event_id}",
-        "/v1/users", "/v1/session")}
+        "/v1/users", "/v1/session",
+        "/checkpoint", "/tile/{level}/{index}", "/tile/entries/{index}")}
 WRITE_ROUTES = {("POST", "/v1/events"), ("POST", "/v1/events/batch"),
                 ("POST", "/v1/lookbacks"), ("POST", "/v1/admin/keys"),
                 ("DELETE", "/v1/admin/keys/{key_id}"), ("POST", "/v1/session"),

@@ -85,7 +85,8 @@ def test_an_intact_export_verifies_every_record_and_checkpoint():
     report = check(build())
     assert report.as_dict() == {"ok": True, "checked": 50, "first_bad_position": None,
                                 "reason": None, "bad_checkpoint": None, "verified_to": 50,
-                                "checkpoints": 5}
+                                "checkpoints": 5, "witness_quorum": None,
+                                "witnessed_size": None, "complete": None}
 
 
 def test_a_range_export_verifies_from_its_start_line():
