@@ -16,6 +16,7 @@ from app.api import (
     routes_audit,
     routes_docs,
     routes_donations,
+    routes_donors,
     routes_events,
     routes_fhir,
     routes_health,
@@ -39,6 +40,7 @@ from app.config import Settings
 ServicesFactory = Callable[[Settings], AbstractAsyncContextManager[Services]]
 ROUTERS = (
     routes_health, routes_events, routes_stream, routes_units, routes_donations, routes_stock,
+    routes_donors,
     routes_lookbacks, routes_audit, routes_verify, routes_verifiable, routes_schemas,
     routes_fhir, routes_admin, routes_docs,
 )
@@ -88,7 +90,7 @@ def create_app(settings: Settings, services: ServicesFactory = open_services) ->
     app.state.metrics = metrics
     problems.install(app)
     openapi.install(app, [EventIn, routes_events.BatchIn, routes_lookbacks.LookbackIn,
-                          routes_admin.KeyIn])
+                          routes_admin.KeyIn, routes_donors.DonorIn])
     for module in ROUTERS:
         app.include_router(module.router)
     app.add_middleware(RequestContext, metrics=metrics)
