@@ -185,7 +185,8 @@ async def retention_report(actor: ActorDep, con: ConDep, settings: SettingsDep) 
     if actor.role != ADMIN:
         raise IdentityAccessDenied("the retention report is for admins")
     return FastJSON({"retention_years": settings.donor_retention_years,
-                     "donors": await past_retention(con, settings.donor_retention_years)})
+                     "donors": await read_donors.past_retention(
+                         con, settings.donor_retention_years, datetime.now(UTC))})
 
 
 @router.get("/v1/donors/{donor_id}/identity", responses=IDENTITY_PROBLEMS)
@@ -212,16 +213,6 @@ async def subject_access_report(donor_id: DonorPath, actor: ActorDep, vault: Vau
         "deferrals": [x.model_dump(mode="json") for x in state.deferrals],
         "test_outcomes": await read_donors.test_results(con, [g["din"] for g in given]),
         "generated_at": datetime.now(UTC)})
-
-
-async def past_retention(con: ConDep, years: int) -> list[dict[str, Any]]:
-    """Every vault donor past retention, oldest first."""
-    now = datetime.now(UTC)
-    found = [{"donor_id": s.donor_id, "last_donation_at": recall.last_donation_at(s),
-              "retention_ended_at": ended}
-             for s, registered in await read_donors.donors_of_site(con, None)
-             if (ended := recall.past_retention(s, registered, years, now)) is not None]
-    return sorted(found, key=lambda x: x["retention_ended_at"])
 
 
 def _site_of(actor: Actor, site: str | None) -> str | None:

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 
+from app.events import recall
 from app.events.state import DonorState, load_state
 from app.store.conn import Conn
 
@@ -72,3 +73,12 @@ async def lookbacks_of(con: Conn, donor_ids: list[str]) -> list[dict[str, Any]]:
             WHERE coalesce(l.donor_id, d.donor_id) = ANY($1::text[])
             ORDER BY l.started_at, l.lookback_id""", donor_ids)
     return [dict(r) for r in rows]
+
+
+async def past_retention(con: Conn, years: int, now: datetime) -> list[dict[str, Any]]:
+    """Every vault donor whose identity is past retention, longest past first."""
+    found = [{"donor_id": s.donor_id, "last_donation_at": recall.last_donation_at(s),
+              "retention_ended_at": ended}
+             for s, registered in await donors_of_site(con, None)
+             if (ended := recall.past_retention(s, registered, years, now)) is not None]
+    return sorted(found, key=lambda x: (x["retention_ended_at"], x["donor_id"]))
