@@ -83,3 +83,12 @@ async def live_donor_ids(con: Conn) -> list[str]:
     rows = await con.fetch(
         "SELECT donor_id FROM donor_vault WHERE shredded_at IS NULL ORDER BY donor_id")
     return [r["donor_id"] for r in rows]
+
+
+async def shredded_in_log(con: Conn, donor_ids: list[str]) -> set[str]:
+    """The donors among ``donor_ids`` the log says were shredded (``DonorIdentityShredded``)."""
+    rows = await con.fetch(
+        """SELECT DISTINCT r.ref FROM event_refs r JOIN events e ON e.position = r.position
+            WHERE r.kind = 'donor' AND r.ref = ANY($1::text[])
+              AND e.type = 'DonorIdentityShredded'""", donor_ids)
+    return {r["ref"] for r in rows}

@@ -6,6 +6,11 @@ first, idempotently keyed by the pseudonym, then ``DonorRegistered`` is appended
 ``event_id`` derived from the pseudonym. A refused or lost append leaves a row that no search
 or read shows (they all need the donor in the log) and that the next registration of the same
 person completes; a repeated one is the writer's idempotent replay.
+
+The log is the authority on erasure: once it holds ``DonorIdentityShredded`` for a donor
+(from ``bloodtrace donors shred``, or an admin's event sent directly), the identity is
+treated as erased and its key destroyed at the next touch, so a shred interrupted between
+its two steps, or recorded without the command, never leaves a readable identity.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ from app.events.authz import ADMIN
 from app.events.messages import Actor
 from app.events.slices.donors import IDENTITY_READERS, IDENTITY_SITE_KINDS
 from app.store import vault as store
+from app.store.conn import Conn
 from app.store.errors import map_driver_errors
 from app.store.writer import AppendResult, Writer
 from app.vault import identity as rules
@@ -137,6 +143,7 @@ class Vault:
         index = rules.name_dob_index(self._pepper, person.name, person.birth_date)
         with map_driver_errors():
             async with self._pool.acquire() as con:
+                await self._finish_shreds(con, [donor_id])
                 inserted = await store.insert(con, donor_id, sealed.key_id, sealed.wrapped_key,
                                               sealed.ciphertext, index, actor.site_id)
                 row = None if inserted else await store.get(con, donor_id)
@@ -185,9 +192,16 @@ class Vault:
                 f"a {actor.role} key of {actor.site_id or 'no site'} may not read donor "
                 "identities")
 
+    @staticmethod
+    async def _finish_shreds(con: Conn, donor_ids: list[str]) -> None:
+        """Destroy the keys of donors the log says were shredded (idempotent)."""
+        for donor_id in await store.shredded_in_log(con, donor_ids):
+            await store.shred(con, donor_id)
+
     async def _row(self, donor_id: str) -> store.VaultRow:
         with map_driver_errors():
             async with self._pool.acquire() as con:
+                await self._finish_shreds(con, [donor_id])
                 row = await store.get(con, donor_id)
                 registered = row is not None and await con.fetchval(
                     "SELECT true FROM write_state WHERE kind = 'donor' AND id = $1", donor_id)
@@ -236,6 +250,7 @@ class Vault:
                     assert name is not None and birth_date is not None
                     candidates = await store.by_name_dob(
                         con, rules.name_dob_index(self._pepper, name, birth_date))
+                await self._finish_shreds(con, candidates)
                 rows = await con.fetch(
                     """SELECT v.donor_id FROM donor_vault v JOIN write_state w
                          ON w.kind = 'donor' AND w.id = v.donor_id

@@ -40,7 +40,8 @@ UNSEEN = (403, "not-custodian")
 
 Sent = tuple[Case, Key, dict[str, Any], set[str], httpx.Response]
 SENT_TO = {("POST", "/v1/events"), ("POST", "/v1/events/batch"), ("POST", "/v1/lookbacks"),
-           ("POST", "/v1/admin/keys"), ("DELETE", "/v1/admin/keys/{key_id}")}
+           ("POST", "/v1/admin/keys"), ("DELETE", "/v1/admin/keys/{key_id}"),
+           ("POST", "/v1/donors")}
 """The routes this test sends to: every write route of the OpenAPI document."""
 
 
@@ -54,6 +55,7 @@ async def test_writes_follow_the_relation_model(services: Any) -> None:
         await _allowed(net, subjects, found)
         found += await _lookbacks(net)
         found += await _key_routes(net)
+        found += await _donor_registrations(net)
         assert_only_known_holes(found, "writes")
 
 
@@ -224,6 +226,28 @@ async def _key_routes(net: Network) -> list[Mismatch]:
     revoked = await net.client.delete(f"/v1/admin/keys/{victim}", headers=net.headers[ADMIN])
     assert revoked.status_code == 204
     assert (await net.client.get("/v1/events", headers=bearer)).status_code == 401
+    return found
+
+
+async def _donor_registrations(net: Network) -> list[Mismatch]:
+    """A person is registered through the vault by the keys that record ``DonorRegistered``
+    (the model's role matrix, any site: donors are a national register); a second
+    registration of the same person is answered with the same pseudonym."""
+    found: list[Mismatch] = []
+    for i, key in enumerate(KEYS):
+        allowed = not refusals(net.model, key, "DonorRegistered", {"donor_id": "DNR-x"})
+        person = {"national_id": f"FICT-MX-{i:04d}", "name": f"Matrix Person {i}",
+                  "birth_date": "1980-01-01", "sex": "F"}
+        answers = [await net.client.post("/v1/donors", json=person, headers=net.headers[key])
+                   for _ in range(2)]
+        want = [201, 200] if allowed else [403, 403]
+        got = [a.status_code for a in answers]
+        if got != want:
+            found.append(("POST /v1/donors", key.name, f"{got}, not {want}"))
+        elif allowed:
+            ids = {a.json()["donor_id"] for a in answers}
+            if len(ids) != 1 or answers[1].json()["existing"] is not True:
+                found.append(("POST /v1/donors", key.name, "a second pseudonym"))
     return found
 
 
