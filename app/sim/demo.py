@@ -1,5 +1,7 @@
 """The demo data of ``bloodtrace serve --demo`` (``make run``): on an empty log, a small
-simulated national network and a set of demo API keys, printed once."""
+simulated national network (its donors registered through the identity vault, with clearly
+fictional Arabic and English identities) and a set of demo API keys, printed once, with
+where the vault's master key was written."""
 
 from __future__ import annotations
 
@@ -61,6 +63,10 @@ async def load_demo_if_empty(settings: Settings, console: Console | None = None)
     async with open_services(settings.model_copy(update={"database_url": admin_url})) as svc:
         async with svc.pool.acquire() as con:
             head: int = await con.fetchval("SELECT position FROM log_head WHERE id = 1")
+        assert svc.vault is not None
+        out.print(f"donor identity vault master key: [bold]{svc.vault.source}[/bold] "
+                  "(keep it: without it the vault cannot be read; the service refuses to "
+                  "start with another)")
         if head:
             out.print(f"[bold]bloodtrace[/bold]: the log already holds {head:,} events; "
                       "no demo data loaded. Create a key with:\n"
@@ -69,7 +75,8 @@ async def load_demo_if_empty(settings: Settings, console: Console | None = None)
             return
         with out.status("loading the demo network (36 blood banks, "
                         f"{DEMO.donations} donations over {DEMO.days} days)..."):
-            report = await run_simulation(svc.writer, DEMO, whole_days=True)
+            report = await run_simulation(svc.writer, DEMO, whole_days=True,
+                                          vault=svc.vault)
     out.print(f"demo network loaded: {report.events:,} events, {report.donations} donations, "
               f"{report.units} units; {report.refused} commands refused by the rules "
               "(as a real network would see); "

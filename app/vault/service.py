@@ -19,11 +19,11 @@ import base64
 import hashlib
 import hmac
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Literal
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
 import asyncpg
 import orjson
@@ -49,6 +49,9 @@ from app.vault import identity as rules
 from app.vault.envelope import KeyWrapper, check_value, open_sealed, seal, verify_check_value
 
 PEPPER_CHECK = b"bloodtrace vault pepper check v1"
+Envelope = Mapping[str, str]
+"""Envelope fields of the event a vault operation records (``event_id``, ``occurred_at``,
+``late_entry_reason``)."""
 _EVENT_IDS = uuid5(NAMESPACE_URL, "https://bloodtrace.dev/vault")
 
 
@@ -213,16 +216,19 @@ class Vault:
                                         field="donor_id")
         return row
 
-    async def read(self, actor: Actor, donor_id: str, purpose: str) -> dict[str, object]:
-        """The identity, once ``DonorIdentityViewed`` is in the log (no event, no read)."""
+    async def read(self, actor: Actor, donor_id: str, purpose: str, *,
+                   envelope: Envelope | None = None) -> dict[str, object]:
+        """The identity, once ``DonorIdentityViewed`` is in the log (no event, no read).
+        ``envelope`` may give the event's ``event_id``, ``occurred_at`` and
+        ``late_entry_reason`` (the simulator's backfilled reads)."""
         await self.require_reader(actor)
         row = await self._row(donor_id)
         data: dict[str, object] = {"donor_id": donor_id, "purpose": purpose}
         if actor.site_id is not None:
             data["site_id"] = actor.site_id
-        cmd, content = command_from_json({"type": "DonorIdentityViewed", "data": data},
-                                         actor, datetime.now(UTC))
-        await self._writer.append(cmd, content)
+        given = dict(envelope or {})
+        await self._append(actor, "DonorIdentityViewed", data,
+                           UUID(given.pop("event_id", None) or str(uuid4())), **given)
         plain, _ = self._open(row)
         return plain
 
@@ -258,9 +264,11 @@ class Vault:
                        ORDER BY v.donor_id""", candidates)
         return [r["donor_id"] for r in rows]
 
-    async def shred(self, actor: Actor, donor_id: str, reason: str) -> AppendResult:
+    async def shred(self, actor: Actor, donor_id: str, reason: str, *,
+                    envelope: Envelope | None = None) -> AppendResult:
         """Record ``DonorIdentityShredded``, then destroy the data key. Both steps are
-        idempotent, so an interrupted shred is finished by running it again."""
+        idempotent, so an interrupted shred is finished by running it again (``envelope``:
+        ``occurred_at`` and ``late_entry_reason``, as for ``read``)."""
         if actor.role != ADMIN:
             raise IdentityAccessDenied("only an admin erases an identity")
         with map_driver_errors():
@@ -270,9 +278,11 @@ class Vault:
             raise DonorIdentityNotFound(f"the vault holds no identity for donor {donor_id}",
                                         field="donor_id")
         try:
+            given = {k: v for k, v in (envelope or {}).items() if k != "event_id"}
             result = await self._append(actor, "DonorIdentityShredded",
                                         {"donor_id": donor_id, "reason": reason},
-                                        event_id_for("DonorIdentityShredded", donor_id))
+                                        event_id_for("DonorIdentityShredded", donor_id),
+                                        **given)
         except IdempotencyConflict:
             result = None  # shredded before, with another reason: the key goes all the same
         with map_driver_errors():
