@@ -126,7 +126,13 @@ async def search_donors(
     return FastJSON({"donors": found})
 
 
-@router.get("/v1/donors/due", responses=LIST_PROBLEMS)
+DUE_RESPONSE: dict[int | str, dict[str, Any]] = {200: {
+    "description": "The recall list as JSON, or with ?format=csv as CSV for an SMS gateway",
+    "content": {"application/json": {"schema": {"type": "object"}},
+                "text/csv": {"schema": {"type": "string"}}}}}
+
+
+@router.get("/v1/donors/due", responses=LIST_PROBLEMS | DUE_RESPONSE)
 async def due_donors(
     actor: ActorDep, vault: VaultDep, con: ConDep, site: SiteQuery = None,
     format: Annotated[Literal["json", "csv"], Query()] = "json",

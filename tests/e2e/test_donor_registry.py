@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from app.events.messages import Actor
 from app.vault.service import Identity
 from tests.e2e.api_world import PROBLEM, Net, din
-from tests.e2e.donor_people import person
+from tests.e2e.donor_people import PEOPLE, person
 
 
 async def viewed(net: Net, donor_id: str) -> list[dict]:
@@ -136,3 +136,61 @@ async def test_due_list_json_and_csv_and_the_report(services, client, make_key):
     assert [x["cause"] for x in body["deferrals"]] == ["travel"]
     assert [d["din"] for d in body["donations"]] == [din(1)]
     assert (await viewed(net, donor_id))[-1]["data"]["purpose"].startswith("subject access")
+
+
+async def test_notifications_after_a_confirmed_positive_and_a_lookback(client, make_key):
+    net = await Net(client, make_key).setup()
+    positive = (await client.post("/v1/donors", json=person(1),
+                                  headers=net.keys["collector@BB1"])).json()["donor_id"]
+    looked = (await client.post("/v1/donors", json=person(2),
+                                headers=net.keys["collector@BB1"])).json()["donor_id"]
+    quiet = (await client.post("/v1/donors", json=person(0),
+                               headers=net.keys["collector@BB1"])).json()["donor_id"]
+    await net.ok("admin", "DonorDeferred", {
+        "donor_id": positive, "reason": "HIV confirmed positive", "cause": "infectious_marker",
+        "marker": "HIV"})
+    await net.ok("collector@BB1", "DonorDeferred", {
+        "donor_id": quiet, "reason": "travel", "cause": "travel", "until": "2099-01-01"})
+    await net.screen(looked)
+    await net.ok("collector@BB1", "DonationCollected", {
+        "din": din(7), "donor_id": looked, "site_id": "BB1", "collection_type": "whole_blood",
+        "product_code": "E0001V00", "category": "whole_blood", "volume_ml": 450})
+    started = await client.post("/v1/lookbacks", json={
+        "donor_id": looked, "marker": "HCV", "since": "2020-01-01T00:00:00Z"},
+        headers=net.keys["processing@BB1"])
+    assert started.status_code == 201, started.text
+
+    answer = await net.get("processing@BB1", "/v1/donors/notifications")
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["type"] == "bloodtrace.donor-notifications" and body["site_id"] == "BB1"
+    by_event = {(n["event"], n["donor_id"]): n for n in body["notifications"]}
+    assert set(by_event) == {("donor.confirmed_positive", positive),
+                             ("donor.lookback", looked)}
+    told = by_event[("donor.confirmed_positive", positive)]
+    assert told["marker"] == "HIV"
+    assert told["contact"] == {"name": PEOPLE[1]["name"], "phone": PEOPLE[1]["phone"],
+                               "language": "ar"}
+    assert by_event[("donor.lookback", looked)]["lookback_id"] == started.json()["lookback_id"]
+    assert [e["data"]["purpose"] for e in await viewed(net, positive)] == ["donor notification"]
+    assert await viewed(net, quiet) == []  # not on the list: never read
+
+
+async def test_a_shred_recorded_in_the_log_erases_the_identity(client, make_key, services):
+    """The log is the authority: an admin's DonorIdentityShredded sent as an event erases
+    the identity as the command would (the key is destroyed at the next touch)."""
+    net = await Net(client, make_key).setup()
+    donor_id = (await client.post("/v1/donors", json=person(0),
+                                  headers=net.keys["collector@BB1"])).json()["donor_id"]
+    await net.ok("admin", "DonorIdentityShredded", {"donor_id": donor_id,
+                                                    "reason": "erasure by event"})
+    gone = await net.get("admin", f"/v1/donors/{donor_id}/identity", purpose="check")
+    assert gone.status_code == 410, gone.text
+    async with services.pool.acquire() as con:
+        row = await con.fetchrow("SELECT wrapped_key, ciphertext, shredded_at FROM donor_vault "
+                                 "WHERE donor_id = $1", donor_id)
+    assert row["wrapped_key"] is None and row["ciphertext"] is None and row["shredded_at"]
+    again = await client.post("/v1/donors", json=person(0), headers=net.keys["collector@BB2"])
+    assert again.status_code == 410
+    assert (await net.get("admin", "/v1/donors/search",
+                          national_id=person(0)["national_id"])).json() == {"donors": []}
