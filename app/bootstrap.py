@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
@@ -16,6 +16,10 @@ from app.store.database import embedded_admin_url, with_user
 from app.store.migrate import migrate
 from app.store.world import Domain
 from app.store.writer import InlineApplier, Writer
+
+if TYPE_CHECKING:
+    from app.vault.keys import VaultSecrets
+    from app.vault.service import Vault
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +34,8 @@ class Services:
     pool: asyncpg.Pool
     writer: Writer
     extras: dict[str, Any] = field(default_factory=dict)
+    vault: Vault | None = None
+    """The donor identity vault (None only when opened with ``vault=False``)."""
 
 
 def resolve_admin_url(settings: Settings) -> str:
@@ -72,6 +78,14 @@ async def _init_connection(con: asyncpg.Connection) -> None:
     await con.execute("SET idle_in_transaction_session_timeout = '60s'")
 
 
+def _open_vault(pool: asyncpg.Pool, writer: Writer, secrets: VaultSecrets) -> Vault:
+    from app.vault.envelope import LocalKeyWrapper
+    from app.vault.service import Vault
+
+    return Vault(pool, writer, LocalKeyWrapper(secrets.master_key), secrets.pepper,
+                 secrets.master_key_source)
+
+
 @asynccontextmanager
 async def open_services(
     settings: Settings,
@@ -79,15 +93,18 @@ async def open_services(
     domain: Domain | None = None,
     inline: Sequence[InlineApplier] | None = None,
     checkpoints: bool = True,
+    vault: bool = True,
 ) -> AsyncIterator[Services]:
     """Migrate, open the pool as the INSERT/SELECT role, start the writer, the checkpointer
     and (with witnesses configured) the witness push; on exit, sign a last checkpoint and
     close."""
     from app.signing_keys import load_signers
     from app.store.checkpointer import run_checkpointer
+    from app.vault.keys import load_vault_secrets
 
     # A bad or unreadable signing key stops the start, before anything is served.
     signers = await asyncio.to_thread(load_signers, settings) if checkpoints else []
+    secrets = await asyncio.to_thread(load_vault_secrets, settings) if vault else None
     admin_url = resolve_admin_url(settings)
     applied = await migrate_database(admin_url)
     if applied:
@@ -120,7 +137,12 @@ async def open_services(
 
         pusher = asyncio.create_task(run_pusher(pool, settings, stop), name="witness-push")
     try:
-        yield Services(settings, admin_url, app_url, pool, writer)
+        opened = None
+        if secrets is not None:
+            opened = _open_vault(pool, writer, secrets)
+            # A wrong master key or pepper stops the start here, never an empty vault.
+            await opened.check_keys()
+        yield Services(settings, admin_url, app_url, pool, writer, vault=opened)
     finally:
         await writer.stop()
         stop.set()

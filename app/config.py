@@ -106,6 +106,16 @@ class Settings(BaseSettings):
     witness_timeout_s: float = 10.0
     witness_backoff_max_s: float = 300.0
     """Longest wait between two pushes to a failing witness (the wait doubles from 1 s)."""
+    vault_master_key: str | None = None
+    """The donor vault's master key, 32 bytes as base64 (for containers); wins over the file."""
+    vault_master_key_file: Path | None = None
+    """Default: ``data_dir/vault/master.key``, generated at first start (the demo)."""
+    vault_pepper: str | None = None
+    """The pseudonym pepper, 32 bytes as base64; the same across the whole network."""
+    vault_pepper_file: Path | None = None
+    """Default: ``data_dir/vault/pepper.key``, generated at first start (the demo)."""
+    donor_retention_years: int = Field(default=30, ge=1, le=100)
+    """How long after a donor's last donation their identity is kept (the retention report)."""
 
     demo_on_empty: bool = False
     log_json: bool = True

@@ -32,6 +32,8 @@ class Category(StrEnum):
     """A life-cycle rule forbids this in the current state."""
     UNAVAILABLE = "unavailable"
     """The service cannot do it now (its database is unreachable); a retry may succeed."""
+    GONE = "gone"
+    """The thing existed and was destroyed for good (a crypto-shredded identity)."""
 
 
 class DomainError(Exception):
@@ -790,3 +792,35 @@ class AccountExists(AlreadyExists):
 class TileNotFound(NotFound):
     rule = "tile-not-found"
     title = "No such tile in the signed tree"
+# --- the donor identity vault (issue 19) ---------------------------------------------------
+
+
+class VaultKeyMismatch(DomainError):
+    """The configured vault master key (or pepper) is not the one the vault was made with:
+    the service refuses to start rather than serve an unreadable, silently empty vault."""
+
+    rule = "vault-key-mismatch"
+    category = Category.UNAVAILABLE
+    title = "The vault master key or pepper does not match this database"
+
+
+class VaultTampered(DomainError):
+    rule = "vault-tampered"
+    category = Category.UNAVAILABLE
+    title = "A stored identity fails its integrity check"
+
+
+class DonorIdentityNotFound(NotFound):
+    rule = "donor-identity-not-found"
+    title = "No identity is held for this donor"
+
+
+class DonorIdentityShredded(DomainError):
+    rule = "donor-identity-shredded"
+    category = Category.GONE
+    title = "The donor's identity was erased (crypto-shredded) and can never be read again"
+
+
+class IdentityAccessDenied(Forbidden):
+    rule = "identity-access-denied"
+    title = "Only collector and processing keys of a blood bank, and admins, read identities"

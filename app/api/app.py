@@ -16,6 +16,7 @@ from app.api import (
     routes_audit,
     routes_docs,
     routes_donations,
+    routes_donors,
     routes_events,
     routes_fhir,
     routes_health,
@@ -42,6 +43,7 @@ from app.config import Settings
 ServicesFactory = Callable[[Settings], AbstractAsyncContextManager[Services]]
 ROUTERS = (
     routes_health, routes_events, routes_stream, routes_units, routes_donations, routes_stock,
+    routes_donors,
     routes_lookbacks, routes_audit, routes_verify, routes_verifiable, routes_tiles,
     routes_schemas, routes_fhir, routes_admin, routes_session, routes_users, routes_docs,
 )
@@ -97,7 +99,8 @@ def create_app(settings: Settings, services: ServicesFactory = open_services) ->
     problems.install(app)
     openapi.install(app, [EventIn, routes_events.BatchIn, routes_lookbacks.LookbackIn,
                           routes_admin.KeyIn, routes_session.SessionIn, routes_users.UserIn,
-                          routes_users.ProfileIn, routes_users.DisableIn])
+                          routes_users.ProfileIn, routes_users.DisableIn,
+                          routes_donors.DonorIn])
     for module in ROUTERS:
         app.include_router(module.router)
     app.add_middleware(RequestContext, metrics=metrics)

@@ -37,6 +37,7 @@ STATUS: dict[Category, int] = {
     Category.CONFLICT: 409,
     Category.RULE_VIOLATION: 409,
     Category.UNAVAILABLE: 503,
+    Category.GONE: 410,
 }
 """The HTTP status of each category of DomainError: the only such map."""
 

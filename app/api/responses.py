@@ -102,6 +102,7 @@ class Problem(BaseModel):
 _PROBLEM_TEXT = {
     400: "Malformed request", 401: "No valid API key", 403: "The key may not do this",
     404: "Not found", 408: "The body did not arrive in time",
+    410: "Gone for good (an erased donor identity)",
     409: "Refused by a life-cycle rule or a conflict",
     413: "Request body too large (bytes or JSON elements)",
     415: "The body is not application/json", 422: "Invalid input",

@@ -60,7 +60,8 @@ async def _simulate(settings: Settings, config: SimConfig, console: Console, for
                       TimeElapsedColumn(), console=console) as bar:
             task = bar.add_task("days", total=config.days)
             return await run_simulation(services.writer, config,
-                                        on_day=lambda d: bar.update(task, completed=d))
+                                        on_day=lambda d: bar.update(task, completed=d),
+                                        vault=services.vault)
 
 
 def print_report(console: Console, report: SimReport) -> None:

@@ -1,6 +1,8 @@
 """The demo data of ``bloodtrace serve --demo`` (``make run``): on an empty log, a small
-simulated national network, an account for each person of its staff, and a set of demo API
-keys; the demo people's user names and passwords, and the keys, are printed once."""
+simulated national network (its donors registered through the identity vault, with clearly
+fictional Arabic and English identities), an account for each person of its staff, and a set
+of demo API keys; the demo people's user names and passwords, and the keys, are printed once,
+with where the vault's master key was written."""
 
 from __future__ import annotations
 
@@ -64,6 +66,10 @@ async def load_demo_if_empty(settings: Settings, console: Console | None = None)
     async with open_services(settings.model_copy(update={"database_url": admin_url})) as svc:
         async with svc.pool.acquire() as con:
             head: int = await con.fetchval("SELECT position FROM log_head WHERE id = 1")
+        assert svc.vault is not None
+        out.print(f"donor identity vault master key: [bold]{svc.vault.source}[/bold] "
+                  "(keep it: without it the vault cannot be read; the service refuses to "
+                  "start with another)")
         if head:
             out.print(f"[bold]bloodtrace[/bold]: the log already holds {head:,} events; "
                       "no demo data loaded. Create a key with:\n"
@@ -73,7 +79,8 @@ async def load_demo_if_empty(settings: Settings, console: Console | None = None)
             return
         with out.status("loading the demo network (36 blood banks, "
                         f"{DEMO.donations} donations over {DEMO.days} days)..."):
-            report = await run_simulation(svc.writer, DEMO, whole_days=True)
+            report = await run_simulation(svc.writer, DEMO, whole_days=True,
+                                          vault=svc.vault)
         with out.status("creating the accounts of the demo network's staff..."):
             people = await create_demo_people(svc)
     out.print(f"demo network loaded: {report.events:,} events, {report.donations} donations, "

@@ -23,7 +23,7 @@ from app.sim.model import (
     Donor,
 )
 from app.sim.network import Site
-from app.sim.state import SimState
+from app.sim.state import ADMIN, SimState
 
 
 def collect(s: SimState) -> None:
@@ -77,11 +77,17 @@ def register(s: SimState, site: Site) -> Donor:
     abo, rhd = s.random_group()
     sexes = s.rates.sexes
     sex = s.rng.choices([x for x, _ in sexes], weights=[w for _, w in sexes])[0]
-    donor = Donor(s.pseudonym("DNR"), abo, rhd, site.site_id, s.day, sex=sex)
-    donor.usual = donor.next_code = _procedure(s, site)
+    donor_id = s.pseudonym("DNR")  # drawn even with the vault: every other id stays
+    procedure = _procedure(s, site)
+    birth_year = s.clock.now.year - s.rng.randint(18, 65)
+    person = None
+    if s.pseudonym_of is not None:
+        person = s.people.next(sex, birth_year, site.governorate)
+        donor_id = s.pseudonym_of(person["national_id"])
+    donor = Donor(donor_id, abo, rhd, site.site_id, s.day, sex=sex)
+    donor.usual = donor.next_code = procedure
     s.donors[donor.donor_id] = donor
-    data: dict[str, object] = {"donor_id": donor.donor_id,
-                               "birth_year": s.clock.now.year - s.rng.randint(18, 65)}
+    data: dict[str, object] = {"donor_id": donor.donor_id, "birth_year": birth_year}
     if sex is not None:
         data["sex"] = sex
     if s.rng.random() < 0.5:  # some donors bring a card with their group, a few a wrong one
@@ -90,7 +96,8 @@ def register(s: SimState, site: Site) -> Donor:
             card["ABO"] = s.rng.choice([g for g in ("O", "A", "B", "AB") if g != abo])
         donor.known = card
         data.update(abo=card["ABO"], rhd="+" if card["RHD"] == "POS" else "-")
-    s.emit("DonorRegistered", data, s.actor(site.site_id, "collector"))
+    step = s.emit("DonorRegistered", data, s.actor(site.site_id, "collector"))
+    step.identity = person
     return donor
 
 
@@ -144,6 +151,10 @@ def screen(s: SimState, site: Site, donor: Donor, hb: int) -> None:
 def _ask_back(s: SimState, site: Site, donor: Donor) -> None:
     """The donor's next visit: their usual procedure (at a blood bank, now and then the
     other one), after the gap that follows what they just gave."""
+    if site.kind == "blood_bank" and s.identity_rng.random() < s.rates.recall_view_share:
+        s.emit_aside("DonorIdentityViewed", {
+            "donor_id": donor.donor_id, "site_id": site.site_id,
+            "purpose": "recall appointment"}, s.actor(site.site_id, "collector"))
     gave = donor.next_code
     code = donor.usual
     if site.kind == "blood_bank" and s.rng.random() < s.rates.switch_share:
@@ -216,3 +227,15 @@ def reinstate(s: SimState, donor: Donor, deferral_id: str) -> None:
     if donor.indefinitely_deferred:
         return
     s.schedule(donor, s.day + s.rng.randint(7, 60))
+
+
+def erasures(s: SimState) -> None:
+    """At the end of the run, a few donors ask for their identity to be erased: their
+    history stays in the log under the pseudonym (after every other step, so that a run
+    with erasures takes the same decisions as one without)."""
+    for donor_id in sorted(s.donors):
+        if s.identity_rng.random() < s.rates.erasure_share:
+            s.emit_aside("DonorIdentityShredded", {
+                "donor_id": donor_id,
+                "reason": "erasure requested by the donor (GDPR Art. 17)"},
+                ADMIN, path="identity erased at the donor's request")

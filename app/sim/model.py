@@ -93,6 +93,8 @@ class Step:
     units: tuple[str, ...] = ()
     derived: list[str] = field(default_factory=list)
     path: str | None = None
+    identity: dict[str, Any] | None = None
+    """For a ``DonorRegistered`` sent through the vault: the (fictional) person."""
 
     def derive(self, type: str) -> str:
         """Expect the rules to derive an event of ``type`` next; its id is ``uuid5`` of

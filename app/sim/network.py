@@ -157,6 +157,12 @@ class Rates:
     interval from each earlier procedure, for the donor's sex, and its annual caps allow."""
     apheresis_return_days: tuple[int, int] = (14, 42)
     """Days until an apheresis donor is asked back (within the same limits)."""
+    recall_view_share: float = 0.3
+    """Donations at a blood bank after which the bank reads the donor's identity (to book
+    the next visit): a ``DonorIdentityViewed``, through the vault when there is one."""
+    erasure_share: float = 0.005
+    """Donors who, asked back, decline and ask for their identity to be erased instead
+    (``DonorIdentityShredded``, crypto-shredding through the vault when there is one)."""
     switch_share: float = 0.10
     """Donors of a blood bank asked back for the other procedure (whole blood → plasma
     apheresis, apheresis → whole blood), which walks the interval matrix."""

@@ -19,9 +19,10 @@ from app.events.messages import Command
 from app.events.signatures import signed
 from app.log.record import format_time
 from app.sim.model import Step
-from app.sim.simulator import SimReport, Simulator
+from app.sim.simulator import Outcome, SimReport, Simulator
 from app.sim.state import SimConfig
 from app.store.writer import AppendResult, Writer
+from app.vault.service import Identity, Vault
 
 BACKFILL = "simulated history (backfill)"
 """Why a simulated step is recorded long after the moment it stands for (RULES §1)."""
@@ -45,8 +46,51 @@ def to_command(step: Step, now: datetime) -> tuple[Command, bytes]:
     return signed(cmd), content
 
 
-async def send(writer: Writer, steps: Sequence[Step]) -> list[AppendResult | DomainError]:
-    """Append the steps in order, each accepted (where it landed) or refused on its own."""
+async def send(writer: Writer, steps: Sequence[Step], vault: Vault | None = None
+               ) -> list[Outcome]:
+    """Append the steps in order, each accepted (where it landed) or refused on its own. A
+    registration with an identity goes through the vault (``Vault.register``, as
+    ``POST /v1/donors``); the steps around it are sent before and after it, in order."""
+    outcomes: list[Outcome] = []
+    plain: list[Step] = []
+    for step in steps:
+        if vault is None or not (step.identity is not None or step.type in THROUGH_VAULT):
+            plain.append(step)
+            continue
+        outcomes += await _send_plain(writer, plain)
+        plain = []
+        outcomes.append(await _through_vault(vault, step))
+    return outcomes + await _send_plain(writer, plain)
+
+
+THROUGH_VAULT = ("DonorIdentityViewed", "DonorIdentityShredded")
+"""Step types a vault records itself when there is one: reading and erasing identities."""
+
+
+async def _through_vault(vault: Vault, step: Step) -> Outcome:
+    """A registration, identity read or erasure as the vault performs it (the service's
+    own path, as ``POST /v1/donors``, ``GET .../identity`` and ``donors shred``)."""
+    late = BACKFILL if is_late(step, datetime.now(UTC)) else None
+    envelope = {"event_id": str(step.event_id), "occurred_at": format_time(step.at)} | (
+        {"late_entry_reason": late} if late else {})
+    donor_id = str(step.data["donor_id"])
+    try:
+        if step.identity is not None:
+            done = await vault.register(step.actor, Identity(**step.identity),
+                                        occurred_at=step.at, late_entry_reason=late)
+            return done.result
+        if step.type == "DonorIdentityViewed":
+            await vault.read(step.actor, donor_id, str(step.data["purpose"]), envelope=envelope)
+            return None
+        return await vault.shred(step.actor, donor_id, str(step.data["reason"]),
+                                 envelope=envelope)
+    except DomainError as err:
+        return err
+
+
+async def _send_plain(writer: Writer, steps: Sequence[Step]) -> list[Outcome]:
+    if not steps:
+        return []
     now = datetime.now(UTC)
     outcomes: dict[int, AppendResult | DomainError] = {}
     commands: list[tuple[int, tuple[Command, bytes]]] = []
@@ -67,13 +111,16 @@ async def run_simulation(
     on_day: Callable[[int], None] | None = None,
     *,
     whole_days: bool = False,
+    vault: Vault | None = None,
 ) -> SimReport:
     """Simulate ``config`` through ``writer``; refusals are counted in the report, never
     raised. Anything that is not a DomainError (the database is gone) propagates.
-    ``whole_days`` sends a day at a time (see ``Simulator.batches``)."""
-    sim = Simulator(config)
+    ``whole_days`` sends a day at a time (see ``Simulator.batches``). With ``vault``, new
+    donors are registered through it with fictional identities (``app.sim.people``); the
+    steps are then the same for the same seed and the same pepper."""
+    sim = Simulator(config, vault.pseudonym if vault is not None else None)
     for steps in sim.batches(on_day, whole_days=whole_days):
         now = datetime.now(UTC)
         sim.report.late_entries += sum(is_late(step, now) for step in steps)
-        sim.settle(steps, await send(writer, steps))
+        sim.settle(steps, await send(writer, steps, vault))
     return sim.report

@@ -105,8 +105,9 @@ class SimReport:
 class Simulator:
     """Generates the commands; keeps its own picture of the network in step with outcomes."""
 
-    def __init__(self, config: SimConfig) -> None:
-        self.state = SimState(config)
+    def __init__(self, config: SimConfig,
+                 pseudonym_of: Callable[[str], str] | None = None) -> None:
+        self.state = SimState(config, pseudonym_of)
         self.report = SimReport()
 
     @property
@@ -150,6 +151,9 @@ class Simulator:
                 yield s.take()
             if on_day is not None:
                 on_day(day + 1)
+        donors.erasures(s)
+        if s.out:
+            yield s.take()
         self._finish_report()
 
     def settle(self, steps: Sequence[Step], outcomes: Sequence[Outcome]) -> None:

@@ -9,6 +9,7 @@ import math
 import random
 import uuid
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -32,6 +33,7 @@ from app.sim.model import (
     Unit,
 )
 from app.sim.network import Network, NetworkConfig, Site, build_network
+from app.sim.people import People
 
 if TYPE_CHECKING:
     from app.sim.lookback import InformationCase, Lookback
@@ -74,8 +76,16 @@ class SimConfig:
 class SimState:
     """Everything the flows read and change, plus the step buffer of the current phase."""
 
-    def __init__(self, config: SimConfig) -> None:
+    def __init__(self, config: SimConfig,
+                 pseudonym_of: Callable[[str], str] | None = None) -> None:
         self.config = config
+        self.pseudonym_of = pseudonym_of
+        """The vault's pseudonym of a national id: donors are then registered through the
+        vault, with fictional identities (``app.sim.people``)."""
+        self.people = People(config.seed)
+        self.identity_rng = random.Random(config.seed ^ 0x1DE1D)
+        """Decides identity reads and erasures, apart from ``rng``: every other decision
+        of a run is the same with them as without."""
         self.rates = config.network.rates
         catalogue = default_catalogue()
         self.donor_rules = catalogue.donors
@@ -150,6 +160,17 @@ class SimState:
         """Queue one command of the current phase, a moment after the previous one.
         ``expect`` is the rule it must break (a mistake sent on purpose)."""
         step = Step(type, data, actor, self.clock.tick(), self.event_id(), expect, units,
+                    path=path)
+        self.out.append(step)
+        return step
+
+    def emit_aside(self, type: str, data: dict[str, Any], actor: Actor, *,
+                   path: str | None = None) -> Step:
+        """Queue a step beside the flows (an identity read or erasure): its id comes from
+        ``identity_rng`` and it takes the moment of the step before, so that every other
+        id, time and decision of the run stays as it would be without it."""
+        event_id = uuid.UUID(int=self.identity_rng.getrandbits(128), version=4)
+        step = Step(type, data, actor, min(self.clock.now, self.clock.end), event_id,
                     path=path)
         self.out.append(step)
         return step

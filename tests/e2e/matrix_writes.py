@@ -184,6 +184,11 @@ CASES = [
     Case("PostDonationInformationReceived", donor_at_the_bank, lambda n, s, k: {
         "donor_id": s["donor"], "information": "fever after donating", "since": "2020-01-01"},
         consumes=False),
+    Case("DonorIdentityViewed", donor, lambda n, s, k: {
+        "donor_id": s["donor"], "purpose": "matrix", **({"site_id": k.site} if k.site else {})},
+        consumes=False),
+    Case("DonorIdentityShredded", donor, lambda n, s, k: {
+        "donor_id": s["donor"], "reason": "erasure requested"}, consumes=False),
     Case("DonorScreened", donor, lambda n, s, k: {
         "donor_id": s["donor"], "site_id": own(k, "BB-DAM-01"), "hb_g_l": 145, "pass": True},
         consumes=False),

@@ -26,6 +26,7 @@ from tests.e2e.matrix_http import (
 )
 from tests.e2e.matrix_network import ADMIN, KEYS, Network
 from tests.e2e.matrix_scope import (
+    DONOR_ROUTES,
     READ_ROUTES,
     WRITE_ROUTES,
     Mismatch,
@@ -61,7 +62,8 @@ async def _reads(services: Any, app: Any, net: Network) -> None:
                              headers=net.headers[ADMIN])).json()["events"]
     probes.append(reads.Probe(("GET", "/v1/events"), "/v1/events", reads.anyone,
                               _feed_check(m, full), {"limit": 1000}))
-    assert {p.route for p in probes} | {("GET", "/v1/events/stream")} == READ_ROUTES
+    assert {p.route for p in probes} | {("GET", "/v1/events/stream")} | DONOR_ROUTES \
+        == READ_ROUTES
 
     jobs = [(p, k) for p in probes for k in KEYS]
     answers = await at_most(CONCURRENCY, (client.get(p.url, params=p.params or None,
@@ -115,3 +117,61 @@ async def _stream_mismatches(app: Any, net: Network) -> list[Mismatch]:
         if status != 200 or sent != feed:
             found.append(("/v1/events/stream", key.name, f"{status}: not the key's feed"))
     return found
+
+
+def _reads_identities(net: Network, key: Key) -> bool:
+    """Admins, and collector and processing keys of a blood bank (issue 19)."""
+    return key.role == "admin" or (key.role in ("collector", "processing")
+                                   and net.model.kind(key.site) == "blood_bank")
+
+
+async def test_identity_reads_follow_the_role_matrix(services: Any) -> None:
+    """Every key of every role at every site against every donor registry read; each
+    identity read that is answered is a ``DonorIdentityViewed`` of that key, and a refused
+    one records nothing."""
+    async with matrix_over(services) as (_, net):
+        person = {"national_id": "FICT-MATRIX-1", "name": "Matrix Fictiva",
+                  "birth_date": "1991-03-04", "sex": "F"}
+        made = await net.client.post("/v1/donors", json=person, headers=net.headers[ADMIN])
+        assert made.status_code == 201, made.text
+        donor_id = made.json()["donor_id"]
+        probes: list[tuple[str, str, dict[str, Any], Any]] = [
+            ("GET /v1/donors/{donor_id}/identity", f"/v1/donors/{donor_id}/identity",
+             {"purpose": "matrix"}, _reads_identities),
+            ("GET /v1/donors/{donor_id}/report", f"/v1/donors/{donor_id}/report", {},
+             _reads_identities),
+            ("GET /v1/donors/search", "/v1/donors/search", {"national_id": "fict matrix 1"},
+             _reads_identities),
+            ("GET /v1/donors/search", "/v1/donors/search",
+             {"name": "matrix fictiva", "birth_date": "1991-03-04"}, _reads_identities),
+            ("GET /v1/donors/due", "/v1/donors/due", {}, _reads_identities),
+            ("GET /v1/donors/due", "/v1/donors/due", {"format": "csv"}, _reads_identities),
+            ("GET /v1/donors/notifications", "/v1/donors/notifications", {},
+             _reads_identities),
+            ("GET /v1/donors/retention", "/v1/donors/retention", {},
+             lambda n, k: k.role == "admin"),
+        ]
+        assert {("GET", p[0].split(" ")[1]) for p in probes} == DONOR_ROUTES
+        jobs = [(p, k) for p in probes for k in KEYS]
+        answers = await at_most(CONCURRENCY, (net.client.get(
+            url, params=params or None, headers=net.headers[k]) for (_, url, params, _), k
+            in jobs))
+        found: list[Mismatch] = []
+        for ((route, _, params, allowed), key), response in zip(jobs, answers, strict=True):
+            want = 200 if allowed(net, key) else 403
+            if response.status_code != want:
+                found.append((f"{route} {params}", key.name, f"{response.status_code}, "
+                                                             f"not {want}"))
+            elif want == 200 and route.endswith("/search"):
+                if response.json() != {"donors": [donor_id]}:
+                    found.append((route, key.name, f"found {response.text}"))
+        feed = (await net.client.get("/v1/events", params={"limit": 1000},
+                                     headers=net.headers[ADMIN])).json()["events"]
+        views = sorted((e["actor"]["role"], e["actor"]["site_id"] or "", e["data"]["purpose"])
+                       for e in feed if e["type"] == "DonorIdentityViewed")
+        wanted = sorted((k.role, k.site or "", purpose) for k in KEYS
+                        if _reads_identities(net, k)
+                        for purpose in ("matrix", "subject access request (GDPR Art. 15)"))
+        if views != wanted:
+            found.append(("DonorIdentityViewed", "-", f"{views} != {wanted}"))
+        assert_only_known_holes(found, "reads")

@@ -49,7 +49,8 @@ ACCOUNT_ROUTES = {("POST", "/v1/users"), ("PUT", "/v1/users/{user_id}"),
 
 SENT_TO = {("POST", "/v1/events"), ("POST", "/v1/events/batch"), ("POST", "/v1/lookbacks"),
            ("POST", "/v1/admin/keys"), ("DELETE", "/v1/admin/keys/{key_id}"),
-           *ACCOUNT_ROUTES, ("POST", "/v1/session"), ("DELETE", "/v1/session")}
+           *ACCOUNT_ROUTES, ("POST", "/v1/session"), ("DELETE", "/v1/session"),
+           ("POST", "/v1/donors")}
 """The routes this test sends to: every write route of the OpenAPI document."""
 
 
@@ -68,6 +69,7 @@ async def test_writes_follow_the_relation_model(services: Any) -> None:
         found += await _key_routes(net)
         found += await _account_routes(net)
         found += await _machines_cannot_sign(net)
+        found += await _donor_registrations(net)
         assert_only_known_holes(found, "writes")
 
 
@@ -317,6 +319,27 @@ async def _machines_cannot_sign(net: Network) -> list[Mismatch]:
                 found.append(("POST /v1/events UnitReleased (machine)", key.name,
                               f"{response.status_code} {got}, not 403 {want}"))
     assert await _head(net) == head, "a machine's release wrote"
+
+
+async def _donor_registrations(net: Network) -> list[Mismatch]:
+    """A person is registered through the vault by the keys that record ``DonorRegistered``
+    (the model's role matrix, any site: donors are a national register); a second
+    registration of the same person is answered with the same pseudonym."""
+    found: list[Mismatch] = []
+    for i, key in enumerate(KEYS):
+        allowed = not refusals(net.model, key, "DonorRegistered", {"donor_id": "DNR-x"})
+        person = {"national_id": f"FICT-MX-{i:04d}", "name": f"Matrix Person {i}",
+                  "birth_date": "1980-01-01", "sex": "F"}
+        answers = [await net.client.post("/v1/donors", json=person, headers=net.headers[key])
+                   for _ in range(2)]
+        want = [201, 200] if allowed else [403, 403]
+        got = [a.status_code for a in answers]
+        if got != want:
+            found.append(("POST /v1/donors", key.name, f"{got}, not {want}"))
+        elif allowed:
+            ids = {a.json()["donor_id"] for a in answers}
+            if len(ids) != 1 or answers[1].json()["existing"] is not True:
+                found.append(("POST /v1/donors", key.name, "a second pseudonym"))
     return found
 
 

@@ -55,6 +55,7 @@ BUSY = Rates(
     receipt_out_of_range_share=0.03,
     irradiated_share=0.15,
     pathogen_reduced_share=0.3,
+    erasure_share=0.03,
 )
 SMALL = SimConfig(network=NetworkConfig(banks=1, rates=BUSY), donations=260, days=100,
                   seed=12, end=END)

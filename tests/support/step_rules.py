@@ -47,6 +47,7 @@ RECORDED_BY: Mapping[str, tuple[str, ...]] = {
     "PatientRequirementRecorded": ("hospital",), "TransfusionStarted": ("hospital",),
     "AccountCreated": (), "AccountChanged": (), "AccountDisabled": (), "AccountLocked": (),
     "AccountPasswordReset": (), "AccountTotpEnrolled": (),
+    "DonorIdentityViewed": _DONOR_CARE, "DonorIdentityShredded": (),
 }
 """The published role matrix (README, ``/docs``): who records each type; admin records all."""
 
@@ -153,6 +154,14 @@ def _reaction(r: Relations, key: Key, d: Mapping[str, Any]) -> set[str]:
     return set() if r.units[d["unit_id"]].custodian == key.site else {"custody"}
 
 
+def _identity_read(r: Relations, key: Key, d: Mapping[str, Any]) -> set[str]:
+    """An identity is read at a blood bank (issue 19), for the key's own site."""
+    reasons = _own_site_fields(key, d, ("site_id",))
+    if r.kind(d.get("site_id") or key.site) != "blood_bank":
+        reasons.add("site-kind")
+    return reasons
+
+
 def _free(r: Relations, key: Key, d: Mapping[str, Any]) -> set[str]:
     """Donors are a national register: any key of a donor-care role. So is the patient's
     transfusion record (RULES §7): any hospital treating the patient records a fact about
@@ -170,4 +179,5 @@ _JUDGES = {
     "LookbackAcknowledged": _acknowledge, "LookbackRecipientNotified": _notify,
     "LookbackClosed": _lookback_close, "PatientGroupDetermined": _free,
     "PatientAntibodyRecorded": _free, "PatientRequirementRecorded": _free,
+    "DonorIdentityViewed": _identity_read,
 }

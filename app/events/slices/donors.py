@@ -10,8 +10,9 @@ one for an infectious marker ends only after a confirmatory negative on that mar
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import Field, StrictBool
+from pydantic import Field, StrictBool, StringConstraints
 
 from app.errors import (
     AlreadyExists,
@@ -21,6 +22,7 @@ from app.errors import (
     DonorNotDeferred,
     DonorNotFound,
     DonorOutOfScope,
+    IdentityAccessDenied,
 )
 from app.events.authz import ADMIN
 from app.events.catalogue_parts import Sex
@@ -47,6 +49,11 @@ from app.events.state import (
 from app.log.record import parse_time
 
 DONOR_CARE = roles("collector", "processing")
+IDENTITY_READERS = roles("collector", "processing")
+"""Who may read an identity from the vault (and admins): only at a blood bank."""
+IDENTITY_SITE_KINDS = ("blood_bank",)
+
+Commitment = Annotated[str, StringConstraints(pattern=r"^sha256:[0-9a-f]{64}$")]
 
 
 class DonorRegistered(EventData):
@@ -57,6 +64,27 @@ class DonorRegistered(EventData):
     rhd: RhdType | None = None
     sex: Sex | None = None
     birth_year: int | None = Field(default=None, ge=1900, le=2100)
+    identity_commitment: Commitment | None = Field(default=None, description=(
+        "A salted SHA-256 commitment to the identity the vault holds (issue 19). Optional "
+        "in the schema, so records from before the vault still decode; a registration "
+        "through POST /v1/donors always carries it."))
+
+
+class DonorIdentityViewed(EventData):
+    """Someone read the donor's identity from the vault, and why: an auditor sees who looked
+    at whom. ``site_id`` is the reading key's blood bank (absent for an admin)."""
+
+    donor_id: Pseudonym
+    purpose: Text
+    site_id: Ident | None = None
+
+
+class DonorIdentityShredded(EventData):
+    """The donor's data key was destroyed (crypto-shredding): the identity can never be read
+    again. The donor's history stays in the log under the pseudonym."""
+
+    donor_id: Pseudonym
+    reason: Text
 
 
 class DonorScreened(EventData):
@@ -122,6 +150,26 @@ def donor_registered(d: Decision, data: DonorRegistered) -> None:
     if get_donor(d.world, data.donor_id) is not None:
         raise AlreadyExists(f"donor {data.donor_id} is already registered",
                             field="data.donor_id")
+    d.emit(data, f"donor:{data.donor_id}", {("donor", data.donor_id)})
+
+
+def donor_identity_viewed(d: Decision, data: DonorIdentityViewed) -> None:
+    """A read of a registered donor's identity, by an admin or at a blood bank."""
+    registered_donor(d, data.donor_id)
+    if d.cmd.actor.role != ADMIN:
+        if data.site_id is None:
+            raise IdentityAccessDenied("an identity is read at a blood bank: name its site",
+                                       field="data.site_id")
+        d.site(data.site_id, "data.site_id", IDENTITY_SITE_KINDS)
+    elif data.site_id is not None:
+        d.site(data.site_id, "data.site_id")
+    sites = {("site", data.site_id)} if data.site_id is not None else set()
+    d.emit(data, f"donor:{data.donor_id}", {("donor", data.donor_id)} | sites)
+
+
+def donor_identity_shredded(d: Decision, data: DonorIdentityShredded) -> None:
+    """The erasure of a registered donor's identity (admins only)."""
+    registered_donor(d, data.donor_id)
     d.emit(data, f"donor:{data.donor_id}", {("donor", data.donor_id)})
 
 
@@ -250,7 +298,9 @@ def _reinstated(world: World, e: Event, data: DonorReinstated) -> Changes:
     return {("donor", donor.donor_id): updated(donor, {"deferrals": ended})}
 
 
-def _unchanged_donor(world: World, e: Event, data: PostDonationInformationReceived) -> Changes:
+def _unchanged_donor(world: World, e: Event,
+                     data: PostDonationInformationReceived | DonorIdentityViewed
+                     | DonorIdentityShredded) -> Changes:
     return {}
 
 
@@ -280,4 +330,10 @@ TYPES = (
               DONOR_CARE, _reads_donor_lineage,
               {"donor_id": "DNR-7QX2K9", "information": "fever three days after donating",
                "since": "2026-11-01"}),
+    EventType(DonorIdentityViewed, _unchanged_donor, donor_identity_viewed, IDENTITY_READERS,
+              _reads_donor, {"donor_id": "DNR-7QX2K9", "purpose": "recall for donation",
+                             "site_id": "BB-DAM-01"}),
+    EventType(DonorIdentityShredded, _unchanged_donor, donor_identity_shredded, roles(),
+              _reads_donor, {"donor_id": "DNR-7QX2K9",
+                             "reason": "erasure requested by the donor (GDPR Art. 17)"}),
 )
