@@ -127,7 +127,7 @@ class Vault:
                       event_id: UUID, **envelope: object) -> AppendResult:
         raw = {"type": type_, "data": data, "event_id": str(event_id)} | {
             k: v for k, v in envelope.items() if v is not None}
-        cmd, content = command_from_json(raw, actor, datetime.now(UTC))
+        cmd, content, _ = command_from_json(raw, actor, datetime.now(UTC))
         return await self._writer.append(cmd, content)
 
     async def register(self, actor: Actor, person: Identity, *,
