@@ -144,9 +144,9 @@ def verify(
 
 def main() -> None:
     """Run ``bloodtrace`` with every command of this package."""
-    from app.cli import projections, sim, verifiable
+    from app.cli import ha, projections, sim, verifiable
 
     logging.basicConfig(level=logging.WARNING)
-    for module in (verifiable, projections, sim):
+    for module in (verifiable, projections, sim, ha):
         module.register(app)
     app(prog_name="bloodtrace")
