@@ -30,6 +30,8 @@ class Services:
     pool: asyncpg.Pool
     writer: Writer
     extras: dict[str, Any] = field(default_factory=dict)
+    read_pool: asyncpg.Pool | None = None
+    """On ``read_database_url`` (a replica), for reads that need not see their own writes."""
 
 
 def resolve_admin_url(settings: Settings) -> str:
@@ -101,6 +103,7 @@ async def open_services(
         init=_init_connection,
     )
     assert pool is not None
+    read_pool = await _open_read_pool(settings) if settings.read_database_url else None
     writer = Writer(
         pool,
         domain if domain is not None else default_domain(),
@@ -114,10 +117,28 @@ async def open_services(
         if checkpoints else None
     )
     try:
-        yield Services(settings, admin_url, app_url, pool, writer)
+        yield Services(settings, admin_url, app_url, pool, writer, read_pool=read_pool)
     finally:
         await writer.stop()
         stop.set()
         if checkpointer is not None:
             await checkpointer
+        if read_pool is not None:
+            await read_pool.close()
         await pool.close()
+
+
+async def _open_read_pool(settings: Settings) -> asyncpg.Pool:
+    """The replica's pool, as the INSERT/SELECT role like the primary's. Opened lazily
+    (``min_size=0``), so a replica that is down does not stop the start."""
+    assert settings.read_database_url is not None
+    pool = await asyncpg.create_pool(
+        with_user(settings.read_database_url, settings.app_role),
+        min_size=0,
+        max_size=settings.pool_max_size,
+        command_timeout=settings.command_timeout_s,
+        timeout=settings.connect_timeout_s,
+        init=_init_connection,
+    )
+    assert pool is not None
+    return pool

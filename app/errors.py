@@ -719,3 +719,15 @@ class UnitReturnedLate(RuleViolation):
 class CrossmatchAlreadyRecorded(RuleViolation):
     rule = "crossmatch-already-recorded"
     title = "The follow-up crossmatch of this emergency issue is already recorded"
+
+
+# --- high availability (issue 18) ---
+
+
+class OutcomeUnknown(Unavailable):
+    """The database went away while a command's commit was under way: it may or may not be
+    recorded. Retrying with the same ``event_id`` is safe (it lands once, or answers with
+    the first result); the problem carries ``outcome: unknown``."""
+
+    rule = "outcome-unknown"
+    title = "The database went away while recording this; retry with the same event_id"

@@ -30,12 +30,15 @@ def up_command(
     asynchronous: Annotated[bool, typer.Option(
         "--async", help="Asynchronous replication (for comparison; loses acknowledged "
                         "commits on failover).")] = False,
+    strict: Annotated[bool, typer.Option(
+        help="With no standby, commits wait (synchronous_mode_strict); --no-strict lets the "
+             "primary go on alone.")] = True,
 ) -> None:
     """Start etcd and two PostgreSQL nodes under Patroni; print the multi-host DSN."""
     from app.ha.cluster import ClusterError, status, up
 
     try:
-        cluster = up(directory, synchronous=not asynchronous)
+        cluster = up(directory, synchronous=not asynchronous, strict=strict)
     except ClusterError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from None

