@@ -156,7 +156,12 @@ def _run_as() -> tuple[int, int] | None:
         return None
     import pwd
 
-    _embedded().utils.ensure_user_exists(PG_USER)
+    utils = _embedded().utils
+    utils.ensure_user_exists(PG_USER)
+    # As the embedded server does: that user must reach the binaries (and, here, the
+    # packages Patroni imports), wherever this environment lives.
+    utils.ensure_prefix_permissions(pg_bin_dir())
+    utils.ensure_prefix_permissions(Path(sysconfig.get_paths()["purelib"]))
     entry = pwd.getpwnam(PG_USER)
     return entry.pw_uid, entry.pw_gid
 

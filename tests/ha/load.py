@@ -12,6 +12,7 @@ import asyncio
 import itertools
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,8 @@ class Load:
     acks: list[Ack] = field(default_factory=list)
     unknown: set[str] = field(default_factory=set)
     unavailable: int = 0
+    rules: Counter[str] = field(default_factory=Counter)
+    """The 503 answers by rule (``outcome-unknown``: the writer lost the commit itself)."""
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     _seq: itertools.count[int] = field(default_factory=itertools.count)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -93,6 +96,7 @@ class Load:
             assert response.headers.get("retry-after")
             problem = response.json()
             self.unavailable += 1
+            self.rules[problem["rule"]] += 1
             if problem.get("outcome") == "unknown":
                 assert problem.get("event_id") == event_id
                 self.unknown.add(event_id)
