@@ -1,5 +1,6 @@
-"""Reads on the replica (``BLOODTRACE_READ_DATABASE_URL``): a consumer follows the feed
-from the standby while writers append on the primary, and sees exactly 1..N. The replica's
+"""Reads on the replica (``BLOODTRACE_READ_DATABASE_URL``): consumers follow the feed (its
+pages, and its SSE stream) from the standby while writers append on the primary, and see
+exactly 1..N. The replica's
 lag shows in /readyz and /metrics.
 
 Also measured here, on the same cluster in the same run: the append rate with synchronous
@@ -12,10 +13,13 @@ import asyncio
 import time
 
 import asyncpg
+import httpx
+import orjson
 
 from app.config import Settings
 from app.ha import cluster as ha
 from app.ha.cluster import Cluster
+from tests.e2e.api_world import app_over, served
 from tests.ha.load import Load
 from tests.ha.test_failover import loaded
 
@@ -59,15 +63,24 @@ async def test_a_consumer_on_the_replica_sees_exactly_1_to_n(ha_cluster, ha_db, 
                 await asyncio.sleep(0 if positions else 0.02)
 
         consumer = asyncio.create_task(follow(None))
-        await load.wait_for(1500, timeout_s=120)
-        ready = await http.get("/readyz")
-        metrics = await http.get("/metrics", headers=auditor)
-        await load.finish()
-        await consumer
-        total = len({a.event_id for a in load.acks})
-        await asyncio.wait_for(follow(total), 30)
+        streamed: list[int] = []
+        wanted: list[int] = []  # the total, once the writers have stopped
+        async with served(app_over(services)) as base, httpx.AsyncClient(base_url=base) as sse:
+            stream = asyncio.create_task(_stream(sse, auditor, streamed, wanted))
+            await load.wait_for(1500, timeout_s=120)
+            ready = await http.get("/readyz")
+            metrics = await http.get("/metrics", headers=auditor)
+            await load.finish()
+            await consumer
+            total = len({a.event_id for a in load.acks})
+            wanted.append(total)
+            await asyncio.wait_for(follow(total), 30)
+            await asyncio.wait_for(stream, 30)
         assert seen == list(range(1, total + 1))
-        print(f"\nreplica consumer followed {total} events in order, none skipped or repeated")
+        assert streamed == list(range(1, total + 1))
+        print(f"\nreplica consumers (feed pages and SSE) followed {total} events in order, "
+              "none skipped or repeated")
+
 
         assert ready.status_code == 200, ready.text
         lag = ready.json()["replica"]
@@ -76,6 +89,20 @@ async def test_a_consumer_on_the_replica_sees_exactly_1_to_n(ha_cluster, ha_db, 
         text = metrics.text
         assert "bloodtrace_replica_up 1.0" in text
         assert "bloodtrace_replica_lag_events" in text and "bloodtrace_replica_lag_bytes" in text
+
+
+async def _stream(http: httpx.AsyncClient, headers: dict[str, str], into: list[int],
+                  wanted: list[int]) -> None:
+    """Follow ``/v1/events/stream`` (served from the replica) until it has delivered the
+    total that ``wanted`` is given once the writers stop."""
+    async with http.stream("GET", "/v1/events/stream", headers=headers,
+                           timeout=60) as response:
+        assert response.status_code == 200, await response.aread()
+        async for line in response.aiter_lines():
+            if line.startswith("data:"):
+                into.append(orjson.loads(line[5:].strip())["position"])
+            if wanted and len(into) >= wanted[0]:
+                return
 
 
 async def _synchronous_names(cluster: Cluster) -> str:
