@@ -36,6 +36,8 @@ class Services:
     extras: dict[str, Any] = field(default_factory=dict)
     vault: Vault | None = None
     """The donor identity vault (None only when opened with ``vault=False``)."""
+    read_pool: asyncpg.Pool | None = None
+    """On ``read_database_url`` (a replica), for reads that need not see their own writes."""
 
 
 def resolve_admin_url(settings: Settings) -> str:
@@ -119,6 +121,7 @@ async def open_services(
         init=_init_connection,
     )
     assert pool is not None
+    read_pool = await _open_read_pool(settings) if settings.read_database_url else None
     writer = Writer(
         pool,
         domain if domain is not None else default_domain(),
@@ -142,7 +145,8 @@ async def open_services(
             opened = _open_vault(pool, writer, secrets)
             # A wrong master key or pepper stops the start here, never an empty vault.
             await opened.check_keys()
-        yield Services(settings, admin_url, app_url, pool, writer, vault=opened)
+        yield Services(settings, admin_url, app_url, pool, writer, vault=opened,
+                       read_pool=read_pool)
     finally:
         await writer.stop()
         stop.set()
@@ -150,4 +154,22 @@ async def open_services(
             await checkpointer
         if pusher is not None:
             await pusher
+        if read_pool is not None:
+            await read_pool.close()
         await pool.close()
+
+
+async def _open_read_pool(settings: Settings) -> asyncpg.Pool:
+    """The replica's pool, as the INSERT/SELECT role like the primary's. Opened lazily
+    (``min_size=0``), so a replica that is down does not stop the start."""
+    assert settings.read_database_url is not None
+    pool = await asyncpg.create_pool(
+        with_user(settings.read_database_url, settings.app_role),
+        min_size=0,
+        max_size=settings.pool_max_size,
+        command_timeout=settings.command_timeout_s,
+        timeout=settings.connect_timeout_s,
+        init=_init_connection,
+    )
+    assert pool is not None
+    return pool

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
         "database_url with the user replaced by `app_role`.",
     )
     app_role: str = "bloodtrace_app"
+    read_database_url: str | None = Field(
+        default=None,
+        description="A replica (or a multi-host DSN with target_session_attrs=prefer-standby) "
+        "that serves the feed, the SSE stream, the read models, the proofs and the export, "
+        "connected as `app_role`. None: everything reads the primary.")
     host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("HOST", "BLOODTRACE_HOST"))
     port: int = Field(default=8000, validation_alias=AliasChoices("PORT", "BLOODTRACE_PORT"))
     data_dir: Path = Path(".data")

@@ -824,3 +824,15 @@ class DonorIdentityShredded(DomainError):
 class IdentityAccessDenied(Forbidden):
     rule = "identity-access-denied"
     title = "Only collector and processing keys of a blood bank, and admins, read identities"
+
+
+# --- high availability (issue 18) ---
+
+
+class OutcomeUnknown(Unavailable):
+    """The database went away while a command's commit was under way: it may or may not be
+    recorded. Retrying with the same ``event_id`` is safe (it lands once, or answers with
+    the first result); the problem carries ``outcome: unknown``."""
+
+    rule = "outcome-unknown"
+    title = "The database went away while recording this; retry with the same event_id"

@@ -49,6 +49,11 @@ async def get_pool(services: ServicesDep) -> asyncpg.Pool:
     return services.pool
 
 
+async def get_read_pool(services: ServicesDep) -> asyncpg.Pool:
+    """The replica's pool when ``read_database_url`` is set, else the primary's."""
+    return services.read_pool or services.pool
+
+
 async def get_settings(services: ServicesDep) -> Settings:
     return services.settings
 
@@ -70,6 +75,7 @@ def get_catalogue() -> Catalogue:
 
 
 PoolDep = Annotated[asyncpg.Pool, Depends(get_pool)]
+ReadPoolDep = Annotated[asyncpg.Pool, Depends(get_read_pool)]
 CatalogueDep = Annotated[Catalogue, Depends(get_catalogue)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 WriterDep = Annotated[Writer, Depends(get_writer)]
@@ -106,6 +112,16 @@ async def session_actor(request: Request, services: Services, token: str) -> Act
             f"a writing request made with the session cookie sends {CSRF_HEADER}: the "
             "csrf_token given at sign-in", field=CSRF_HEADER)
     return actor
+
+
+async def get_read_con(pool: ReadPoolDep) -> AsyncIterator[Conn]:
+    """``get_con`` on the read pool (a replica when one is configured): for reads that need
+    not see the caller's own latest write."""
+    async with connection(pool) as con:
+        yield con
+
+
+ReadConDep = Annotated[Conn, Depends(get_read_con, scope="function")]
 
 
 async def get_actor(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 SIZE_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000)
@@ -42,6 +42,19 @@ class Metrics:
             "bloodtrace_http_request_duration_seconds", "HTTP request latency",
             ["method", "route", "status"], buckets=LATENCY_BUCKETS, registry=r)
         self._latency_children: dict[tuple[str, str, int], Any] = {}
+        self.replica_lag_events = Gauge(
+            "bloodtrace_replica_lag_events", "Log positions the read replica is behind",
+            registry=r)
+        self.replica_lag_bytes = Gauge(
+            "bloodtrace_replica_lag_bytes", "WAL bytes the read replica has yet to replay",
+            registry=r)
+        self.replica_lag_seconds = Gauge(
+            "bloodtrace_replica_lag_seconds",
+            "Age of the last transaction the replica replayed, while it has WAL to replay",
+            registry=r)
+        self.replica_up = Gauge(
+            "bloodtrace_replica_up", "1 when the read replica answered the last scrape",
+            registry=r)
 
     def observe_batch(self, commands: int, events: int, lock_wait_seconds: float) -> None:
         """The writer's ``observer`` callback: one call per committed transaction."""
@@ -57,6 +70,16 @@ class Metrics:
             child = self.latency.labels(method=method, route=route, status=str(status))
             self._latency_children[key] = child
         child.observe(seconds)
+
+    def observe_replica(self, events: int, lag_bytes: int, seconds: float) -> None:
+        """The read replica's lag, measured at scrape time."""
+        self.replica_up.set(1)
+        self.replica_lag_events.set(events)
+        self.replica_lag_bytes.set(lag_bytes)
+        self.replica_lag_seconds.set(seconds)
+
+    def replica_down(self) -> None:
+        self.replica_up.set(0)
 
     def refused(self, rule: str, status: int) -> None:
         self.refusals.labels(rule=rule, status=str(status)).inc()

@@ -26,6 +26,7 @@ from app.errors import (
     LabNotServing,
     LookbackOutOfScope,
     NotCustodian,
+    OutcomeUnknown,
     RoleNotAllowed,
     SiteScopeViolation,
     Unavailable,
@@ -102,6 +103,11 @@ def outcome_unknown(event_id: object, err: DomainError) -> DomainError:
     result when it did commit)."""
     if err.category is not Category.UNAVAILABLE:
         return err
+    if isinstance(err, OutcomeUnknown):  # the writer lost the database while committing
+        known = OutcomeUnknown(f"{err.detail} ({event_id})", outcome="unknown",
+                               event_id=str(event_id))
+        known.__cause__ = err.__cause__
+        return known
     unknown = Unavailable(f"outcome unknown: retry with the same event_id ({event_id})",
                           outcome="unknown", event_id=str(event_id))
     unknown.__cause__ = err.__cause__

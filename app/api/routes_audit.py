@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
 from app.api import access
-from app.api.deps import ActorDep, CatalogueDep, ConDep
+from app.api.deps import ActorDep, CatalogueDep, ReadConDep
 from app.api.params import (
     IDENT,
     CodeQuery,
@@ -59,7 +59,7 @@ class Discards(Row):
 @router.get("/v1/audit/events", response_model=AuditPage, responses=LIST_PROBLEMS)
 async def search_events(
     actor: ActorDep,
-    con: ConDep,
+    con: ReadConDep,
     key: Annotated[str | None, Query(
         alias="actor", pattern=IDENT, description="an API key id")] = None,
     site: IdentQuery = None,
@@ -83,7 +83,7 @@ async def search_events(
 @router.get("/v1/audit/custody-gaps", response_model=Listing, responses=LIST_PROBLEMS)
 async def custody_gaps(
     actor: ActorDep,
-    con: ConDep,
+    con: ReadConDep,
     older_than_hours: Annotated[int, Query(ge=0, le=24 * 365)] = 24,
     limit: Limit = 1000,
 ) -> Response:
@@ -94,7 +94,7 @@ async def custody_gaps(
 
 
 @router.get("/v1/audit/unfated", response_model=Listing, responses=LIST_PROBLEMS)
-async def unfated(actor: ActorDep, con: ConDep, limit: Limit = 1000) -> Response:
+async def unfated(actor: ActorDep, con: ReadConDep, limit: Limit = 1000) -> Response:
     """Units past expiry with no final fate (every unit must end transfused, discarded or
     fractionated), soonest expired first."""
     access.require_national(actor, "the unfated-units report")
@@ -104,7 +104,7 @@ async def unfated(actor: ActorDep, con: ConDep, limit: Limit = 1000) -> Response
 @router.get("/v1/audit/discards", response_model=Discards, responses=LIST_PROBLEMS)
 async def discards(
     actor: ActorDep,
-    con: ConDep,
+    con: ReadConDep,
     from_: FromQuery = None,
     to: ToQuery = None,
     site: IdentQuery = None,
@@ -120,7 +120,7 @@ async def discards(
 
 @router.get("/v1/audit/late-entries", response_model=Listing, responses=LIST_PROBLEMS)
 async def late_entries(
-    actor: ActorDep, con: ConDep, from_: FromQuery = None, to: ToQuery = None,
+    actor: ActorDep, con: ReadConDep, from_: FromQuery = None, to: ToQuery = None,
     limit: Limit = 1000,
 ) -> Response:
     """Steps recorded more than the late-entry bound (72 h by default) after they happened,
@@ -132,7 +132,7 @@ async def late_entries(
 
 
 @router.get("/v1/audit/lookbacks-overdue", response_model=Listing, responses=LIST_PROBLEMS)
-async def lookbacks_overdue(actor: ActorDep, con: ConDep, limit: Limit = 1000) -> Response:
+async def lookbacks_overdue(actor: ActorDep, con: ReadConDep, limit: Limit = 1000) -> Response:
     """Open lookbacks past their deadline, most overdue first, each with its open items:
     units no holder has acknowledged and recipients not yet notified."""
     access.require_national(actor, "the overdue-lookback report")
@@ -196,7 +196,7 @@ class Overrides(BaseModel):
 @router.get("/v1/audit/haemovigilance", response_model=Haemovigilance,
             responses=LIST_PROBLEMS)
 async def haemovigilance(
-    actor: ActorDep, con: ConDep, catalogue: CatalogueDep, from_: FromQuery = None,
+    actor: ActorDep, con: ReadConDep, catalogue: CatalogueDep, from_: FromQuery = None,
     to: ToQuery = None,
 ) -> Response:
     """Reactions reported in ``[from, to)`` counted by type, severity and imputability (all,
@@ -210,7 +210,7 @@ async def haemovigilance(
 
 
 @router.get("/v1/audit/emergency", response_model=EmergencyIssues, responses=LIST_PROBLEMS)
-async def emergency(actor: ActorDep, con: ConDep, catalogue: CatalogueDep) -> Response:
+async def emergency(actor: ActorDep, con: ReadConDep, catalogue: CatalogueDep) -> Response:
     """Emergency (uncrossmatched) issues with no crossmatch recorded within the window after
     the issue (``overdue``), and those whose follow-up crossmatch was incompatible, oldest
     first. A site key sees its own site's issues."""
@@ -222,7 +222,7 @@ async def emergency(actor: ActorDep, con: ConDep, catalogue: CatalogueDep) -> Re
 
 
 @router.get("/v1/audit/overrides", response_model=Overrides, responses=LIST_PROBLEMS)
-async def overrides(actor: ActorDep, con: ConDep) -> Response:
+async def overrides(actor: ActorDep, con: ReadConDep) -> Response:
     """RhD-positive platelets issued with anti-D prophylaxis or an override reason
     (``rhd_platelets``), and transfusions completed after the 4-hour limit with their reason
     (``late_completion``), by time. A site key sees its own site's."""

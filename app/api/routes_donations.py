@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from app.api import access
-from app.api.deps import ActorDep, ConDep
+from app.api.deps import ActorDep, ReadConDep
 from app.api.params import DinPath, PatientPath
 from app.api.redact import hide_patients
 from app.api.responses import READ_PROBLEMS, FastJSON, Row
@@ -39,7 +39,7 @@ class PatientUnits(BaseModel):
 async def read_donation(
     din: DinPath,
     actor: ActorDep,
-    con: ConDep,
+    con: ReadConDep,
 ) -> Response:
     """The donation and its components, with the donation's test results. A site key sees
     the components it may read (all of them for the collecting site and the testing lab)."""
@@ -61,7 +61,7 @@ async def read_donation(
 async def read_patient_units(
     patient_id: PatientPath,
     actor: ActorDep,
-    con: ConDep,
+    con: ReadConDep,
 ) -> Response:
     """Reverse provenance: every unit reserved for, issued to or transfused into the
     (pseudonymous) patient, with each action. Hospital keys see their own site's actions."""

@@ -14,9 +14,9 @@ from app.api.access import reads_everything
 from app.api.body import EventIn, command_from_json, read_json
 from app.api.deps import (
     ActorDep,
-    ConDep,
     MetricsDep,
     PoolDep,
+    ReadConDep,
     RecorderDep,
     ServicesDep,
     SettingsDep,
@@ -198,7 +198,7 @@ async def feed_page(con: Conn, actor: Actor, after: int, limit: int) -> list[dic
 @router.get("/v1/events", response_model=FeedPage, responses=LIST_PROBLEMS)
 async def read_feed(
     actor: ActorDep,
-    con: ConDep,
+    con: ReadConDep,
     after: Annotated[int, Query(ge=0, le=2**62, description="last position already seen")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:

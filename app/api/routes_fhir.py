@@ -17,7 +17,7 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from app.api import access
-from app.api.deps import ActorDep, CatalogueDep, ConDep, SettingsDep
+from app.api.deps import ActorDep, CatalogueDep, ReadConDep, SettingsDep
 from app.api.params import DIN, UNIT_ID, UnitIdPath
 from app.api.redact import feed_view, hide_patients
 from app.api.responses import LIST_PROBLEMS, READ_PROBLEMS
@@ -73,7 +73,7 @@ async def _product(con: Conn, unit_id: str, catalogue: Catalogue) -> dict[str, A
             responses=_doc("A BiologicallyDerivedProduct") | READ_PROBLEMS)
 async def read_product(
     unit_id: UnitIdPath,
-    actor: ActorDep, con: ConDep, catalogue: CatalogueDep,
+    actor: ActorDep, con: ReadConDep, catalogue: CatalogueDep,
 ) -> Response:
     """One unit as a FHIR R5 ``BiologicallyDerivedProduct``: ISBT product code, DIN as
     ``biologicalSourceEvent``, division, parents, status, expiry, collection and storage
@@ -89,7 +89,7 @@ async def read_product(
 @router.get("/BiologicallyDerivedProduct",
             responses=_doc("A searchset Bundle of BiologicallyDerivedProduct") | LIST_PROBLEMS)
 async def search_products(
-    request: Request, actor: ActorDep, con: ConDep, catalogue: CatalogueDep,
+    request: Request, actor: ActorDep, con: ReadConDep, catalogue: CatalogueDep,
     settings: SettingsDep,
     source_event: Annotated[str, Query(
         alias="biological-source-event", pattern=DIN,
@@ -108,7 +108,7 @@ async def search_products(
 @router.get("/Provenance",
             responses=_doc("A searchset Bundle of Provenance") | LIST_PROBLEMS)
 async def search_provenance(
-    request: Request, actor: ActorDep, con: ConDep, settings: SettingsDep,
+    request: Request, actor: ActorDep, con: ReadConDep, settings: SettingsDep,
     target: Annotated[str, Query(
         pattern="^BiologicallyDerivedProduct/" + UNIT_ID[1:],
         description="BiologicallyDerivedProduct/{unit_id}",
@@ -151,7 +151,7 @@ async def _adverse_events(con: Conn, actor: Any, reactions: list[dict[str, Any]]
 
 @router.get("/AdverseEvent/{event_id}", responses=_doc("An AdverseEvent") | READ_PROBLEMS)
 async def read_adverse_event(
-    event_id: ReactionIdPath, actor: ActorDep, con: ConDep, catalogue: CatalogueDep,
+    event_id: ReactionIdPath, actor: ActorDep, con: ReadConDep, catalogue: CatalogueDep,
 ) -> Response:
     """A reported transfusion reaction as a FHIR R5 ``AdverseEvent``: coded reaction type,
     seriousness from the severity, the unit as suspect entity with the imputability, the
@@ -168,7 +168,7 @@ async def read_adverse_event(
 @router.get("/AdverseEvent",
             responses=_doc("A searchset Bundle of AdverseEvent") | LIST_PROBLEMS)
 async def search_adverse_events(
-    request: Request, actor: ActorDep, con: ConDep, catalogue: CatalogueDep,
+    request: Request, actor: ActorDep, con: ReadConDep, catalogue: CatalogueDep,
     settings: SettingsDep,
     unit_id: Annotated[str, Query(pattern=UNIT_ID, examples=["A999926123456-E0398V00"],
                                   description="the unit the reactions were reported on")],

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from app.api import access
-from app.api.deps import ActorDep, ConDep
+from app.api.deps import ActorDep, ReadConDep
 from app.api.params import (
     AboQuery,
     AttributeQuery,
@@ -56,7 +56,7 @@ def _groups(abo: str | None, rhd: str | None) -> tuple[str | None, str | None]:
 @router.get("/v1/stock", response_model=StockPage, responses=LIST_PROBLEMS)
 async def read_stock(
     actor: ActorDep,
-    con: ConDep,
+    con: ReadConDep,
     site: SiteQuery = None,
     category: CategoryQuery = None,
     abo: AboQuery = None,
@@ -81,7 +81,7 @@ async def read_stock(
 @router.get("/v1/stock/near-expiry", response_model=Alerts, responses=LIST_PROBLEMS)
 async def read_near_expiry(
     actor: ActorDep,
-    con: ConDep,
+    con: ReadConDep,
     hours: Annotated[int, Query(ge=1, le=24 * 30)] = 72,
     site: SiteQuery = None,
 ) -> Response:
@@ -94,7 +94,7 @@ async def read_near_expiry(
 @router.get("/v1/stock/cover", response_model=Cover, responses=LIST_PROBLEMS)
 async def read_cover(
     actor: ActorDep,
-    con: ConDep,
+    con: ReadConDep,
     site: SiteQuery = None,
     category: CategoryQuery = None,
     abo: AboQuery = None,

@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from app.api.deps import ActorDep, PoolDep, connection
+from app.api.deps import ActorDep, ReadPoolDep, connection
 from app.api.log_watch import LogWatcher
 from app.api.responses import LIST_PROBLEMS, FeedEntry
 from app.api.routes_events import feed_page
@@ -131,7 +131,7 @@ def _cursor(after: int, last_event_id: str | None) -> int:
 async def stream_feed(
     request: Request,
     actor: ActorDep,
-    pool: PoolDep,
+    pool: ReadPoolDep,
     after: Annotated[int, Query(ge=0, le=2**62, description="last position already seen")] = 0,
     last_event_id: Annotated[str | None, Header(
         description="the last position received; wins over `after` on reconnection",

@@ -7,7 +7,7 @@ from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from app.api import access
-from app.api.deps import ActorDep, ConDep, SettingsDep
+from app.api.deps import ActorDep, ReadConDep, SettingsDep
 from app.api.params import UnitIdPath
 from app.api.proofs import attach_inclusion_proofs
 from app.api.redact import feed_view, hide_patients
@@ -65,7 +65,7 @@ async def _readable_unit(con: Conn, actor: Actor, raw_id: str) -> str:
 
 
 @router.get("/v1/units/{unit_id}", response_model=Unit, responses=READ_PROBLEMS)
-async def read_unit(unit_id: UnitIdPath, actor: ActorDep, con: ConDep) -> Response:
+async def read_unit(unit_id: UnitIdPath, actor: ActorDep, con: ReadConDep) -> Response:
     """Current state: status, custodian and location, ABO/RhD, expiry, the donation's test
     results, parents and children."""
     canonical = await _readable_unit(con, actor, unit_id)
@@ -75,7 +75,7 @@ async def read_unit(unit_id: UnitIdPath, actor: ActorDep, con: ConDep) -> Respon
 
 
 @router.get("/v1/units/{unit_id}/history", response_model=UnitHistory, responses=READ_PROBLEMS)
-async def read_history(unit_id: UnitIdPath, actor: ActorDep, con: ConDep) -> Response:
+async def read_history(unit_id: UnitIdPath, actor: ActorDep, con: ReadConDep) -> Response:
     """Every event of the unit, in log order, with its position, leaf and chain hashes (a
     unit's life is a few dozen events, so this list is not paged)."""
     canonical = await _readable_unit(con, actor, unit_id)
@@ -87,7 +87,7 @@ async def read_history(unit_id: UnitIdPath, actor: ActorDep, con: ConDep) -> Res
     "/v1/units/{unit_id}/provenance", response_model=Provenance, responses=READ_PROBLEMS
 )
 async def read_provenance(
-    unit_id: UnitIdPath, actor: ActorDep, con: ConDep, settings: SettingsDep
+    unit_id: UnitIdPath, actor: ActorDep, con: ReadConDep, settings: SettingsDep
 ) -> Response:
     """Lineage, custody chain, donor pseudonyms, recipient or fate, and for every event of
     the unit an RFC 9162 inclusion proof: in the latest signed checkpoint's tree when it

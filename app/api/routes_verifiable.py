@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
 from app.api.access import reads_everything, require_national, require_unit
-from app.api.deps import ActorDep, ConDep, PoolDep, SettingsDep
+from app.api.deps import ActorDep, ReadConDep, ReadPoolDep, SettingsDep
 from app.api.params import StreamRefPath
 from app.api.redact import feed_view
 from app.api.responses import PROBLEMS, FastJSON
@@ -111,7 +111,7 @@ def _checkpoint(signed: SignedCheckpoint, quorum: int) -> dict[str, Any]:
 
 
 @router.get("/v1/checkpoints/latest", response_model=CheckpointOut, responses=PROBLEMS)
-async def latest(con: ConDep, settings: SettingsDep) -> Response:
+async def latest(con: ReadConDep, settings: SettingsDep) -> Response:
     """The latest signed checkpoint (tree size, Merkle root, chain head) as a C2SP note, and
     how many witnesses cosigned it."""
     return FastJSON(_checkpoint(await _latest(con, settings.log_origin),
@@ -120,7 +120,7 @@ async def latest(con: ConDep, settings: SettingsDep) -> Response:
 
 @router.get("/v1/checkpoints/latest/note", response_class=PlainTextResponse,
             responses=PROBLEMS)
-async def latest_note(con: ConDep, settings: SettingsDep) -> Response:
+async def latest_note(con: ReadConDep, settings: SettingsDep) -> Response:
     """The latest signed checkpoint as bare note text, as C2SP witnesses and tools read it,
     with the witnesses' cosignature lines appended."""
     signed = await _latest(con, settings.log_origin)
@@ -129,7 +129,7 @@ async def latest_note(con: ConDep, settings: SettingsDep) -> Response:
 
 @router.get("/v1/proofs/inclusion", response_model=InclusionOut, responses=PROBLEMS)
 async def inclusion(
-    con: ConDep, settings: SettingsDep, position: Size, tree_size: Size | None = None
+    con: ReadConDep, settings: SettingsDep, position: Size, tree_size: Size | None = None
 ) -> Response:
     """RFC 9162 inclusion proof of record ``position`` in the tree of ``tree_size`` records
     (default: the latest checkpoint's)."""
@@ -142,7 +142,7 @@ async def inclusion(
 
 @router.get("/v1/proofs/consistency", response_model=ConsistencyOut, responses=PROBLEMS)
 async def consistency(
-    con: ConDep, settings: SettingsDep, from_size: Size, to_size: Size | None = None
+    con: ReadConDep, settings: SettingsDep, from_size: Size, to_size: Size | None = None
 ) -> Response:
     """RFC 9162 consistency proof that the tree of ``to_size`` (default: the latest
     checkpoint's) extends the tree of ``from_size``."""
@@ -155,7 +155,7 @@ async def consistency(
 
 @router.get("/v1/proofs/units/{unit_id}", response_model=UnitBundle, responses=PROBLEMS)
 async def unit_bundle(
-    actor: ActorDep, con: ConDep, settings: SettingsDep, unit_id: StreamRefPath,
+    actor: ActorDep, con: ReadConDep, settings: SettingsDep, unit_id: StreamRefPath,
     proof_format: Annotated[Literal["bundle", "tlog-proof"], Query(
         alias="format", description="bundle (JSON), or c2sp.org/tlog-proof@v1 text: one proof "
                                     "per record, its record in the extra line")] = "bundle",
@@ -187,7 +187,7 @@ async def unit_bundle(
 
 
 @router.get("/v1/keys", response_model=KeysOut, responses=PROBLEMS)
-async def keys(con: ConDep, settings: SettingsDep) -> Response:
+async def keys(con: ReadConDep, settings: SettingsDep) -> Response:
     """The manifest of the keys that sign checkpoints, with their validity windows."""
     return FastJSON({"origin": settings.log_origin, "keys": await key_manifest(con)})
 
@@ -198,7 +198,7 @@ async def keys(con: ConDep, settings: SettingsDep) -> Response:
     **PROBLEMS,
 })
 async def export(
-    actor: ActorDep, pool: PoolDep, settings: SettingsDep,
+    actor: ActorDep, pool: ReadPoolDep, settings: SettingsDep,
     from_: Annotated[int, Query(alias="from", ge=1, le=2**62)] = 1,
     to: Size | None = None,
 ) -> Response:

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from app.api.access import require_national
-from app.api.deps import ActorDep, PoolDep, SettingsDep
+from app.api.deps import ActorDep, ReadPoolDep, SettingsDep
 from app.api.responses import PROBLEMS, FastJSON
 from app.log.verify import verify_log
 from app.store.checkpoint_store import latest_checkpoint
@@ -38,7 +38,7 @@ class VerifyOut(BaseModel):
 @router.get("/v1/audit/verify", response_model=VerifyOut, responses=PROBLEMS)
 async def verify(
     actor: ActorDep,
-    pool: PoolDep,
+    pool: ReadPoolDep,
     settings: SettingsDep,
     from_: Annotated[int, Query(alias="from", ge=1, le=2**62)] = 1,
     to: Annotated[int | None, Query(ge=1, le=2**62)] = None,

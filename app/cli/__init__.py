@@ -144,9 +144,9 @@ def verify(
 
 def main() -> None:
     """Run ``bloodtrace`` with every command of this package."""
-    from app.cli import donors, projections, sim, users, verifiable
+    from app.cli import donors, ha, projections, sim, users, verifiable
 
     logging.basicConfig(level=logging.WARNING)
-    for module in (verifiable, projections, sim, users, donors):
+    for module in (verifiable, projections, sim, users, donors, ha):
         module.register(app)
     app(prog_name="bloodtrace")

@@ -12,7 +12,7 @@ from types import TracebackType
 
 import asyncpg
 
-from app.errors import Unavailable
+from app.errors import OutcomeUnknown, Unavailable
 
 _UNAVAILABLE = (
     OSError,
@@ -27,11 +27,24 @@ _UNAVAILABLE = (
     asyncpg.exceptions.InterfaceError,
     # "database does not allow connections" (ALLOW_CONNECTIONS false, maintenance)
     asyncpg.exceptions.ObjectNotInPrerequisiteStateError,
+    # A multi-host DSN found no primary (target_session_attrs=read-write): a failover.
+    asyncpg.exceptions.TargetServerAttributeNotMatched,
+    # The node is a standby now: nothing was written, the primary is elsewhere.
+    asyncpg.exceptions.ReadOnlySQLTransactionError,
 )
 
 
 class StoreUnavailable(Unavailable):
     """The database could not be reached; the driver's error is the ``__cause__``."""
+
+
+class CommitOutcomeUnknown(StoreUnavailable, OutcomeUnknown):
+    """The connection failed once the commit was under way (a 503 with ``outcome:
+    unknown``): the commit may have landed, on the primary and its synchronous standby."""
+
+    def __init__(self, detail: str = "the database went away while committing; the outcome "
+                 "is unknown: retry with the same event_id") -> None:
+        super().__init__(detail, outcome="unknown")
 
 
 def is_unavailable(exc: BaseException) -> bool:

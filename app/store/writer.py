@@ -20,7 +20,7 @@ from app.errors import DomainError, Unavailable
 from app.events.messages import Command
 from app.store.append import EVENT_COLUMNS
 from app.store.batch import AppendResult, Batch, InlineApplier, Outcome, Submitted
-from app.store.errors import StoreUnavailable, map_driver_errors
+from app.store.errors import CommitOutcomeUnknown, StoreUnavailable, map_driver_errors
 from app.store.world import Domain
 
 __all__ = ["EVENT_COLUMNS", "AppendResult", "InlineApplier", "Writer"]
@@ -117,9 +117,22 @@ class Writer:
             _settle(fut, outcome)
 
     async def _commit(self, batch: list[Submitted]) -> list[Outcome]:
-        async with (map_driver_errors(), self._pool.acquire(timeout=ACQUIRE_TIMEOUT_S) as con,
-                    con.transaction()):
-            outcomes, report = await Batch(con, self._domain, self._inline).run(batch)
+        # A failure before COMMIT is sent leaves nothing behind (a plain 503: retry). Once it
+        # is sent, losing the connection says nothing about the outcome: the commit may hold
+        # on the primary and its synchronous standby, so a failover keeps it. Replays commit
+        # too (the head lock takes a transaction id), so a replayed answer also waits for the
+        # standby to hold what it reports.
+        committing = False
+        try:
+            async with (map_driver_errors(),
+                        self._pool.acquire(timeout=ACQUIRE_TIMEOUT_S) as con,
+                        con.transaction()):
+                outcomes, report = await Batch(con, self._domain, self._inline).run(batch)
+                committing = True
+        except StoreUnavailable as exc:
+            if committing:
+                raise CommitOutcomeUnknown() from exc.__cause__
+            raise
         for observe in self._observers:
             observe(report.commands, report.events, report.lock_wait_s)
         return outcomes
