@@ -319,6 +319,7 @@ async def _machines_cannot_sign(net: Network) -> list[Mismatch]:
                 found.append(("POST /v1/events UnitReleased (machine)", key.name,
                               f"{response.status_code} {got}, not 403 {want}"))
     assert await _head(net) == head, "a machine's release wrote"
+    return found
 
 
 async def _donor_registrations(net: Network) -> list[Mismatch]:
