@@ -212,10 +212,12 @@ async def subject_access_report(donor_id: DonorPath, actor: ActorDep, vault: Vau
     state = await read_donors.donor(con, donor_id)
     if state is None:
         raise DonorNotFound(f"donor {donor_id} is not registered", field="donor_id")
-    person = await vault.read(actor, donor_id, "subject access request (GDPR Art. 15)")
+    person, commitment = await vault.read_checked(actor, donor_id,
+                                                  "subject access request (GDPR Art. 15)")
     given = await read_donors.donations(con, donor_id)
     return FastJSON({
-        "donor_id": donor_id, "identity": person, "donations": given,
+        "donor_id": donor_id, "identity": person, "commitment": commitment,
+        "donations": given,
         "deferrals": [x.model_dump(mode="json") for x in state.deferrals],
         "test_outcomes": await read_donors.test_results(con, [g["din"] for g in given]),
         "generated_at": datetime.now(UTC)})

@@ -92,3 +92,12 @@ async def shredded_in_log(con: Conn, donor_ids: list[str]) -> set[str]:
             WHERE r.kind = 'donor' AND r.ref = ANY($1::text[])
               AND e.type = 'DonorIdentityShredded'""", donor_ids)
     return {r["ref"] for r in rows}
+
+
+async def registered_commitment(con: Conn, donor_id: str) -> str | None:
+    """The ``identity_commitment`` the log's ``DonorRegistered`` of the donor holds."""
+    found: str | None = await con.fetchval(
+        """SELECT convert_from(record, 'UTF8')::jsonb -> 'data' ->> 'identity_commitment'
+             FROM events WHERE stream = 'donor:' || $1 AND type = 'DonorRegistered'
+            ORDER BY position LIMIT 1""", donor_id)
+    return found

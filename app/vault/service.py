@@ -37,6 +37,7 @@ from app.errors import (
     IdempotencyConflict,
     IdentityAccessDenied,
     VaultKeyMismatch,
+    VaultTampered,
 )
 from app.events.authz import ADMIN
 from app.events.messages import Actor
@@ -173,8 +174,13 @@ class Vault:
         if row.wrapped_key is None or row.ciphertext is None:
             raise DonorIdentityShredded(f"the identity of donor {row.donor_id} was erased",
                                         donor_id=row.donor_id)
-        plain = orjson.loads(open_sealed(self._wrapper, row.donor_id, row.ciphertext,
-                                         row.wrapped_key))
+        try:
+            opened = open_sealed(self._wrapper, row.donor_id, row.ciphertext, row.wrapped_key)
+        except VaultKeyMismatch:
+            # The master key passed its check at start: this row's key was changed or moved.
+            raise VaultTampered(f"the identity of donor {row.donor_id} does not open: its "
+                                "wrapped key was changed or belongs to another row") from None
+        plain = orjson.loads(opened)
         salt = base64.b64decode(plain.pop("salt"))
         return plain, salt
 
@@ -221,6 +227,11 @@ class Vault:
         """The identity, once ``DonorIdentityViewed`` is in the log (no event, no read).
         ``envelope`` may give the event's ``event_id``, ``occurred_at`` and
         ``late_entry_reason`` (the simulator's backfilled reads)."""
+        plain, _ = await self._read(actor, donor_id, purpose, envelope)
+        return plain
+
+    async def _read(self, actor: Actor, donor_id: str, purpose: str,
+                    envelope: Envelope | None) -> tuple[dict[str, object], bytes]:
         await self.require_reader(actor)
         row = await self._row(donor_id)
         data: dict[str, object] = {"donor_id": donor_id, "purpose": purpose}
@@ -229,8 +240,20 @@ class Vault:
         given = dict(envelope or {})
         await self._append(actor, "DonorIdentityViewed", data,
                            UUID(given.pop("event_id", None) or str(uuid4())), **given)
-        plain, _ = self._open(row)
-        return plain
+        return self._open(row)
+
+    async def read_checked(self, actor: Actor, donor_id: str, purpose: str
+                           ) -> tuple[dict[str, object], dict[str, object]]:
+        """``read``, and whether the identity still matches the commitment the log took at
+        registration (``{"identity_commitment", "matches"}``): the vault row was not changed
+        since, or was changed, which the log alone would never show."""
+        plain, salt = await self._read(actor, donor_id, purpose, None)
+        with map_driver_errors():
+            async with self._pool.acquire() as con:
+                logged = await store.registered_commitment(con, donor_id)
+        matches = logged is not None and hmac.compare_digest(
+            logged, rules.commitment(plain, salt))
+        return plain, {"identity_commitment": logged, "matches": matches}
 
     async def read_many(self, actor: Actor, donor_ids: Sequence[str], purpose: str
                         ) -> dict[str, dict[str, object]]:

@@ -8,6 +8,8 @@ import csv
 import io
 from datetime import UTC, datetime, timedelta
 
+import asyncpg
+
 from app.events.messages import Actor
 from app.vault.service import Identity
 from tests.e2e.api_world import PROBLEM, Net, din
@@ -133,6 +135,8 @@ async def test_due_list_json_and_csv_and_the_report(services, client, make_key):
     assert report.status_code == 200, report.text
     body = report.json()
     assert body["identity"]["name"] == "Testa Fictiva"
+    assert body["commitment"]["matches"] is True
+    assert body["commitment"]["identity_commitment"].startswith("sha256:")
     assert [x["cause"] for x in body["deferrals"]] == ["travel"]
     assert [d["din"] for d in body["donations"]] == [din(1)]
     assert (await viewed(net, donor_id))[-1]["data"]["purpose"].startswith("subject access")
@@ -194,3 +198,24 @@ async def test_a_shred_recorded_in_the_log_erases_the_identity(client, make_key,
     assert again.status_code == 410
     assert (await net.get("admin", "/v1/donors/search",
                           national_id=person(0)["national_id"])).json() == {"donors": []}
+
+
+async def test_a_vault_row_changed_behind_the_service_does_not_open(client, make_key, fresh_db):
+    """Rows moved or altered by someone with database access (a superuser) fail their
+    integrity check: the service says so instead of answering someone else's identity."""
+    net = await Net(client, make_key).setup()
+    one = (await client.post("/v1/donors", json=person(0),
+                             headers=net.keys["collector@BB1"])).json()["donor_id"]
+    two = (await client.post("/v1/donors", json=person(1),
+                             headers=net.keys["collector@BB1"])).json()["donor_id"]
+    con = await asyncpg.connect(fresh_db)
+    try:
+        await con.execute(
+            """UPDATE donor_vault a SET wrapped_key = b.wrapped_key, ciphertext = b.ciphertext
+                 FROM donor_vault b WHERE a.donor_id = $1 AND b.donor_id = $2""", one, two)
+    finally:
+        await con.close()
+    moved = await net.get("admin", f"/v1/donors/{one}/identity", purpose="check")
+    assert moved.status_code == 503 and moved.json()["rule"] == "vault-tampered", moved.text
+    assert (await net.get("admin", f"/v1/donors/{two}/identity",
+                          purpose="check")).json()["name"] == PEOPLE[1]["name"]
