@@ -70,7 +70,8 @@ def status_command(
 
 def down_command(
     directory: DirOption = DEFAULT_DIR,
-    keep_data: Annotated[bool, typer.Option(help="Stop the processes, keep the files.")]
+    keep_data: Annotated[bool, typer.Option(
+        help="Stop the processes, keep the files (logs, data) for inspection.")]
     = False,
 ) -> None:
     """Stop Patroni, PostgreSQL and etcd, and remove the cluster's files."""

@@ -289,6 +289,10 @@ def up(directory: Path, *, synchronous: bool = True, strict: bool = True,
         existing = Cluster.load(directory)
         if _alive(existing.etcd_pid):
             raise ClusterError(f"a cluster already runs under {directory}; ha down first")
+    if any((directory / name / "data").exists() for name in ("node1", "node2")):
+        # A new etcd would not know that data: Patroni cannot take it back into a cluster.
+        raise ClusterError(f"{directory} holds a stopped cluster's files (kept for "
+                           "inspection): ha down without --keep-data, or another --dir")
     directory.mkdir(parents=True, exist_ok=True)
     etcd = ensure_etcd()
     user = _run_as()

@@ -32,7 +32,8 @@ def _unavailable(reason: str) -> None:
 
 
 @pytest.fixture(scope="package")
-def ha_cluster() -> Iterator[Cluster]:
+def ha_prerequisites() -> None:
+    """Patroni importable and etcd installed (with apt-get when missing)."""
     try:
         import patroni  # noqa: F401
     except ImportError:
@@ -41,6 +42,10 @@ def ha_cluster() -> Iterator[Cluster]:
         ha.ensure_etcd()
     except ClusterError as exc:
         _unavailable(str(exc))
+
+
+@pytest.fixture(scope="package")
+def ha_cluster(ha_prerequisites: None) -> Iterator[Cluster]:
     # Not pytest's tmp_path: the PostgreSQL user must reach it (up() opens the prefix).
     directory = Path(tempfile.mkdtemp(prefix="bt-ha-"))
     try:

@@ -35,6 +35,8 @@ from tests.ha.checks import (
 )
 from tests.ha.load import Load
 
+STANDBY_AWAY_S = 4.0
+"""How long the standby's Patroni is held before it may restart its PostgreSQL."""
 RESUME_BOUND_S = 45.0
 """Longest appends may fail after the primary dies (Patroni: ttl 10, loop_wait 1)."""
 
@@ -130,7 +132,7 @@ def _standby_dsn(cluster: Cluster, primary_dsn: str) -> str:
 
 
 async def test_writes_wait_while_the_standby_is_down_and_resume(ha_cluster, ha_db, tmp_path):
-    # Statements time out after 1.5 s, less than the standby takes to come back: a commit
+    # Statements time out after 1.5 s, less than the standby is away: a commit
     # that waits that long for it is given up by the writer, which cannot know whether it
     # landed (PostgreSQL keeps it locally): those answer outcome-unknown, and their retries
     # (replays) too wait for the standby.
@@ -139,8 +141,15 @@ async def test_writes_wait_while_the_standby_is_down_and_resume(ha_cluster, ha_d
         primary = ha.primary(ha_cluster)
         assert primary is not None
         standby = next(n for n in ha_cluster.nodes if n.name != primary.name)
-        killed = time.monotonic()
-        pid = await asyncio.to_thread(_kill_postmaster, ha_cluster, standby)
+        # The standby's Patroni is paused for a few seconds (well within its ttl), so the
+        # standby stays down longer than a statement may take, whatever the machine's speed.
+        os.kill(standby.patroni_pid, signal.SIGSTOP)
+        try:
+            killed = time.monotonic()
+            pid = await asyncio.to_thread(_kill_postmaster, ha_cluster, standby)
+            await asyncio.sleep(STANDBY_AWAY_S)
+        finally:
+            os.kill(standby.patroni_pid, signal.SIGCONT)
         # Patroni restarts the standby's PostgreSQL; note when its new postmaster exists.
         deadline = time.monotonic() + 60
         while (ha.postmaster_pid(ha_cluster, standby) or pid) == pid:
@@ -155,7 +164,8 @@ async def test_writes_wait_while_the_standby_is_down_and_resume(ha_cluster, ha_d
         early = [a for a in load.acks if a.sent > killed + 1.0 and a.done < restarted]
         replays = sum(a.replayed and a.after_unknown for a in load.acks)
         assert not early, f"{len(early)} acknowledged with no standby: {early[:3]}"
-        print(f"\nstandby {standby.name} killed: its PostgreSQL was restarted after "
+        print(f"\nstandby {standby.name} killed (its Patroni held {STANDBY_AWAY_S:.0f}s): its "
+              f"PostgreSQL was restarted after "
               f"{restarted - killed:.2f}s; appends were acknowledged again "
               f"{resumed - killed:.2f}s after the kill; 503 answers by rule: "
               f"{dict(load.rules)}; {replays} retries answered with the original result")

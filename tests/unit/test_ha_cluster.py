@@ -77,3 +77,9 @@ def test_healthy_means_one_running_leader_and_a_streaming_synchronous_standby():
     assert ha.healthy([leader, _member("node2", "replica", "streaming")], 2, False)
     assert not ha.healthy([leader, _member("node2", "sync_standby", "starting")], 2, True)
     assert not ha.healthy([_member("node1", "leader", "stopped"), sync], 2, True)
+
+
+def test_up_refuses_a_directory_with_a_stopped_clusters_data(tmp_path):
+    (tmp_path / "node1" / "data").mkdir(parents=True)
+    with pytest.raises(ClusterError, match="stopped cluster"):
+        ha.up(tmp_path)
