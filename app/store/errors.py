@@ -29,6 +29,10 @@ _UNAVAILABLE = (
     asyncpg.exceptions.ObjectNotInPrerequisiteStateError,
     # A multi-host DSN found no primary (target_session_attrs=read-write): a failover.
     asyncpg.exceptions.TargetServerAttributeNotMatched,
+    # A connection left unusable: a server that died mid-reply leaves it waiting for the end
+    # of an error that never comes ("cannot switch to state ..."). The pool drops it on
+    # release, when its reset fails.
+    asyncpg.exceptions.InternalClientError,
     # The node is a standby now: nothing was written, the primary is elsewhere.
     asyncpg.exceptions.ReadOnlySQLTransactionError,
 )

@@ -72,9 +72,10 @@ class Load:
             n = next(self._seq)
             body = {"type": "DonorRegistered", "event_id": str(uuid.uuid4()),
                     "data": {"donor_id": f"DNR-{index:02d}-{n:06d}"}}
-            await self._land(body)
+            await self.land(body)
 
-    async def _land(self, body: dict[str, Any]) -> None:
+    async def land(self, body: dict[str, Any]) -> int:
+        """Send ``body`` until it is acknowledged; its position."""
         event_id = body["event_id"]
         after_unknown = False
         while True:
@@ -90,7 +91,7 @@ class Load:
                 self.acks.append(Ack(event_id, answer["position"], sent, time.monotonic(),
                                      response.headers.get("idempotent-replay") == "true",
                                      after_unknown))
-                return
+                return int(answer["position"])
             assert response.status_code == 503, response.text
             assert response.headers["content-type"].startswith(PROBLEM)
             assert response.headers.get("retry-after")

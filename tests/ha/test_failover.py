@@ -13,9 +13,11 @@ import asyncio
 import os
 import signal
 import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 import httpx
@@ -57,18 +59,18 @@ async def _admin(dsn: str) -> dict[str, str]:
 
 @asynccontextmanager
 async def loaded(settings: Settings, first: int) -> AsyncIterator[
-        tuple[httpx.AsyncClient, Load, Services]]:
+        tuple[httpx.AsyncClient, Load, Services, Any]]:
     """The service on the cluster, sixteen writers appending through its API, and the first
     ``first`` of their events acknowledged."""
     assert settings.database_url is not None
     async with open_services(settings) as services:
         admin = await _admin(settings.database_url)
-        async with app_and_client(services) as (_, http):
+        async with app_and_client(services) as (app, http):
             load = Load(http, admin, writers=16)
             load.start()
             try:
                 await load.wait_for(first, timeout_s=90)
-                yield http, load, services
+                yield http, load, services, app
             finally:
                 await load.finish()
 
@@ -81,7 +83,7 @@ def _kill_postmaster(cluster: Cluster, node: ha.Node) -> int:
 
 
 async def test_sigkill_of_the_primary_loses_no_acknowledged_event(ha_cluster, ha_db, tmp_path):
-    async with loaded(_settings(ha_db, tmp_path), first=300) as (http, load, _):
+    async with loaded(_settings(ha_db, tmp_path), first=300) as (http, load, _, app):
         old = ha.primary(ha_cluster)
         assert old is not None
         killed_at = datetime.now(UTC)
@@ -102,6 +104,18 @@ async def test_sigkill_of_the_primary_loses_no_acknowledged_event(ha_cluster, ha
               f"{gap:.2f}s; {len(load.unknown)} commands answered outcome:unknown; "
               f"503 answers by rule: {dict(load.rules)}")
         assert window < RESUME_BOUND_S
+
+        # The feed notifier listens on the new primary by itself: a NOTIFY reaches it.
+        watcher = app.state.log_watcher
+        deadline = time.monotonic() + 30
+        while not watcher.listening:
+            assert time.monotonic() < deadline, "the feed notifier did not reconnect"
+            await asyncio.sleep(0.1)
+        last = await load.land({"type": "DonorRegistered", "event_id": str(uuid.uuid4()),
+                                "data": {"donor_id": "DNR-AFTER-FAILOVER"}})
+        while watcher.head < last:
+            assert time.monotonic() < deadline, f"no NOTIFY of {last} reached the watcher"
+            await asyncio.sleep(0.05)
 
         size = await assert_log_matches(ha_db, load)
         assert size == len({a.event_id for a in load.acks}) >= 600
@@ -137,7 +151,7 @@ async def test_writes_wait_while_the_standby_is_down_and_resume(ha_cluster, ha_d
     # landed (PostgreSQL keeps it locally): those answer outcome-unknown, and their retries
     # (replays) too wait for the standby.
     async with loaded(_settings(ha_db, tmp_path, command_timeout_s=1.5), first=200) as (
-            _, load, _):
+            _, load, _, _):
         primary = ha.primary(ha_cluster)
         assert primary is not None
         standby = next(n for n in ha_cluster.nodes if n.name != primary.name)

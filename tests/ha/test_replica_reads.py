@@ -42,7 +42,7 @@ async def test_a_consumer_on_the_replica_sees_exactly_1_to_n(ha_cluster, ha_db, 
     replica = ha_cluster.dsn(_database(ha_db), attrs="prefer-standby")
     settings = Settings(database_url=ha_db, read_database_url=replica, data_dir=tmp_path,
                         pool_min_size=2, pool_max_size=20, log_json=False)
-    async with loaded(settings, first=1) as (http, load, services):
+    async with loaded(settings, first=1) as (http, load, services, _):
         auditor = await _key(ha_db, "auditor")
         async with services.read_pool.acquire() as con:
             assert await con.fetchval("SELECT pg_is_in_recovery()"), "reads not on a standby"
@@ -132,7 +132,7 @@ async def _set_synchronous(cluster: Cluster, on: bool) -> None:
 async def test_append_rate_with_and_without_synchronous_replication(ha_cluster, ha_db, tmp_path):
     settings = Settings(database_url=ha_db, data_dir=tmp_path, pool_min_size=2,
                         pool_max_size=20, log_json=False)
-    async with loaded(settings, first=100) as (_, load, _):
+    async with loaded(settings, first=100) as (_, load, _, _):
         try:
             assert await _synchronous_names(ha_cluster), "replication is not synchronous"
             synchronous = await _rate(load, 6)

@@ -39,4 +39,6 @@ def test_a_write_that_never_reached_the_commit_still_says_retry():
 def test_failover_errors_mean_unavailable():
     assert is_unavailable(asyncpg.exceptions.TargetServerAttributeNotMatched("no primary"))
     assert is_unavailable(asyncpg.exceptions.ReadOnlySQLTransactionError("read-only"))
+    assert is_unavailable(asyncpg.exceptions.InternalClientError(
+        "cannot switch to state 15; another operation (2) is in progress"))
     assert not is_unavailable(asyncpg.exceptions.UniqueViolationError("a bug stays a bug"))
