@@ -236,6 +236,15 @@ class Scene:
             self.receive(unit_id, self.ship(unit_id, at_site), at_site)
         return unit_id
 
+    def irradiated_component(self, abo: str = "O", rhd: str = "NEG") -> str:
+        """A released red-cell unit irradiated at the blood bank, then received at H1."""
+        unit = self.released_component(abo, rhd, at_site="BB1")
+        self.do("UnitModified", {"unit_id": unit, "modification": "irradiated",
+                                 "product_code": "E0398VA0"}, actor("processing", "BB1"))
+        new = unit.replace(RED_CELLS, "E0398VA0")
+        self.receive(new, self.ship(new, "H1"), "H1")
+        return new
+
     def reserve(self, unit_id: str, patient: str = "PAT-0001", abo: str = "O",
                 rhd: str = "NEG", site: str = "H1", crossmatch: str = "compatible") -> None:
         self.do("UnitReserved", {"unit_id": unit_id, "patient_id": patient, "patient_abo": abo,

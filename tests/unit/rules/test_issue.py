@@ -41,16 +41,6 @@ def platelets(s: Scene, abo: str, rhd: str, at_site: str = "H1") -> str:
     return unit
 
 
-def irradiated(s: Scene, abo: str = "O", rhd: str = "NEG") -> str:
-    """A released red-cell unit irradiated at the blood bank, then received at H1."""
-    unit = s.released_component(abo, rhd, at_site="BB1")
-    s.do("UnitModified", {"unit_id": unit, "modification": "irradiated",
-                          "product_code": "E0398VA0"}, actor("processing", "BB1"))
-    new = unit.replace(RED_CELLS, "E0398VA0")
-    s.receive(new, s.ship(new, "H1"), "H1")
-    return new
-
-
 def emergency_issue(unit: str, patient: str = "PAT-9", **extra: Any) -> dict[str, Any]:
     return {"unit_id": unit, "patient_id": patient, **EMERGENCY, **extra}
 
@@ -232,7 +222,7 @@ def test_issue_patient_requirements_checked_against_the_units_attributes() -> No
     s = scene()
     plain = s.released_component("O", "NEG")
     spare = s.released_component("O", "NEG")
-    treated = irradiated(s)
+    treated = s.irradiated_component()
     s.reserve(plain, "PAT-1")
     s.do("PatientRequirementRecorded", {"patient_id": "PAT-1", "requirement": "irradiated"}, H1)
     err = s.refuse("UnitIssued", {"unit_id": plain, "patient_id": "PAT-1"}, H1)

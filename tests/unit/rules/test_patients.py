@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from app.log.record import format_time
-from tests.support.scene import RED_CELLS, Scene, actor, din, scene
+from tests.support.scene import Scene, actor, din, scene
 
 H1 = actor("hospital", "H1")
 H2 = actor("hospital", "H2")
@@ -36,16 +36,6 @@ def reservation(unit: str, patient: str, abo: str, rhd: str,
                 crossmatch: str = "compatible") -> dict[str, str]:
     return {"unit_id": unit, "patient_id": patient, "patient_abo": abo, "patient_rhd": rhd,
             "crossmatch": crossmatch}
-
-
-def irradiated(s: Scene, abo: str = "O", rhd: str = "NEG") -> str:
-    """A released red-cell unit irradiated at the blood bank, then received at H1."""
-    unit = s.released_component(abo, rhd, at_site="BB1")
-    s.do("UnitModified", {"unit_id": unit, "modification": "irradiated",
-                          "product_code": "E0398VA0"}, actor("processing", "BB1"))
-    new = unit.replace(RED_CELLS, "E0398VA0")
-    s.receive(new, s.ship(new, "H1"), "H1")
-    return new
 
 
 # --- PatientGroupDetermined ----------------------------------------------------------------
@@ -280,7 +270,7 @@ def test_patient_requirement_irradiated_unmet_is_refused_met_is_reserved() -> No
     # review item: (9) no special requirements existed; irradiated was never checked.
     s = scene()
     plain = s.released_component("O", "NEG")
-    treated = irradiated(s)
+    treated = s.irradiated_component()
     assert "irradiated" in s.unit(treated).attributes
     s.do("PatientRequirementRecorded", {"patient_id": "PAT-1", "requirement": "irradiated"}, H1)
     err = s.refuse("UnitReserved", reservation(plain, "PAT-1", "O", "NEG"), H1)
@@ -297,7 +287,7 @@ def test_patient_requirement_cmv_negative_is_met_by_a_cmv_negative_test() -> Non
     when the lab records CMV non-reactive on its donation, the unit is cmv_negative and the
     reservation is accepted."""
     s = scene()
-    unit = irradiated(s)
+    unit = s.irradiated_component()
     for requirement in ("irradiated", "cmv_negative"):
         s.do("PatientRequirementRecorded", {"patient_id": "PAT-1", "requirement": requirement},
              H1)
