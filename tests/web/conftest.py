@@ -52,9 +52,10 @@ class WebWorld:
     keys: dict[tuple[str, str | None], str]
     """(role, site) → API key"""
     units: dict[str, str] = field(default_factory=dict)
-    """state → a unit id: ``in_stock`` (released, at a hospital), ``in_stock_bank``
+    """state → a unit id: ``in_stock`` (released, at H-DAM-01), ``in_stock_bank``
     (released, at a blood bank), ``transfused``, ``discarded``, ``derived`` (made by a pool
-    when there is one, else a split), ``split_parent`` (split into three or more)."""
+    when there is one, else a split), ``split_parent`` (split into three or more),
+    ``to_hold`` (another released unit at H-DAM-01, for a test to quarantine)."""
     unit_sites: dict[str, str | None] = field(default_factory=dict)
     """state → the site that holds or last held that unit"""
 
@@ -104,7 +105,7 @@ async def _more_people(services: Services) -> list[DemoPerson]:
 async def _units_in_states(url: str) -> tuple[dict[str, str], dict[str, str | None]]:
     queries = {
         "in_stock": "SELECT unit_id, custodian_site_id AS site FROM rm_units WHERE in_stock "
-                    "AND released AND custodian_site_id LIKE 'H-%' AND in_transit_to IS NULL "
+                    "AND released AND custodian_site_id = 'H-DAM-01' AND in_transit_to IS NULL "
                     "AND expires_at > now() + interval '2 days' ORDER BY unit_id LIMIT 1",
         "in_stock_bank": "SELECT unit_id, custodian_site_id AS site FROM rm_units WHERE "
                          "in_stock AND released AND custodian_site_id LIKE 'BB-%' AND "
@@ -117,6 +118,10 @@ async def _units_in_states(url: str) -> tuple[dict[str, str], dict[str, str | No
         "derived": "SELECT u.unit_id, u.custodian_site_id AS site FROM rm_units u JOIN "
                    "rm_lineage l ON l.child_unit_id = u.unit_id "
                    "ORDER BY l.kind = 'pool' DESC, u.unit_id LIMIT 1",
+        "to_hold": "SELECT unit_id, custodian_site_id AS site FROM rm_units WHERE in_stock "
+                   "AND released AND custodian_site_id = 'H-DAM-01' AND in_transit_to IS NULL "
+                   "AND expires_at > now() + interval '2 days' ORDER BY unit_id "
+                   "OFFSET 1 LIMIT 1",
         "split_parent": "SELECT parent_unit_id AS unit_id, NULL AS site FROM rm_lineage "
                         "WHERE kind = 'split' GROUP BY parent_unit_id "
                         "HAVING count(*) >= 3 ORDER BY parent_unit_id LIMIT 1",
@@ -228,7 +233,6 @@ async def pages(browser: Browser, web: WebWorld, artifacts: Path,
     yield made
     for context in made.contexts:
         await context.close()
-    assert made.requests, "the test opened no page"
     assert not made.off_origin(), f"requests left the service: {made.off_origin()}"
 
 
