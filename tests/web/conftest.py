@@ -16,6 +16,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import pyotp
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
@@ -51,6 +52,8 @@ class WebWorld:
     """(role, site) → user id"""
     keys: dict[tuple[str, str | None], str]
     """(role, site) → API key"""
+    totp_secrets: dict[str, str] = field(default_factory=dict)
+    """user id → TOTP secret, for those enrolled"""
     units: dict[str, str] = field(default_factory=dict)
     """state → a unit id: ``in_stock`` (released, at H-DAM-01), ``in_stock_bank``
     (released, at a blood bank), ``transfused``, ``discarded``, ``derived`` (made by a pool
@@ -86,6 +89,8 @@ def artifacts() -> Path:
 
 EXTRA_PEOPLE = (("hospital", "H-DAM-02"), ("hospital", "H-RIF-01"))
 """Hospitals beyond the demo's own, to check what one site may not see of another's."""
+TOTP_PERSON = ("hospital", "H-RIF-01")
+"""The one who signs in with an authenticator code too."""
 
 
 async def _more_people(services: Services) -> list[DemoPerson]:
@@ -149,6 +154,7 @@ async def web(pg_admin_url: str, template_db: str,
                                  vault=services.vault)
             people = await create_demo_people(services)
             people += await _more_people(services)
+            totp_uri = await people_of(services).enrol_totp(OPERATOR, staff_id(*TOTP_PERSON))
         keys = await create_demo_keys(url)
         server = ServerProcess(url, BLOODTRACE_DATA_DIR=str(data_dir),
                                BLOODTRACE_CHECKPOINT_EVERY_SECONDS="1",
@@ -159,7 +165,9 @@ async def web(pg_admin_url: str, template_db: str,
             world = WebWorld(server.base_url, url,
                              passwords={p.user_id: p.password for p in people},
                              people={(p.role, p.site_id): p.user_id for p in people},
-                             keys={(k.role, k.site_id): k.token for k in keys})
+                             keys={(k.role, k.site_id): k.token for k in keys},
+                             totp_secrets={staff_id(*TOTP_PERSON): pyotp.parse_uri(
+                                 totp_uri).secret})
             world.units, world.unit_sites = await _units_in_states(url)
             yield world
         finally:
