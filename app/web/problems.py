@@ -38,7 +38,8 @@ def rules_emitted() -> frozenset[str]:
     store's translated driver errors included) and those of the HTTP edge itself."""
     import app.store.errors  # noqa: F401  (its DomainError subclasses must be defined)
 
-    return frozenset(c.rule for c in [DomainError, *_subclasses(DomainError)]) | edge_rules()
+    classes: list[type[DomainError]] = [DomainError, *_subclasses(DomainError)]
+    return frozenset(c.rule for c in classes) | edge_rules()
 
 
 def input_at_fault(field: str | None) -> str | None:
