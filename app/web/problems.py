@@ -23,7 +23,7 @@ _SIGNATURE_INPUT: Final = "signature.password"
 
 
 class Translations(Protocol):
-    def pgettext(self, context: str, message: str) -> str: ...
+    def pgettext(self, context: str, message: str) -> str | object: ...
 
 
 def _subclasses(cls: type[DomainError]) -> list[type[DomainError]]:
@@ -79,7 +79,7 @@ class Refusal:
 def title_of(rule: str, fallback: str, translations: Translations) -> str:
     """The rule's title in the language of ``translations``; ``fallback`` when missing."""
     title = translations.pgettext(CONTEXT, rule)
-    return fallback if not title or title == rule else title
+    return title if isinstance(title, str) and title and title != rule else fallback
 
 
 def refusal(err: DomainError, translations: Translations) -> Refusal:

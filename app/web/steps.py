@@ -11,9 +11,9 @@ missing fields, wrong values, every rule — is the domain's to refuse, with its
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Literal
 
 from app.events.signatures import SIGNED_TYPES
 from app.web.i18n import N_
@@ -21,9 +21,10 @@ from app.web.record import Step, new_event_id
 
 Kind = Literal["scan", "din", "text", "int", "select", "check", "date", "datetime", "lines",
                "area"]
-Scanner = Callable[[str, str], str]
-"""(scanned text, input name) → the unit id it names; raises a DomainError for the field."""
-Finish = Callable[[dict[str, Any], Mapping[str, str], Scanner], dict[str, Any]]
+Scanner = Callable[[str, str], Awaitable[str]]
+"""(scanned text, input name) → the unit id it names; raises a DomainError for the field.
+It may read the site's stock (a DIN alone names the one unit of it held there)."""
+Finish = Callable[[dict[str, Any], Mapping[str, str], Scanner], Awaitable[dict[str, Any]]]
 
 _INTEGER = re.compile(r"^[+-]?[0-9]{1,9}$")
 _LOCAL_TIME = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?$")
@@ -110,7 +111,7 @@ def _local_time(text: str) -> str:
     return text + (":00Z" if len(text) == 16 else "Z") if _LOCAL_TIME.fullmatch(text) else text
 
 
-def value_of(item: Field, raw: str | None, scan: Scanner) -> Any:
+async def value_of(item: Field, raw: str | None, scan: Scanner) -> Any:
     """One input's value for the event's data, or None to leave the field out."""
     if item.kind == "check":
         return raw is not None and raw != ""
@@ -118,40 +119,41 @@ def value_of(item: Field, raw: str | None, scan: Scanner) -> Any:
     if not text:
         return None
     if item.kind == "scan":
-        return scan(text, item.name)
+        return await scan(text, item.name)
     if item.kind == "int":
         return _integer(text)
     if item.kind == "datetime":
         return _local_time(text)
     if item.kind == "lines":
-        return [scan(line.strip(), f"{item.name}.{i}")
+        return [await scan(line.strip(), f"{item.name}.{i}")
                 for i, line in enumerate(x for x in text.splitlines() if x.strip())]
     return text
 
 
-def data_of(form: Form, values: Mapping[str, str], site_id: str | None,
+async def data_of(form: Form, values: Mapping[str, str], site_id: str | None,
             scan: Scanner) -> dict[str, Any]:
     """The event's data from a submitted form."""
     data: dict[str, Any] = {}
     for item in form.inputs(site_id):
-        value = value_of(item, values.get(item.name), scan)
+        value = await value_of(item, values.get(item.name), scan)
         if value is not None:
             _put(data, item.name, value)
     if form.site is not None and site_id is not None:
         data[form.site] = site_id
-    return form.finish(data, values, scan) if form.finish is not None else data
+    return await form.finish(data, values, scan) if form.finish is not None else data
 
 
-def step_of(form: Form, values: Mapping[str, str], site_id: str | None,
+async def step_of(form: Form, values: Mapping[str, str], site_id: str | None,
             scan: Scanner) -> Step:
     """The step a submitted form asks for, with the form's idempotency key."""
-    return Step(form.event_type, data_of(form, values, site_id, scan),
+    return Step(form.event_type, await data_of(form, values, site_id, scan),
                 event_id=new_event_id(values.get("event_id")))
 
 
 def drop_empty_rows(name: str) -> Finish:
     """A ``finish`` leaving out the rows of list ``name`` that were left blank."""
-    def finish(data: dict[str, Any], values: Mapping[str, str], scan: Scanner) -> dict[str, Any]:
+    async def finish(data: dict[str, Any], values: Mapping[str, str],
+                     scan: Scanner) -> dict[str, Any]:
         rows = data.get(name)
         if isinstance(rows, list):
             data[name] = [row for row in rows if row]

@@ -20,12 +20,13 @@ from starlette.responses import RedirectResponse, Response
 
 from app.api.deps import connection
 from app.api.problems import http_status
-from app.errors import DomainError
+from app.errors import DomainError, InvalidUnitId
 from app.events.signatures import meaning_of
+from app.store import read_queries
 from app.store.log_reader import feed
 from app.web.problems import Refusal, refusal
 from app.web.record import Credentials, record_step
-from app.web.scan import unit_id_of_scan
+from app.web.scan import read_scan
 from app.web.shell import Person, checked_form, languages, render
 from app.web.steps import Form, step_of
 from app.web.workbench_forms import form_named, offered
@@ -33,10 +34,24 @@ from app.web.workbench_forms import form_named, offered
 SIGNATURE_INPUTS = ("signature.password", "signature.totp")
 
 
-def scan_unit(text: str, name: str) -> str:
-    """A scanned or typed unit (a unit id, or a DIN's barcode with its product code):
-    ``app.web.scan``, refusing for the input ``name``."""
-    return unit_id_of_scan(text, field=f"data.{name}")
+async def unit_of_scan(request: Request, person: Person, text: str, name: str) -> str:
+    """The unit a scan names (``app.web.scan``): a unit id as given, or for a DIN alone the
+    one live unit of that donation this person's site holds; else a refusal naming the
+    input."""
+    field = f"data.{name}"
+    scanned = read_scan(text, field)
+    if scanned.unit_id is not None:
+        return scanned.unit_id
+    async with connection(request.app.state.services.pool) as con:
+        found = await read_queries.donation(con, scanned.din)
+    held = [str(c["unit_id"]) for c in (found or {}).get("components", ())
+            if not c.get("consumed") and c.get("fate") is None
+            and (person.site_id is None or person.site_id in (
+                c.get("custodian_site_id"), c.get("in_transit_to")))]
+    if len(held) != 1:
+        raise InvalidUnitId(f"{scanned.din} names {len(held)} units held here: scan the "
+                            "unit's product code too (DIN-product code)", field=field)
+    return held[0]
 
 
 async def recorded_event(request: Request, person: Person,
@@ -93,7 +108,10 @@ async def submit(request: Request, person: Person, template: str, path: str,
     credentials = Credentials(values.get("signature.password", ""),
                               values.get("signature.totp", "").strip() or None)
     try:
-        step = step_of(form, values, person.site_id, scan_unit)
+        async def scan(text: str, name: str) -> str:
+            return await unit_of_scan(request, person, text, name)
+
+        step = await step_of(form, values, person.site_id, scan)
         done = await record_step(request.app.state.services, person.actor, step,
                                  credentials if form.signed else None,
                                  getattr(request.app.state, "metrics", None))

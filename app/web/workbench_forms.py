@@ -1,4 +1,4 @@
-"""The workbenches' forms (WEB.md §2.3–2.5): one per step, each recording one event type of
+"""The workbenches' forms (WEB.md §2.3 to 2.5): one per step, each recording one event type of
 the catalogue (``app/events/slices``, ``schemas/``). Labels, hints and option labels are
 msgids of ``workbench.po``. A person is offered only the forms of the types their role may
 record (``app.events.registry.ROLE_EVENTS``).
@@ -27,7 +27,8 @@ UNIT = Field("unit_id", N_("Unit"), "scan", hint=N_("Scan the unit: DIN, barcode
 PATIENT = Field("patient_id", N_("Patient id (pseudonym)"))
 
 
-def _bedside(data: dict[str, Any], values: Mapping[str, str], scan: Scanner) -> dict[str, Any]:
+async def _bedside(data: dict[str, Any], values: Mapping[str, str],
+                   scan: Scanner) -> dict[str, Any]:
     """The bedside check is two scans, compared here with what is being given: the
     wristband must name the patient and the label must be the unit."""
     check = data.get("bedside_check")
@@ -36,15 +37,15 @@ def _bedside(data: dict[str, Any], values: Mapping[str, str], scan: Scanner) -> 
     label = (values.get("bedside_check.unit_scanned") or "").strip()
     check["wristband_scanned"] = bool(wristband) and wristband == data.get("patient_id")
     try:
-        check["unit_scanned"] = bool(label) and scan(label, "bedside_check.unit_scanned") == \
-            data.get("unit_id")
+        check["unit_scanned"] = bool(label) and await scan(
+            label, "bedside_check.unit_scanned") == data.get("unit_id")
     except DomainError:
         check["unit_scanned"] = False
     data["bedside_check"] = check
     return data
 
 
-def _screened(data: dict[str, Any], values: Mapping[str, str],
+async def _screened(data: dict[str, Any], values: Mapping[str, str],
               scan: Scanner) -> dict[str, Any]:
     if isinstance(data.get("pass"), str):
         data["pass"] = {"true": True, "false": False}.get(data["pass"], data["pass"])
