@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from app.api import access
 from app.api.deps import connection
+from app.api.params import IDENT
 from app.errors import Forbidden, LookbackNotFound
 from app.events.messages import Actor
 from app.store import read_queries
@@ -31,6 +32,7 @@ SHOWN = 100
 FormQuery = Annotated[str | None, Query(alias="form", max_length=32, pattern=r"^[a-z]+$")]
 RecordedQuery = Annotated[int | None, Query(ge=1, le=2**62)]
 FormPath = Annotated[str, Path(max_length=32, pattern=r"^[a-z]+$")]
+IdQuery = Annotated[str | None, Query(max_length=64, pattern=IDENT)]
 
 
 async def visible_lookbacks(request: Request, actor: Actor,
@@ -59,9 +61,12 @@ async def _context(request: Request, person: PersonDep) -> dict[str, Any]:
 
 @router.get("/lookbacks")
 async def lookbacks(request: Request, person: PersonDep, form: FormQuery = None,
-                    recorded: RecordedQuery = None) -> Response:
+                    recorded: RecordedQuery = None, lookback_id: IdQuery = None,
+                    unit_id: IdQuery = None, patient_id: IdQuery = None) -> Response:
+    """The worklist; its links open a form for one lookback's unit (and recipient)."""
     return await page(request, person, TEMPLATE, "/lookbacks", LOOKBACK, form, recorded,
-                      **await _context(request, person))
+                      {"lookback_id": lookback_id, "unit_id": unit_id,
+                       "patient_id": patient_id}, **await _context(request, person))
 
 
 @router.post("/lookbacks/{name}")

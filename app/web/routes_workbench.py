@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
+from app.api.params import IDENT
 from app.web.i18n import N_
 from app.web.shell import PersonDep
 from app.web.workbench import page, submit
@@ -21,14 +22,20 @@ router = APIRouter(include_in_schema=False)
 FormQuery = Annotated[str | None, Query(alias="form", max_length=32, pattern=r"^[a-z]+$")]
 RecordedQuery = Annotated[int | None, Query(ge=1, le=2**62)]
 FormPath = Annotated[str, Path(max_length=32, pattern=r"^[a-z]+$")]
+ShipmentQuery = Annotated[str | None, Query(max_length=64, pattern=IDENT)]
+TempQuery = Annotated[str | None, Query(max_length=6, pattern=r"^-?[0-9]{1,5}$")]
 TEMPLATE = "workbench/page.html"
 TITLES = {"/hospital": N_("Hospital workbench"), "/bank": N_("Blood-bank workbench")}
 
 
 @router.get("/hospital")
 async def hospital(request: Request, person: PersonDep, form: FormQuery = None,
-                   recorded: RecordedQuery = None) -> Response:
+                   recorded: RecordedQuery = None, shipment_id: ShipmentQuery = None,
+                   temp_dc: TempQuery = None) -> Response:
+    """The hospital's steps; after a receipt, the shipment's id and temperature stay for
+    the next unit scanned."""
     return await page(request, person, TEMPLATE, "/hospital", HOSPITAL, form, recorded,
+                      {"shipment_id": shipment_id, "temp_dc": temp_dc},
                       title=TITLES["/hospital"])
 
 

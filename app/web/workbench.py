@@ -82,12 +82,13 @@ def _unit_of_event(event: Mapping[str, Any]) -> str | None:
 
 async def page(request: Request, person: Person, template: str, path: str,
                forms: tuple[Form, ...], chosen: str | None, recorded: int | None,
-               **context: Any) -> Response:
-    """A workbench page with the form ``chosen`` open (the first offered by default)."""
+               prefill: Mapping[str, str | None] | None = None, **context: Any) -> Response:
+    """A workbench page with the form ``chosen`` open (the first offered by default), its
+    inputs starting from ``prefill`` (a worklist's link, the shipment being scanned in)."""
     mine = offered(forms, person.role)
     form = form_named(mine, chosen or "") or (mine[0] if mine else None)
-    values = {k: v for k, v in request.query_params.items()
-              if form is not None and any(f.name == k for f in form.inputs(person.site_id))}
+    names = {f.name for f in form.inputs(person.site_id)} if form is not None else set()
+    values = {k: v for k, v in (prefill or {}).items() if v and k in names}
     event = await recorded_event(request, person, recorded)
     return await render(request, template, path=path, forms=mine, form=form,
                         values=values, refusal=None, event_id=str(uuid4()),
