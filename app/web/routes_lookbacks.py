@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from app.api import access
@@ -20,7 +20,7 @@ from app.events.messages import Actor
 from app.store import read_queries
 from app.web.i18n import N_
 from app.web.shell import PersonDep
-from app.web.workbench import page, submit
+from app.web.workbench import FormPath, FormQuery, RecordedQuery, page, submit
 from app.web.workbench_forms import LOOKBACK
 
 router = APIRouter(include_in_schema=False)
@@ -29,9 +29,6 @@ TEMPLATE = "lookbacks/page.html"
 TITLE = N_("Lookbacks")
 SHOWN = 100
 """Open lookbacks read per page view, the nearest deadline first."""
-FormQuery = Annotated[str | None, Query(alias="form", max_length=32, pattern=r"^[a-z]+$")]
-RecordedQuery = Annotated[int | None, Query(ge=1, le=2**62)]
-FormPath = Annotated[str, Path(max_length=32, pattern=r"^[a-z]+$")]
 IdQuery = Annotated[str | None, Query(max_length=64, pattern=IDENT)]
 
 

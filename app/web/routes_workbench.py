@@ -8,20 +8,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from app.api.params import IDENT
 from app.web.i18n import N_
 from app.web.shell import PersonDep
-from app.web.workbench import page, submit
+from app.web.workbench import FormPath, FormQuery, RecordedQuery, page, submit
 from app.web.workbench_forms import BANK, HOSPITAL
 
 router = APIRouter(include_in_schema=False)
 
-FormQuery = Annotated[str | None, Query(alias="form", max_length=32, pattern=r"^[a-z]+$")]
-RecordedQuery = Annotated[int | None, Query(ge=1, le=2**62)]
-FormPath = Annotated[str, Path(max_length=32, pattern=r"^[a-z]+$")]
 ShipmentQuery = Annotated[str | None, Query(max_length=64, pattern=IDENT)]
 TempQuery = Annotated[str | None, Query(max_length=6, pattern=r"^-?[0-9]{1,5}$")]
 TEMPLATE = "workbench/page.html"

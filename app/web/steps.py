@@ -13,7 +13,9 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from app.events.signatures import SIGNED_TYPES
 from app.web.i18n import N_
@@ -106,12 +108,19 @@ def _integer(text: str) -> int | str:
     return int(text) if _INTEGER.fullmatch(text) else text
 
 
-def _local_time(text: str) -> str:
-    # A datetime-local input has no zone; the forms label their times UTC.
-    return text + (":00Z" if len(text) == 16 else "Z") if _LOCAL_TIME.fullmatch(text) else text
+def _local_time(text: str, zone: str) -> str:
+    # A datetime-local input has no zone: it is the time on the wall clock, in the zone the
+    # pages show times in (``app.web.i18n``).
+    if not _LOCAL_TIME.fullmatch(text):
+        return text
+    try:
+        wall = datetime.fromisoformat(text).replace(tzinfo=ZoneInfo(zone))
+    except ValueError:
+        return text
+    return wall.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-async def value_of(item: Field, raw: str | None, scan: Scanner) -> Any:
+async def value_of(item: Field, raw: str | None, scan: Scanner, zone: str = "UTC") -> Any:
     """One input's value for the event's data, or None to leave the field out."""
     if item.kind == "check":
         return raw is not None and raw != ""
@@ -123,7 +132,7 @@ async def value_of(item: Field, raw: str | None, scan: Scanner) -> Any:
     if item.kind == "int":
         return _integer(text)
     if item.kind == "datetime":
-        return _local_time(text)
+        return _local_time(text, zone)
     if item.kind == "lines":
         return [await scan(line.strip(), f"{item.name}.{i}")
                 for i, line in enumerate(x for x in text.splitlines() if x.strip())]
@@ -131,11 +140,11 @@ async def value_of(item: Field, raw: str | None, scan: Scanner) -> Any:
 
 
 async def data_of(form: Form, values: Mapping[str, str], site_id: str | None,
-            scan: Scanner) -> dict[str, Any]:
+                  scan: Scanner, zone: str = "UTC") -> dict[str, Any]:
     """The event's data from a submitted form."""
     data: dict[str, Any] = {}
     for item in form.inputs(site_id):
-        value = await value_of(item, values.get(item.name), scan)
+        value = await value_of(item, values.get(item.name), scan, zone)
         if value is not None:
             _put(data, item.name, value)
     if form.site is not None and site_id is not None:
@@ -144,9 +153,10 @@ async def data_of(form: Form, values: Mapping[str, str], site_id: str | None,
 
 
 async def step_of(form: Form, values: Mapping[str, str], site_id: str | None,
-            scan: Scanner) -> Step:
-    """The step a submitted form asks for, with the form's idempotency key."""
-    return Step(form.event_type, await data_of(form, values, site_id, scan),
+                  scan: Scanner, zone: str = "UTC") -> Step:
+    """The step a submitted form asks for, with the form's idempotency key; times typed
+    are in ``zone``."""
+    return Step(form.event_type, await data_of(form, values, site_id, scan, zone),
                 event_id=new_event_id(values.get("event_id")))
 
 

@@ -11,11 +11,11 @@ and its rule, and the input at fault marked.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 from uuid import uuid4
 
-from fastapi import Request
+from fastapi import Path, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from app.api.deps import connection
@@ -32,6 +32,11 @@ from app.web.steps import Form, step_of
 from app.web.workbench_forms import form_named, offered
 
 SIGNATURE_INPUTS = ("signature.password", "signature.totp")
+FormQuery = Annotated[str | None, Query(alias="form", max_length=32, pattern=r"^[a-z]+$",
+                                        description="the form to open")]
+RecordedQuery = Annotated[int | None, Query(ge=1, le=2**62,
+                                            description="the position just recorded")]
+FormPath = Annotated[str, Path(max_length=32, pattern=r"^[a-z]+$")]
 
 
 async def unit_of_scan(request: Request, person: Person, text: str, name: str) -> str:
@@ -112,7 +117,8 @@ async def submit(request: Request, person: Person, template: str, path: str,
         async def scan(text: str, name: str) -> str:
             return await unit_of_scan(request, person, text, name)
 
-        step = await step_of(form, values, person.site_id, scan)
+        step = await step_of(form, values, person.site_id, scan,
+                             languages(request).time_zone)
         done = await record_step(request.app.state.services, person.actor, step,
                                  credentials if form.signed else None,
                                  getattr(request.app.state, "metrics", None))

@@ -65,7 +65,7 @@ HOSPITAL: Final = (
         PATIENT, Field("sample_id", N_("Sample id")),
         Field("abo", N_("ABO"), "select", options=ABO),
         Field("rhd", N_("RhD"), "select", options=RHD),
-        Field("sample_collected_at", N_("Sample taken at (UTC)"), "datetime"),
+        Field("sample_collected_at", N_("Sample taken at"), "datetime"),
     )),
     Form("requirement", "PatientRequirementRecorded", N_("Record a requirement"), (
         PATIENT, Field("requirement", N_("Requirement"), "select", options=(

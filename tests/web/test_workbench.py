@@ -5,7 +5,8 @@ Arabic with its rule; the mobile collection form on a phone; the lookbacks workl
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from playwright.async_api import Page
 
@@ -110,7 +111,8 @@ async def test_a_refused_step_shows_its_rule_in_arabic(pages: Pages, web: WebWor
     page = await pages.signed_in("hospital", HOSPITAL, lang="ar")
     assert await page.locator("html").get_attribute("dir") == "rtl"
     await page.goto(f"{web.base_url}/hospital?form=group")
-    taken = (datetime.now(UTC) - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")
+    taken = (datetime.now(ZoneInfo("Asia/Damascus")) - timedelta(hours=1)).strftime(
+        "%Y-%m-%dT%H:%M")  # the wall clock of the pages' zone
     await page.fill("#f-patient_id", "PAT-WB-AR0001")
     await page.fill("#f-sample_id", "S-WB-AR-1")
     await page.select_option("#f-abo", "A")
@@ -220,6 +222,10 @@ async def test_the_lookbacks_worklist_and_a_signed_close(pages: Pages, web: WebW
     bank = await sign_in(pages, user, password)
     await bank.goto(f"{web.base_url}/lookbacks?form=close&lookback_id={lookback_id}")
     assert await bank.locator(f"article[data-lookback='{lookback_id}']").count() == 1
+    # The bank sees the hospital's part, to follow it up, but acknowledges nothing it does
+    # not hold.
+    assert await bank.locator(f"tr[data-holder='{HOSPITAL}']").count() >= 1
+    assert await bank.locator(f"tr[data-holder='{HOSPITAL}'] a[href*='form=']").count() == 0
     await bank.select_option("#f-outcome", "recipients_notified")
     await bank.fill("#sig-password-close", password)
     await pages.shot(bank, "close")

@@ -131,11 +131,15 @@ async def test_a_person_without_a_site_types_it() -> None:
     assert data["site_id"] == "BB-X"
 
 
-async def test_a_patient_group_is_dated_in_utc() -> None:
-    data = await _data(HOSPITAL, "group", {"patient_id": "PAT-1", "sample_id": "S-1",
-                                           "abo": "A", "rhd": "POS",
-                                           "sample_collected_at": "2026-12-03T08:30"})
-    assert data["sample_collected_at"] == "2026-12-03T08:30:00Z"
+async def test_a_time_typed_is_the_wall_clock_of_the_pages_zone() -> None:
+    values = {"patient_id": "PAT-1", "sample_id": "S-1", "abo": "A", "rhd": "POS",
+              "sample_collected_at": "2026-12-03T08:30"}
+    step = await step_of(_form(HOSPITAL, "group"), values, "H-DAM-01", scan, "Asia/Damascus")
+    assert step.data["sample_collected_at"] == "2026-12-03T05:30:00Z"
+    utc = await _data(HOSPITAL, "group", values)
+    assert utc["sample_collected_at"] == "2026-12-03T08:30:00Z"
+    odd = await _data(HOSPITAL, "group", values | {"sample_collected_at": "yesterday"})
+    assert odd["sample_collected_at"] == "yesterday"  # the schema refuses it, by field
 
 
 def test_every_form_records_a_type_of_the_catalogue_with_its_fields() -> None:
