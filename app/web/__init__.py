@@ -16,6 +16,8 @@ from app.web import (
     routes_lookbacks,
     routes_signin,
     routes_static,
+    routes_stock,
+    routes_units,
     routes_workbench,
 )
 from app.web.i18n import DEFAULT_TIME_ZONE, Languages
@@ -26,6 +28,8 @@ ROUTERS: list[ModuleType] = [
     routes_static,
     routes_signin,
     routes_home,
+    routes_units,
+    routes_stock,
     routes_workbench,
     routes_lookbacks,
 ]
