@@ -100,15 +100,18 @@ async def test_a_receipt_by_scanning_and_a_signed_emergency_issue(
     async with page.expect_navigation():
         await page.click("a[data-unit-link]")
     assert page.url == f"{web.base_url}/units/{unit}"
-    body = await page.locator("main").inner_text()
-    assert str(issued) in body and str(received) in body, body
+    history_list = page.locator("#history-h + *, section[aria-labelledby=history-h]")
+    assert await history_list.locator(
+        f"li[data-position='{issued}'][data-type=UnitIssued]").count() == 1
+    assert await history_list.locator(
+        f"li[data-position='{received}'][data-type=UnitReceived]").count() == 1
     await pages.shot(page, "unit-history")
 
 
 async def test_a_refused_step_shows_its_rule_in_arabic(pages: Pages, web: WebWorld) -> None:
     unit = await unit_at(web, HOSPITAL, "red_cells", "O", "POS")
     assert unit is not None
-    page = await pages.signed_in("hospital", HOSPITAL, lang="ar")
+    page = await pages.signed_in("hospital", "ar", site=HOSPITAL)
     assert await page.locator("html").get_attribute("dir") == "rtl"
     await page.goto(f"{web.base_url}/hospital?form=group")
     taken = (datetime.now(ZoneInfo("Asia/Damascus")) - timedelta(hours=1)).strftime(
@@ -198,7 +201,7 @@ async def test_the_lookbacks_worklist_and_a_signed_close(pages: Pages, web: WebW
     assert started.status_code == 201, started.text
     lookback_id = started.json()["lookback_id"]
 
-    page = await pages.signed_in("hospital", HOSPITAL)
+    page = await pages.signed_in("hospital", site=HOSPITAL)
     await page.goto(f"{web.base_url}/lookbacks")
     card = page.locator(f"article[data-lookback='{lookback_id}']")
     assert await card.count() == 1, await page.content()
