@@ -241,3 +241,46 @@ async def test_the_lookbacks_worklist_and_a_signed_close(pages: Pages, web: WebW
     assert (event["position"], event["type"]) == (closed, "LookbackClosed")
     assert (event["signature"]["user_id"], event["signature"]["meaning"]) == (
         user, "close lookback")
+
+
+async def test_reserve_issue_bedside_check_and_complete(pages: Pages, web: WebWorld) -> None:
+    unit = await unit_at(web, HOSPITAL, "red_cells", "O", "POS")
+    assert unit is not None
+    patient = f"PAT-WB-{new_din()[-6:]}"
+    page = await pages.signed_in("hospital", site=HOSPITAL)
+
+    async def step(form: str, fill: dict[str, str], select: dict[str, str] | None = None,
+                   check: tuple[str, ...] = ()) -> int:
+        await page.goto(f"{web.base_url}/hospital?form={form}")
+        for name, value in fill.items():
+            await page.fill(f"#f-{name}", value)
+        for name, value in (select or {}).items():
+            await page.select_option(f"#f-{name}", value)
+        for name in check:
+            await page.check(f"#f-{name}")
+        await _submit(page, form)
+        form_type = await page.get_attribute(f"#form-{form}", "data-event-type")
+        assert form_type is not None
+        return await _recorded(page, form_type)
+
+    taken = (datetime.now(ZoneInfo("Asia/Damascus")) - timedelta(minutes=30)).strftime(
+        "%Y-%m-%dT%H:%M")
+    await step("group", {"patient_id": patient, "sample_id": f"S-{patient}",
+                         "sample_collected_at": taken}, {"abo": "O", "rhd": "POS"})
+    await step("reserve", {"unit_id": unit, "patient_id": patient,
+                           "sample_id": f"S-{patient}"},
+               {"patient_abo": "O", "patient_rhd": "POS", "crossmatch": "compatible"})
+    issued = await step("issue", {"unit_id": unit, "patient_id": patient, "ward": "ICU"})
+    # At the bedside: the patient's wristband and the unit's label, both scanned.
+    started = await step("start", {
+        "unit_id": unit, "patient_id": patient,
+        "bedside_check-wristband_scanned": patient,
+        "bedside_check-unit_scanned": unit})
+    done = await step("complete", {"unit_id": unit, "patient_id": patient,
+                                   "volume_ml": "250"})
+    assert issued < started < done
+    await pages.shot(page, "completed")
+    events = {e["type"]: e for e in history(web, unit)}
+    assert events["UnitIssued"]["position"] == issued and "signature" not in events["UnitIssued"]
+    assert events["TransfusionStarted"]["data"]["bedside_check"]["unit_scanned"] is True
+    assert events["UnitTransfused"]["data"]["volume_ml"] == 250
