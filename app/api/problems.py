@@ -49,6 +49,12 @@ _LOCATIONS = ("body", "query", "path")
 """FastAPI's first element of a validation error's location: where, not which field."""
 
 
+def edge_rules() -> frozenset[str]:
+    """The rules of the refusals made here rather than by a ``DomainError`` class: the
+    protocol's own, ``http-error`` for any other status, and ``internal-error``."""
+    return frozenset(_HTTP_RULES.values()) | {"http-error", "internal-error"}
+
+
 def http_status(exc: DomainError) -> int:
     """The HTTP status that answers ``exc``."""
     return STATUS[exc.category]

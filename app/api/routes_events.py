@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from asyncpg import Pool
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
@@ -21,18 +20,16 @@ from app.api.deps import (
     ServicesDep,
     SettingsDep,
     WriterDep,
-    connection,
 )
-from app.api.metrics import Metrics
 from app.api.openapi import json_body
 from app.api.problems import http_status, problem
+from app.api.recording import count, record_envelope, seen_by
 from app.api.redact import feed_view
-from app.api.refusals import as_seen_by, depends_on_subject, outcome_unknown
 from app.api.responses import LIST_PROBLEMS, WRITE_PROBLEMS, FastJSON, FeedPage
 from app.api.signing import sign
 from app.api.strict_json import RepeatedKeys
 from app.errors import DomainError, InvalidInput
-from app.events.messages import Actor, Command
+from app.events.messages import Actor
 from app.log.encoding import b64
 from app.people.service import people_of
 from app.store.api_access import site_feed
@@ -90,31 +87,13 @@ def _appended(result: AppendResult) -> dict[str, Any]:
     }
 
 
-async def seen_by(pool: Pool, actor: Actor, cmd: Command, err: DomainError) -> DomainError:
-    """A refused write as its key may see it (``app.api.refusals``); a connection is taken
-    only when the answer depends on what the key may read."""
-    if depends_on_subject(err) and not reads_everything(actor):
-        async with connection(pool) as con:
-            return await as_seen_by(con, actor, cmd.type, cmd.data, err)
-    return outcome_unknown(cmd.event_id, err)
-
-
-def _count(metrics: Metrics, event_type: str, outcome: AppendResult | DomainError) -> None:
-    if isinstance(outcome, DomainError):
-        metrics.refused(outcome.rule, http_status(outcome))
-    elif outcome.replayed:
-        metrics.replays.inc()
-    else:
-        metrics.appends.labels(type=event_type).inc()
-
-
 @router.post(
     "/v1/events", status_code=201, response_model=Appended, responses=WRITE_PROBLEMS,
     openapi_extra=json_body(EventIn),
 )
 async def record_event(
-    request: Request, actor: RecorderDep, writer: WriterDep, settings: SettingsDep,
-    metrics: MetricsDep, pool: PoolDep, services: ServicesDep,
+    request: Request, actor: RecorderDep, settings: SettingsDep, metrics: MetricsDep,
+    services: ServicesDep,
 ) -> Response:
     """Record one event. A retry with the same ``event_id`` and content returns the original
     result (header ``Idempotent-Replay: true``); other content under that id is a 409.
@@ -123,13 +102,8 @@ async def record_event(
     hold, emergency issue, override, reinstating a donor, closing a lookback) need the
     ``signature`` of the signed-in person: an API key cannot sign."""
     raw = await read_json(request, settings)
-    cmd, content, signature = command_from_json(raw, actor, datetime.now(UTC))
-    cmd = await sign(people_of(services), actor, cmd, signature)
-    try:
-        result = await writer.append(cmd, content)
-    except DomainError as err:
-        raise await seen_by(pool, actor, cmd, err) from err.__cause__
-    _count(metrics, cmd.type, result)
+    cmd, result = await record_envelope(services, actor, raw)
+    count(metrics, cmd.type, result)
     headers = {"Idempotent-Replay": "true"} if result.replayed else None
     return FastJSON(_appended(result), status_code=201, headers=headers)
 
@@ -176,7 +150,7 @@ async def record_batch(
     body = []
     for i, outcome in enumerate(outcomes):
         kind = items[i].get("type") if isinstance(items[i], dict) else None
-        _count(metrics, str(kind), outcome)
+        count(metrics, str(kind), outcome)
         if isinstance(outcome, DomainError):
             body.append({"index": i, "status": http_status(outcome),
                          "problem": problem(outcome)})

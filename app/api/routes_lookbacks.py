@@ -24,8 +24,8 @@ from app.api.deps import (
 )
 from app.api.openapi import json_body
 from app.api.params import IdentPath
+from app.api.recording import seen_by
 from app.api.responses import READ_PROBLEMS, WRITE_PROBLEMS, FastJSON, Row
-from app.api.routes_events import seen_by
 from app.errors import DomainError, InvalidInput, LookbackNotFound
 from app.events.registry import check_role
 from app.store import read_queries

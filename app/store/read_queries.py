@@ -37,8 +37,8 @@ from app.store.read_transfusion import (
 __all__ = [
     "audit_events", "custody_gaps", "discards", "donation", "donor_trace", "emergency_issues",
     "haemovigilance", "inventory_index", "late_entries", "lookback", "lookbacks_overdue",
-    "near_expiry", "overrides", "patient_units", "provenance", "reaction", "reactions_of_unit",
-    "stock", "unfated_past_expiry", "unit_state",
+    "near_expiry", "open_lookback_ids", "overrides", "patient_units", "provenance",
+    "reaction", "reactions_of_unit", "stock", "unfated_past_expiry", "unit_state",
 ]
 
 _ANCESTORS = """
@@ -243,6 +243,15 @@ async def lookback(con: Conn, lookback_id: str) -> dict[str, Any] | None:
         u["unit_id"] for u in result["units"] if u["status"] == "transfused"
         and u["patient_id"] is not None and u["notified_position"] is None]
     return result
+
+
+async def open_lookback_ids(con: Conn, limit: int = 100) -> list[str]:
+    """The lookbacks still open, the nearest deadline first (the lookbacks worklist reads
+    each with ``lookback``)."""
+    rows = await con.fetch(
+        "SELECT lookback_id FROM rm_lookbacks WHERE closed_at IS NULL "
+        "ORDER BY deadline NULLS LAST, lookback_id LIMIT $1", limit)
+    return [str(r["lookback_id"]) for r in rows]
 
 
 _TRACE = """

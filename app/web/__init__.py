@@ -11,7 +11,15 @@ from types import ModuleType
 
 from fastapi import FastAPI
 
-from app.web import routes_home, routes_signin, routes_static, routes_stock, routes_units
+from app.web import (
+    routes_home,
+    routes_lookbacks,
+    routes_signin,
+    routes_static,
+    routes_stock,
+    routes_units,
+    routes_workbench,
+)
 from app.web.i18n import DEFAULT_TIME_ZONE, Languages
 from app.web.routes_static import static_url
 from app.web.shell import SignInRequired, signin_redirect
@@ -22,6 +30,8 @@ ROUTERS: list[ModuleType] = [
     routes_home,
     routes_units,
     routes_stock,
+    routes_workbench,
+    routes_lookbacks,
 ]
 """Each module has ``router = APIRouter(include_in_schema=False)``."""
 
