@@ -301,14 +301,19 @@ function message(section, code, params = {}) {
   });
 }
 
+// The page says which locale (and digits) its own numbers and dates use: data-locale.
+function pageLocale() {
+  const marked = document.querySelector("[data-locale]");
+  return (marked && marked.dataset.locale) || document.documentElement.lang || undefined;
+}
+
 function formatTime(seconds) {
-  const lang = document.documentElement.lang || undefined;
-  return new Intl.DateTimeFormat(lang, { dateStyle: "medium", timeStyle: "medium", timeZone: "UTC" })
+  return new Intl.DateTimeFormat(pageLocale(), { dateStyle: "medium", timeStyle: "long", timeZone: "UTC" })
     .format(new Date(Number(seconds) * 1000));
 }
 
 function formatNumber(value) {
-  return new Intl.NumberFormat(document.documentElement.lang || undefined).format(value);
+  return new Intl.NumberFormat(pageLocale()).format(value);
 }
 
 function addCheck(section, status, code, params) {
