@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     signing_key: str | None = None
     """A PEM Ed25519 private key given inline (for containers); wins over the file."""
 
+    display_time_zone: str = "Asia/Damascus"
+    """The IANA time zone the web app shows times in (the log keeps UTC)."""
     session_idle_minutes: int = Field(default=15, ge=1, le=24 * 60)
     """A web session ends after this long without a request (WEB.md §1)."""
     password_min_length: int = Field(default=12, ge=8, le=128)

@@ -39,6 +39,7 @@ from app.api.params import reject_unknown_query
 from app.api.responses import FastJSON
 from app.bootstrap import Services, open_services
 from app.config import Settings
+from app.web import mount as mount_web
 
 ServicesFactory = Callable[[Settings], AbstractAsyncContextManager[Services]]
 ROUTERS = (
@@ -103,5 +104,7 @@ def create_app(settings: Settings, services: ServicesFactory = open_services) ->
                           routes_donors.DonorIn])
     for module in ROUTERS:
         app.include_router(module.router)
+    # The pages (WEB.md §2), outside the OpenAPI document.
+    mount_web(app, time_zone=settings.display_time_zone)
     app.add_middleware(RequestContext, metrics=metrics)
     return app

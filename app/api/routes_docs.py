@@ -15,9 +15,16 @@ from starlette.responses import FileResponse, HTMLResponse, Response
 
 router = APIRouter(include_in_schema=False)
 
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "connect-src 'self'; font-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
-       "form-action 'none'")
+
+def content_security_policy(form_action: str = "'none'") -> str:
+    """Nothing from anywhere but here, and no inline script or style; the web app's pages
+    (``app.web``) post their forms to ``'self'``."""
+    return ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "connect-src 'self'; font-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+            f"form-action {form_action}")
+
+
+CSP = content_security_policy()
 _ASSETS = {"swagger-ui.css": "text/css", "swagger-ui-bundle.js": "text/javascript"}
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>bloodtrace API</title>

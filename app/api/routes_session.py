@@ -43,7 +43,8 @@ class SessionOut(BaseModel):
     csrf_token: str
 
 
-def _cookie(response: Response, request: Request, token: str) -> None:
+def set_session_cookie(response: Response, request: Request, token: str) -> None:
+    """The session cookie (also set by the web app's sign-in page)."""
     # No Max-Age: a browser-session cookie; the server ends the session when it idles.
     response.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict", path="/",
                         secure=request.url.scheme == "https")
@@ -73,7 +74,7 @@ async def sign_in(request: Request, services: ServicesDep, settings: SettingsDep
     actor = signed_in.actor
     response = FastJSON({"user_id": actor.user_id, "role": actor.role,
                          "site_id": actor.site_id, "csrf_token": signed_in.csrf_token})
-    _cookie(response, request, signed_in.token)
+    set_session_cookie(response, request, signed_in.token)
     return response
 
 

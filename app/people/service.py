@@ -198,6 +198,11 @@ class People:
 
     async def session(self, token: str) -> tuple[Actor, str]:
         """The person and CSRF token of a live session, which this use keeps alive."""
+        actor, csrf, _ = await self.person(token)
+        return actor, csrf
+
+    async def person(self, token: str) -> tuple[Actor, str, str]:
+        """``session``, with the person's display name (for the web app's pages)."""
         now = datetime.now(UTC)
         idle = timedelta(minutes=self.settings.session_idle_minutes)
         async with map_driver_errors(), self.pool.acquire() as con:
@@ -210,7 +215,8 @@ class People:
                     f"the session was idle more than {self.settings.session_idle_minutes} "
                     "minutes: sign in again")
             await store.touch_session(con, token, now)
-        return Actor.person(found.user_id, found.role, found.site_id), found.csrf_token
+        return (Actor.person(found.user_id, found.role, found.site_id), found.csrf_token,
+                found.name)
 
     async def sign_out(self, token: str) -> None:
         async with map_driver_errors(), self.pool.acquire() as con:

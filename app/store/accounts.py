@@ -31,6 +31,7 @@ class Credentials:
 @dataclass(frozen=True, slots=True)
 class SessionRow:
     user_id: str
+    name: str
     role: str
     site_id: str | None
     csrf_token: str
@@ -124,7 +125,7 @@ async def open_session(con: Conn, user_id: str, at: datetime) -> tuple[str, str]
 async def session(con: Conn, token: str) -> SessionRow | None:
     """The live session of ``token``: its person's role and site as they now are."""
     row = await con.fetchrow(
-        "SELECT s.user_id, a.role, a.site_id, s.csrf_token, s.last_seen_at FROM sessions s "
+        "SELECT s.user_id, a.name, a.role, a.site_id, s.csrf_token, s.last_seen_at FROM sessions s "
         "JOIN accounts a USING (user_id) WHERE s.token_hash = $1 AND a.disabled_at IS NULL",
         token_digest(token))
     return SessionRow(**dict(row)) if row is not None else None

@@ -1,0 +1,57 @@
+"""Signing in and out through the pages (WEB.md sections 1 and 2)."""
+
+from __future__ import annotations
+
+from tests.web.conftest import Pages, WebWorld
+
+
+async def test_a_hospital_user_signs_in_sees_their_links_and_signs_out(
+        pages: Pages, web: WebWorld) -> None:
+    page = await pages.signed_in("hospital", "H-DAM-01")
+    nav = await page.locator("header nav a").all_inner_texts()
+    assert nav == ["Units", "Stock", "Hospital", "Lookbacks"]
+    assert await page.locator(".person").get_attribute("data-user") == web.user(
+        "hospital", "H-DAM-01")
+    assert await page.locator("#scan-q").evaluate("e => e === document.activeElement")
+    await pages.shot(page, "home")
+    async with page.expect_navigation():
+        await page.click("header form button")
+    assert page.url.startswith(f"{web.base_url}/signin")
+    await page.goto(f"{web.base_url}/?lang=en")
+    assert page.url == f"{web.base_url}/signin?next=%2F%3Flang%3Den"
+
+
+async def test_an_auditor_signs_in_and_sees_the_audit_link(pages: Pages) -> None:
+    page = await pages.signed_in("auditor")
+    nav = await page.locator("header nav a").all_inner_texts()
+    assert nav == ["Units", "Stock", "Lookbacks", "Audit"]
+    await pages.shot(page, "home")
+
+
+async def test_a_wrong_password_is_refused_in_arabic(pages: Pages, web: WebWorld) -> None:
+    page = await pages.new("ar")
+    await page.goto(f"{web.base_url}/signin")
+    assert await page.locator("html").get_attribute("dir") == "rtl"
+    assert await page.locator("html").get_attribute("lang") == "ar"
+    await page.fill("#user", web.user("hospital", "H-DAM-01"))
+    await page.fill("#password", "not the password at all")
+    async with page.expect_navigation():
+        await page.click("form.stack button[type=submit]")
+    alert = page.locator("[role=alert]")
+    assert await alert.get_attribute("data-rule") == "sign-in-failed"
+    assert await alert.inner_text() == "مستخدم غير معروف، أو كلمة مرور خاطئة، أو رمز مصادقة خاطئ."
+    await pages.shot(page, "refused")
+
+
+async def test_after_signing_in_the_page_asked_for_comes_back(pages: Pages,
+                                                              web: WebWorld) -> None:
+    page = await pages.new("en")
+    await page.goto(f"{web.base_url}/?lang=ar")
+    assert "/signin?next=" in page.url
+    user = web.user("auditor")
+    await page.fill("#user", user)
+    await page.fill("#password", web.passwords[user])
+    async with page.expect_navigation():
+        await page.click("form.stack button[type=submit]")
+    assert page.url == f"{web.base_url}/?lang=ar"
+    assert await page.locator("html").get_attribute("dir") == "rtl"
