@@ -15,11 +15,12 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from jinja2 import Environment, FileSystemLoader
+from jinja2 import Environment
 from playwright.async_api import Browser, Page, Route
 
 from app.log import merkle as M
-from tests.web.vfy_fixtures import chromium, vfy_network
+from app.web.i18n import Languages
+from tests.web.vfy_fixtures import vfy_network
 from tests.web.vfy_support import (
     LOG,
     NO_WEBCRYPTO,
@@ -30,38 +31,15 @@ from tests.web.vfy_support import (
     verdict,
 )
 
-__all__ = ["chromium", "vfy_network"]
+__all__ = ["vfy_network"]
 WEB = Path(__file__).resolve().parents[2] / "app" / "web"
 VECTORS = Path(__file__).resolve().parents[1] / "vectors" / "rfc9162"
 HARNESS = "/__vfy__/"
 
 
 def _languages() -> Callable[[str], Environment]:
-    try:
-        from app.web.i18n import Languages
-    except ImportError:  # before the shell lands: the verify catalogue alone
-        return _verify_only
     languages = Languages(globals_={"static_url": lambda name: HARNESS + name})
     return languages.env
-
-
-def _verify_only(lang: str) -> Environment:
-    import io
-
-    from babel.messages.mofile import write_mo
-    from babel.messages.pofile import read_po
-    from babel.support import Translations
-
-    with (WEB / "locale" / lang / "LC_MESSAGES" / "verify.po").open("rb") as fh:
-        catalog = read_po(fh, locale=lang)
-    buffer = io.BytesIO()
-    write_mo(buffer, catalog)
-    buffer.seek(0)
-    env = Environment(loader=FileSystemLoader(WEB / "templates"), autoescape=True,
-                      extensions=["jinja2.ext.i18n"])
-    env.install_gettext_translations(Translations(buffer), newstyle=True)  # type: ignore[attr-defined]
-    env.globals.update(static_url=lambda name: HARNESS + name, lang=lang)
-    return env
 
 
 def section_html(lang: str, template: str, **context: Any) -> str:
@@ -86,8 +64,8 @@ async def open_harness(page: Page, html: str) -> None:
 
 
 @pytest.fixture
-async def page(chromium: Browser, vfy_network: VerifyNetwork) -> AsyncIterator[Page]:
-    context = await chromium.new_context(base_url=vfy_network.base_url)
+async def page(browser: Browser, vfy_network: VerifyNetwork) -> AsyncIterator[Page]:
+    context = await browser.new_context(base_url=vfy_network.base_url)
     page = await context.new_page()
 
     async def authorised(route: Route) -> None:  # the harness has no session: a bearer key

@@ -1,5 +1,6 @@
-"""Fixtures of the verification tests (imported by their modules): the served network with
-its witness, one per module, and a headless Chromium."""
+"""Fixtures of the verification and audit tests (imported by their modules): the served
+network with its witness, one per module, and pages signed in on it (the shell's ``Pages``,
+pointed at this network instead of the shared one, which has no witness)."""
 
 from __future__ import annotations
 
@@ -7,16 +8,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from playwright.async_api import Browser
 
 from tests.conftest import database_from
+from tests.web.conftest import Pages, WebWorld
 from tests.web.vfy_support import VerifyNetwork, served_network
-
-try:
-    from tests.support.chromium import ensure_chromium
-except ImportError:  # before the shell's helper lands
-    def ensure_chromium() -> Path:
-        return Path("/usr/bin/chromium")
 
 
 @pytest.fixture(scope="module")
@@ -27,10 +23,15 @@ async def vfy_network(pg_admin_url: str, template_db: str,
             yield network
 
 
-@pytest.fixture(scope="module")
-async def chromium() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(ensure_chromium()),
-                                           args=["--no-sandbox"])
-        yield browser
-        await browser.close()
+@pytest.fixture
+async def vfy_pages(browser: Browser, vfy_network: VerifyNetwork, artifacts: Path,
+                    request: pytest.FixtureRequest) -> AsyncIterator[Pages]:
+    """Pages on the witnessed network. At the test's end: no request left the service."""
+    world = WebWorld(vfy_network.base_url, vfy_network.database_url, vfy_network.passwords,
+                     vfy_network.people, {})
+    made = Pages(browser, world, artifacts, request.node.name.replace("/", "_"))
+    yield made
+    for context in made.contexts:
+        await context.close()
+    assert made.requests, "the test opened no page"
+    assert not made.off_origin(), f"requests left the service: {made.off_origin()}"

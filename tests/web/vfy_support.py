@@ -22,11 +22,12 @@ from app.bootstrap import open_services
 from app.config import Settings
 from app.log import notes as N
 from app.log.checkpoints import private_key_pem
-from app.sim.demo import DEMO_RATES
+from app.sim.demo import DEMO_RATES, create_demo_people
 from app.sim.network import NetworkConfig
 from app.sim.runner import run_simulation
 from app.sim.state import SimConfig
 from app.store.keys import create_key
+from tests.conftest import TEST_HASH_COST
 from tests.support.server import ROOT, ServerProcess
 from tests.support.witness_process import WitnessProcess
 
@@ -48,6 +49,10 @@ class VerifyNetwork:
     database_url: str
     auditor_token: str
     units: list[str]
+    passwords: dict[str, str]
+    """user id → password of the demo people"""
+    people: dict[tuple[str, str | None], str]
+    """(role, site) → user id"""
 
     @property
     def base_url(self) -> str:
@@ -97,17 +102,18 @@ async def served_network(database_url: str, folder: Path) -> AsyncIterator[Verif
     pem = private_key_pem(LOG.key).decode()
     witnesses = [{"url": witness.url, "vkey": witness.vkey}]
     settings = Settings(database_url=database_url, signing_key=pem, log_origin=ORIGIN,
-                        data_dir=folder, password_hash_time_cost=1,
-                        checkpoint_every_seconds=0.2, checkpoint_every_events=100,
-                        password_hash_memory_kib=8 * 1024, **VAULT)
+                        data_dir=folder, checkpoint_every_seconds=0.2,
+                        checkpoint_every_events=100, **TEST_HASH_COST, **VAULT)
     async with open_services(settings) as services:  # signs a last checkpoint on exit
         await run_simulation(services.writer, SMALL, whole_days=True, vault=services.vault)
+        people = await create_demo_people(services)
     env = {"BLOODTRACE_SIGNING_KEY": pem, "BLOODTRACE_LOG_ORIGIN": ORIGIN,
            "BLOODTRACE_WITNESSES": orjson.dumps(witnesses).decode(),
            "BLOODTRACE_WITNESS_QUORUM": "1", "BLOODTRACE_DATA_DIR": str(folder),
            "BLOODTRACE_CHECKPOINT_EVERY_SECONDS": "1",
            "BLOODTRACE_VAULT_MASTER_KEY": VAULT["vault_master_key"],
-           "BLOODTRACE_VAULT_PEPPER": VAULT["vault_pepper"]}
+           "BLOODTRACE_VAULT_PEPPER": VAULT["vault_pepper"],
+           **{f"BLOODTRACE_{k.upper()}": str(v) for k, v in TEST_HASH_COST.items()}}
     server = ServerProcess(database_url, **env)
     server.start()
     try:
@@ -121,7 +127,9 @@ async def served_network(database_url: str, folder: Path) -> AsyncIterator[Verif
             await con.close()
         units = await _units_with_history(database_url, size)
         assert units, "the simulated network made no units"
-        yield VerifyNetwork(server, witness, database_url, token, units)
+        yield VerifyNetwork(server, witness, database_url, token, units,
+                            {p.user_id: p.password for p in people},
+                            {(p.role, p.site_id): p.user_id for p in people})
     finally:
         server.stop()
         witness.stop()
