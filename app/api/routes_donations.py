@@ -6,13 +6,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from app.api import access
+from app.api import access, unit_views
 from app.api.deps import ActorDep, ReadConDep
 from app.api.params import DinPath, PatientPath
-from app.api.redact import hide_patients
 from app.api.responses import READ_PROBLEMS, FastJSON, Row
-from app.errors import DonationNotFound
-from app.events import isbt
 from app.store import read_queries
 
 router = APIRouter(tags=["units"])
@@ -43,16 +40,7 @@ async def read_donation(
 ) -> Response:
     """The donation and its components, with the donation's test results. A site key sees
     the components it may read (all of them for the collecting site and the testing lab)."""
-    bare = isbt.parse_din(din, "din")
-    await access.require_donation(con, actor, bare)
-    found = await read_queries.donation(con, bare)
-    if found is None:
-        raise DonationNotFound(f"no donation with DIN {bare}", field="din")
-    allowed = set(await access.readable_units(
-        con, actor, [c["unit_id"] for c in found["components"]]))
-    found["components"] = [c for c in found["components"] if c["unit_id"] in allowed]
-    await hide_patients(con, actor, found)
-    return FastJSON(found)
+    return FastJSON(await unit_views.donation_view(con, actor, din))
 
 
 @router.get(

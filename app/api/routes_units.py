@@ -6,19 +6,10 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from app.api import access
+from app.api import unit_views
 from app.api.deps import ActorDep, ReadConDep, SettingsDep
 from app.api.params import UnitIdPath
-from app.api.proofs import attach_inclusion_proofs
-from app.api.redact import feed_view, hide_patients
 from app.api.responses import READ_PROBLEMS, FastJSON, FeedEntry, Row
-from app.errors import UnitNotFound
-from app.events import isbt
-from app.events.messages import Actor
-from app.store import read_queries
-from app.store.checkpoint_store import latest_checkpoint
-from app.store.conn import Conn
-from app.store.log_reader import history
 
 router = APIRouter(tags=["units"])
 
@@ -57,30 +48,18 @@ class Provenance(Row):
     checkpoint: str | None = None
 
 
-async def _readable_unit(con: Conn, actor: Actor, raw_id: str) -> str:
-    """The canonical unit id, once the unit is known to exist and the key may read it."""
-    unit_id = isbt.parse_unit_id(raw_id, "unit_id")
-    await access.require_unit(con, actor, unit_id, isbt.din_of_unit(unit_id))
-    return unit_id
-
-
 @router.get("/v1/units/{unit_id}", response_model=Unit, responses=READ_PROBLEMS)
 async def read_unit(unit_id: UnitIdPath, actor: ActorDep, con: ReadConDep) -> Response:
     """Current state: status, custodian and location, ABO/RhD, expiry, the donation's test
     results, parents and children."""
-    canonical = await _readable_unit(con, actor, unit_id)
-    state = await read_queries.unit_state(con, canonical)
-    await hide_patients(con, actor, state)
-    return FastJSON(state)
+    return FastJSON(await unit_views.unit_view(con, actor, unit_id))
 
 
 @router.get("/v1/units/{unit_id}/history", response_model=UnitHistory, responses=READ_PROBLEMS)
 async def read_history(unit_id: UnitIdPath, actor: ActorDep, con: ReadConDep) -> Response:
     """Every event of the unit, in log order, with its position, leaf and chain hashes (a
     unit's life is a few dozen events, so this list is not paged)."""
-    canonical = await _readable_unit(con, actor, unit_id)
-    events = await feed_view(con, actor, await history(con, "unit", canonical))
-    return FastJSON({"unit_id": canonical, "events": events})
+    return FastJSON(await unit_views.history_view(con, actor, unit_id))
 
 
 @router.get(
@@ -93,12 +72,5 @@ async def read_provenance(
     the unit an RFC 9162 inclusion proof: in the latest signed checkpoint's tree when it
     covers the event (``signed: true``; the note is in ``checkpoint``), else in the tree of
     the current log head."""
-    canonical = await _readable_unit(con, actor, unit_id)
-    found = await read_queries.provenance(con, canonical)
-    if found is None:
-        raise UnitNotFound(f"unit {canonical} does not exist", field="unit_id")
-    await hide_patients(con, actor, found)
-    await attach_inclusion_proofs(con, found["events"], settings.log_origin)
-    signed = await latest_checkpoint(con, settings.log_origin)
-    found["checkpoint"] = None if signed is None else signed.note
-    return FastJSON(found)
+    return FastJSON(await unit_views.provenance_view(con, actor, unit_id,
+                                                     settings.log_origin))

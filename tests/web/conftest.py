@@ -19,11 +19,13 @@ import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
-from app.bootstrap import open_services
-from app.sim.demo import DEMO_RATES, create_demo_keys, create_demo_people
+from app.bootstrap import Services, open_services
+from app.errors import AccountNotFound
+from app.people.service import OPERATOR, people_of
+from app.sim.demo import DEMO_RATES, DemoPerson, create_demo_keys, create_demo_people
 from app.sim.network import NetworkConfig
 from app.sim.runner import run_simulation
-from app.sim.state import SimConfig
+from app.sim.state import SimConfig, staff_id
 from tests.conftest import ROOT, TEST_HASH_COST, database_from, settings_for
 from tests.support.chromium import ensure_chromium
 from tests.support.server import ServerProcess
@@ -50,8 +52,9 @@ class WebWorld:
     keys: dict[tuple[str, str | None], str]
     """(role, site) → API key"""
     units: dict[str, str] = field(default_factory=dict)
-    """state → a unit id: ``in_stock`` (released, at a hospital), ``transfused``,
-    ``discarded``, ``derived`` (made by a split or pool), ``in_stock_bank``."""
+    """state → a unit id: ``in_stock`` (released, at a hospital), ``in_stock_bank``
+    (released, at a blood bank), ``transfused``, ``discarded``, ``derived`` (made by a pool
+    when there is one, else a split), ``split_parent`` (split into three or more)."""
     unit_sites: dict[str, str | None] = field(default_factory=dict)
     """state → the site that holds or last held that unit"""
 
@@ -80,6 +83,24 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
+EXTRA_PEOPLE = (("hospital", "H-DAM-02"), ("hospital", "H-RIF-01"))
+"""Hospitals beyond the demo's own, to check what one site may not see of another's."""
+
+
+async def _more_people(services: Services) -> list[DemoPerson]:
+    accounts = people_of(services)
+    made = []
+    for role, site in EXTRA_PEOPLE:
+        user_id = staff_id(role, site)
+        try:  # the simulated history's staff have accounts already
+            password = await accounts.reset(OPERATOR, user_id)
+        except AccountNotFound:
+            password = await accounts.create(OPERATOR, user_id, role, site,
+                                             f"{role} staff of {site} (web tests)")
+        made.append(DemoPerson(user_id, role, site, password))
+    return made
+
+
 async def _units_in_states(url: str) -> tuple[dict[str, str], dict[str, str | None]]:
     queries = {
         "in_stock": "SELECT unit_id, custodian_site_id AS site FROM rm_units WHERE in_stock "
@@ -93,9 +114,12 @@ async def _units_in_states(url: str) -> tuple[dict[str, str], dict[str, str | No
                       "WHERE fate = 'transfused' ORDER BY unit_id LIMIT 1",
         "discarded": "SELECT unit_id, fate_site_id AS site FROM rm_units "
                      "WHERE fate = 'discarded' ORDER BY unit_id LIMIT 1",
-        "derived": "SELECT unit_id, custodian_site_id AS site FROM rm_units "
-                   "WHERE jsonb_array_length(coalesce(parents, '[]')) > 0 "
-                   "ORDER BY unit_id LIMIT 1",
+        "derived": "SELECT u.unit_id, u.custodian_site_id AS site FROM rm_units u JOIN "
+                   "rm_lineage l ON l.child_unit_id = u.unit_id "
+                   "ORDER BY l.kind = 'pool' DESC, u.unit_id LIMIT 1",
+        "split_parent": "SELECT parent_unit_id AS unit_id, NULL AS site FROM rm_lineage "
+                        "WHERE kind = 'split' GROUP BY parent_unit_id "
+                        "HAVING count(*) >= 3 ORDER BY parent_unit_id LIMIT 1",
     }
     con = await asyncpg.connect(url)
     try:
@@ -119,6 +143,7 @@ async def web(pg_admin_url: str, template_db: str,
             await run_simulation(services.writer, WEB_NETWORK, whole_days=True,
                                  vault=services.vault)
             people = await create_demo_people(services)
+            people += await _more_people(services)
         keys = await create_demo_keys(url)
         server = ServerProcess(url, BLOODTRACE_DATA_DIR=str(data_dir),
                                BLOODTRACE_CHECKPOINT_EVERY_SECONDS="1",
@@ -167,7 +192,7 @@ class Pages:
         page.set_default_timeout(15_000)
         return page
 
-    async def signed_in(self, role: str, site: str | None = None, lang: str = "en",
+    async def signed_in(self, role: str, lang: str = "en", *, site: str | None = None,
                         viewport: dict[str, int] | None = None) -> Page:
         """A page signed in as the demo person of (role, site), showing the home page."""
         page = await self.new(lang, viewport)
@@ -208,6 +233,6 @@ def signed_in(pages: Pages) -> Callable[..., Awaitable[Page]]:
 
     def sign(role: str, lang: str = "en", site: str | None = None,
              viewport: dict[str, int] | None = None) -> Awaitable[Page]:
-        return pages.signed_in(role, site, lang, viewport)
+        return pages.signed_in(role, lang, site=site, viewport=viewport)
 
     return sign

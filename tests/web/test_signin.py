@@ -7,7 +7,7 @@ from tests.web.conftest import Pages, WebWorld
 
 async def test_a_hospital_user_signs_in_sees_their_links_and_signs_out(
         pages: Pages, web: WebWorld) -> None:
-    page = await pages.signed_in("hospital", "H-DAM-01")
+    page = await pages.signed_in("hospital", site="H-DAM-01")
     nav = await page.locator("header nav a").all_inner_texts()
     assert nav == ["Units", "Stock", "Hospital", "Lookbacks"]
     assert await page.locator(".person").get_attribute("data-user") == web.user(
