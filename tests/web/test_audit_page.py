@@ -25,7 +25,7 @@ CONSISTENCY = "[data-verify-consistency] [data-verdict]"
 
 
 async def _audit(vfy_pages: Pages, lang: str = "en") -> Page:
-    page = await vfy_pages.signed_in("auditor", None, lang)
+    page = await vfy_pages.signed_in("auditor", lang=lang)
     await page.goto(f"{vfy_pages.web.base_url}/audit?lang={lang}")
     return page
 
@@ -63,7 +63,7 @@ async def test_the_latest_checkpoint_and_its_witness_are_checked_in_arabic(
 
 async def test_a_forged_cosignature_fails_the_checkpoint(vfy_pages: Pages,
                                                          vfy_network: VerifyNetwork):
-    page = await vfy_pages.signed_in("auditor", None, "en")
+    page = await vfy_pages.signed_in("auditor", lang="en")
 
     async def forge(route: Any) -> None:
         response = await route.fetch()
@@ -218,7 +218,7 @@ async def test_the_discard_chart_draws_the_discards_of_the_period(vfy_pages: Pag
 async def test_the_audit_page_is_for_national_roles_only(vfy_pages: Pages,
                                                          vfy_network: VerifyNetwork):
     site = next(s for (role, s) in vfy_network.people if role == "hospital")
-    page = await vfy_pages.signed_in("hospital", site, "en")
+    page = await vfy_pages.signed_in("hospital", lang="en", site=site)
     for path in ("/audit", "/audit/discards-by-reason.csv"):
         answer = await page.request.get(f"{vfy_network.base_url}{path}")
         assert answer.status == 403, (path, answer.status)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -114,7 +115,8 @@ async def served_network(database_url: str, folder: Path) -> AsyncIterator[Verif
            "BLOODTRACE_VAULT_MASTER_KEY": VAULT["vault_master_key"],
            "BLOODTRACE_VAULT_PEPPER": VAULT["vault_pepper"],
            **{f"BLOODTRACE_{k.upper()}": str(v) for k, v in TEST_HASH_COST.items()}}
-    server = ServerProcess(database_url, **env)
+    # Every interface, so that a test can also open the pages at a LAN address (no WebCrypto).
+    server = ServerProcess(database_url, HOST="0.0.0.0", **env)
     server.start()
     try:
         size = await _wait_cosigned(database_url)
@@ -133,6 +135,18 @@ async def served_network(database_url: str, folder: Path) -> AsyncIterator[Verif
     finally:
         server.stop()
         witness.stop()
+
+
+def lan_address() -> str | None:
+    """This machine's address on its LAN (not loopback), if it has one. A UDP "connect"
+    sends nothing; it only picks the interface a packet would leave by."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))
+        except OSError:
+            return None
+        address: str = probe.getsockname()[0]
+    return None if address.startswith("127.") or address == "0.0.0.0" else address
 
 
 # --- the browser -------------------------------------------------------------------------------
