@@ -7,7 +7,8 @@
 // Formats: RFC 9162 (leaf = SHA-256(0x00 || record), node = SHA-256(0x01 || l || r), proof
 // checks as in transparency-dev/merkle, which app/log/merkle.py follows), C2SP signed-note,
 // tlog-checkpoint and tlog-cosignature (cosignature/v1). No string shown here is written in
-// this file: each message is a data-msg-* attribute of the section, from the page's catalogue.
+// this file: each message is a data-msg-* attribute of the section's [data-verify-messages]
+// element, from the page's catalogue.
 
 const encoder = new TextEncoder();
 const EM_DASH = "\u2014 ";
@@ -293,7 +294,8 @@ function camel(code) {
 /** The section's message for `code`, its {placeholders} filled in, numbers in the page's
  * locale. */
 function message(section, code, params = {}) {
-  const template = section.dataset[camel(code)] ?? code;
+  const source = section.querySelector("[data-verify-messages]") ?? section;
+  const template = source.dataset[camel(code)] ?? code;
   return template.replace(/\{(\w+)\}/g, (whole, name) => {
     if (!(name in params)) return whole;
     const value = params[name];
