@@ -64,6 +64,9 @@ async def test_a_unit_in_arabic_is_verified_against_the_signed_checkpoint(
         len(bundle["records"]) + 2  # the records, the checkpoint's signature, the witnesses
     witness = page.locator(".verification [data-witnesses] li")
     assert await witness.get_attribute("data-cosignature") == "ok"
+    history = await page.locator("ol.events li[data-position]").all()
+    assert len(history) == len(bundle["records"])
+    assert [await li.get_attribute("data-verified") for li in history] == ["ok"] * len(history)
     await vfy_pages.shot(page, "unit-ar")
 
 
@@ -151,3 +154,76 @@ async def test_served_over_plain_http_on_a_lan_address_it_is_unavailable(
     assert result["state"] == "unavailable", result
     assert "TLS" in result["text"] and "HTTPS" in result["text"]
     await vfy_pages.shot(page, "lan-unavailable-ar")
+
+
+async def _history_altered(pages: Pages, network: VerifyNetwork, unit: str, change: Any,
+                           tamper: Any = None) -> Page:
+    """The unit page with its server-rendered history changed by ``change(html)``."""
+    page = await pages.signed_in("auditor", lang="en")
+
+    async def rewrite(route: Any) -> None:
+        response = await route.fetch()
+        await route.fulfill(response=response, body=change(await response.text()))
+
+    await page.route(f"**/units/{unit}?lang=en", rewrite)
+    if tamper is not None:
+        await alter_json(page, "**/v1/proofs/units/**", tamper)
+    await page.goto(f"{pages.web.base_url}/units/{unit}?lang=en")
+    return page
+
+
+async def test_a_history_the_page_makes_up_is_caught(vfy_pages: Pages,
+                                                     vfy_network: VerifyNetwork):
+    unit = vfy_network.units[0]
+    records = _bundle(vfy_network, unit)["records"]
+    made_up = records[0]["position"] - 1  # a real position of the log, of another unit
+    extra = f'<li data-position="{made_up}" data-type="UnitDiscarded">discarded</li>'
+    page = await _history_altered(vfy_pages, vfy_network, unit,
+                                  lambda html: html.replace('<ol class="timeline events">',
+                                                            '<ol class="timeline events">' + extra))
+    result = await verdict(page)
+    assert (result["state"], result["at"], result["position"]) == \
+        ("failed", "event", str(made_up)), result
+    assert "which the proofs do not include" in result["text"]
+    assert await page.locator(f"ol.events li[data-position='{made_up}']").get_attribute(
+        "data-verified") == "failed"
+
+    second = records[1]
+    kind = orjson.loads(second["record"])["type"]
+    shown = f'data-position="{second["position"]}" data-type="{kind}"'
+    page = await _history_altered(vfy_pages, vfy_network, unit, lambda html: html.replace(
+        shown, f'data-position="{second["position"]}" data-type="UnitDiscarded"'))
+    result = await verdict(page)
+    assert (result["state"], result["at"], result["position"]) == \
+        ("failed", "event", str(second["position"])), result
+    assert "as UnitDiscarded; the log holds" in result["text"]
+
+
+async def test_a_record_left_out_of_the_proofs_is_caught(vfy_pages: Pages,
+                                                         vfy_network: VerifyNetwork):
+    unit = vfy_network.units[0]
+    last = _bundle(vfy_network, unit)["records"][-1]["position"]
+
+    def leave_out(bundle: dict[str, Any]) -> None:
+        bundle["records"].pop()
+
+    page = await _unit_page(vfy_pages, vfy_network, unit, "en", leave_out)
+    result = await verdict(page)
+    assert (result["state"], result["at"], result["position"]) == \
+        ("failed", "event", str(last)), result
+
+
+async def test_genuine_records_of_another_unit_are_refused(vfy_pages: Pages,
+                                                           vfy_network: VerifyNetwork):
+    unit, other = vfy_network.units[0], vfy_network.units[1]
+    theirs = _bundle(vfy_network, other)
+
+    def swap(bundle: dict[str, Any]) -> None:
+        bundle["records"] = theirs["records"]  # signed, included, but not this unit's
+
+    page = await _unit_page(vfy_pages, vfy_network, unit, "en", swap)
+    result = await verdict(page)
+    first = theirs["records"][0]["position"]
+    assert (result["state"], result["at"], result["position"]) == \
+        ("failed", "event", str(first)), result
+    assert f"does not concern unit {unit}" in result["text"]

@@ -253,7 +253,12 @@ export async function openCheckpoint(raw, logKey) {
       throw new VerifyError("bad-signature", { key: logKey.name });
     }
   }
-  return { note, checkpoint: parseCheckpoint(note.text) };
+  const checkpoint = parseCheckpoint(note.text);
+  // The log signs as its origin: a checkpoint of another log, even by the same key, is not ours.
+  if (checkpoint.origin !== logKey.name) {
+    throw new VerifyError("origin", { origin: checkpoint.origin, key: logKey.name });
+  }
+  return { note, checkpoint };
 }
 
 /** Each pinned witness's cosignature of the note: {key, status: ok|missing|bad, time}. */
@@ -406,7 +411,7 @@ async function checkpointChecked(section, raw, keys, label) {
   return opened;
 }
 
-async function checkRecord(entry, previous, checkpoint) {
+async function checkRecord(entry, previous, checkpoint, unit) {
   const position = entry && entry.position;
   if (!Number.isSafeInteger(position) || !(BigInt(position) > previous && BigInt(position) <= checkpoint.size)) {
     throw new VerifyError("record-order", { position: String(position), size: checkpoint.size },
@@ -421,6 +426,8 @@ async function checkRecord(entry, previous, checkpoint) {
     throw new VerifyError("record-format", { position }, at);
   }
   if (!record || record.position !== position) throw new VerifyError("record-position", { position }, at);
+  // A genuine record of another unit proves nothing about this one: it must name the unit.
+  if (!text.includes(JSON.stringify(unit))) throw new VerifyError("record-unit", { position, unit }, at);
   const proof = Array.isArray(entry.proof) ? entry.proof.map(fromBase64) : [null];
   if (proof.some((h) => h === null)) throw new VerifyError("proof-format", { position }, at);
   try {
@@ -431,6 +438,49 @@ async function checkRecord(entry, previous, checkpoint) {
     throw new VerifyError(error.code, { ...error.params, position }, at);
   }
   return { position, type: String(record.type ?? "") };
+}
+
+/** Hold the events the page itself shows (`data-verify-shown`, each `[data-position]` with
+ * its `[data-type]`) to the verified records: each is marked `data-verified` ok, unsigned
+ * (newer than the checkpoint), withheld, or failed; the first failure is returned. */
+function checkShown(section, verified, failed, withheld, size) {
+  const selector = section.dataset.verifyShown;
+  if (!selector) return null;
+  let first = null;
+  const unsigned = [];
+  for (const item of document.querySelectorAll(selector)) {
+    const position = Number(item.dataset.position);
+    if (!Number.isSafeInteger(position) || failed.has(position)) {
+      item.dataset.verified = "failed";
+      continue;
+    }
+    const at = { kind: "event", position };
+    let error = null;
+    if (verified.has(position)) {
+      const shown = item.dataset.type;
+      if (shown !== undefined && shown !== verified.get(position)) {
+        error = new VerifyError("shown-type", { position, shown, type: verified.get(position) }, at);
+      }
+    } else if (BigInt(position) > size) {
+      item.dataset.verified = "unsigned";
+      unsigned.push(position);
+      continue;
+    } else if (withheld.includes(position)) {
+      item.dataset.verified = "withheld";
+      continue;
+    } else {
+      error = new VerifyError("shown-missing", { position }, at);
+    }
+    item.dataset.verified = error ? "failed" : "ok";
+    if (error) {
+      addCheck(section, "failed", error.code, error.params);
+      first = first ?? error;
+    }
+  }
+  if (unsigned.length) {
+    addCheck(section, "warning", "unsigned", { size, positions: unsigned.map((p) => formatNumber(p)).join(", ") });
+  }
+  return first;
 }
 
 function fail(section, error) {
@@ -463,26 +513,29 @@ export async function verifyUnit(section) {
     const { checkpoint } = await checkpointChecked(section, bundle.checkpoint, keys, "checkpoint-signed");
     let previous = 0n;
     let first = null;
-    let checked = 0;
+    const verified = new Map();
+    const failed = new Set();
     for (const entry of Array.isArray(bundle.records) ? bundle.records : []) {
       try {
-        const good = await checkRecord(entry, previous, checkpoint);
+        const good = await checkRecord(entry, previous, checkpoint, unit);
         addCheck(section, "ok", "event-included", good);
-        checked += 1;
+        verified.set(good.position, good.type);
       } catch (error) {
         if (!(error instanceof VerifyError)) throw error;
         addCheck(section, "failed", error.code, error.params);
+        failed.add(Number(error.at.position));
         first = first ?? error;
       }
       previous = BigInt(Number.isSafeInteger(entry && entry.position) ? entry.position : previous);
     }
-    if (first) throw first;
-    if (!checked) throw new VerifyError("no-records", {}, { kind: "checkpoint" });
-    const withheld = Array.isArray(bundle.withheld) ? bundle.withheld : [];
+    const withheld = (Array.isArray(bundle.withheld) ? bundle.withheld : []).filter(Number.isSafeInteger);
     if (withheld.length) {
       addCheck(section, "warning", "withheld", { positions: withheld.map((p) => formatNumber(p)).join(", ") });
     }
-    setVerdict(section, "ok", "verified", { size: checkpoint.size, key: keys.logKey.name, count: checked });
+    first = first ?? checkShown(section, verified, failed, withheld, checkpoint.size);
+    if (first) throw first;
+    if (!verified.size) throw new VerifyError("no-records", {}, { kind: "checkpoint" });
+    setVerdict(section, "ok", "verified", { size: checkpoint.size, key: keys.logKey.name, count: verified.size });
   } catch (error) {
     fail(section, error);
   }
