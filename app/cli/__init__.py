@@ -59,6 +59,9 @@ def serve(
         from app.sim.demo import load_demo_if_empty
 
         asyncio.run(load_demo_if_empty(settings))
+    from app.cli.serving import banner
+
+    print(banner(settings), flush=True)
     if stop_embedded is None:
         uvicorn.run("app.asgi:app_from_env", factory=True, workers=workers,
                     **server_options(settings))

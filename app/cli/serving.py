@@ -70,3 +70,12 @@ def server_options(settings: Settings) -> dict[str, Any]:
             "http": Protocol, "timeout_keep_alive": 5, "log_level": "warning",
             "access_log": False, "proxy_headers": True,
             "forwarded_allow_ips": settings.forwarded_allow_ips}
+
+
+def banner(settings: Settings) -> str:
+    """Where the service answers, printed when it starts: the web app and the API."""
+    host = settings.host
+    shown = f"[{host}]" if ":" in host else ("127.0.0.1" if host in ("0.0.0.0", "") else host)  # noqa: S104
+    base = f"http://{shown}:{settings.port}"
+    return (f"bloodtrace web app: {base}/  (API: {base}/v1, docs: {base}/docs; "
+            "in-browser verification needs HTTPS or localhost)")

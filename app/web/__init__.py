@@ -11,7 +11,14 @@ from types import ModuleType
 
 from fastapi import FastAPI
 
-from app.web import routes_audit, routes_home, routes_signin, routes_static, routes_units
+from app.web import (
+    routes_audit,
+    routes_home,
+    routes_signin,
+    routes_static,
+    routes_stock,
+    routes_units,
+)
 from app.web.i18n import DEFAULT_TIME_ZONE, Languages
 from app.web.routes_static import static_url
 from app.web.shell import SignInRequired, signin_redirect
@@ -21,6 +28,7 @@ ROUTERS: list[ModuleType] = [
     routes_signin,
     routes_home,
     routes_units,
+    routes_stock,
     routes_audit,
 ]
 """Each module has ``router = APIRouter(include_in_schema=False)``."""

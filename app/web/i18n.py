@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_skeleton, format_time
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -54,17 +55,21 @@ def catalogue_files(lang: str, root: Path = LOCALE_DIR) -> list[Path]:
     return sorted((root / lang / "LC_MESSAGES").glob("*.po"))
 
 
+def _compiled(catalog: Catalog) -> Translations:
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return Translations(buffer, domain="messages")
+
+
 def compile_translations(lang: str, root: Path = LOCALE_DIR) -> Translations:
-    """The merged translations of one language, compiled from its ``.po`` files in memory.
-    Fuzzy entries are left out, as ``msgfmt`` leaves them out."""
-    merged = Translations()
+    """The merged translations of one language, compiled from its ``.po`` files in memory,
+    with the language's plural rule (Arabic has six forms). Fuzzy entries are left out, as
+    ``msgfmt`` leaves them out."""
+    merged = _compiled(Catalog(locale=lang))
     for path in catalogue_files(lang, root):
         with path.open("rb") as fh:
-            catalog = read_po(fh, locale=lang, domain=path.stem)
-        buffer = io.BytesIO()
-        write_mo(buffer, catalog, use_fuzzy=False)
-        buffer.seek(0)
-        merged.merge(Translations(buffer, domain="messages"))
+            merged.merge(_compiled(read_po(fh, locale=lang, domain=path.stem)))
     return merged
 
 

@@ -34,15 +34,15 @@ def msgids(root: Path = WEB) -> dict[str, str]:
         with path.open("rb") as fh:
             for lineno, _, message, _ in babel_extract(fh, KEYWORDS, [], {
                     "extensions": "jinja2.ext.i18n", "trimmed": "false"}):
-                for text in (message if isinstance(message, tuple) else (message,)):
-                    if text:
-                        found.setdefault(text, f"{path.name}:{lineno}")
+                text = message[0] if isinstance(message, tuple) else message
+                if text:  # a plural's msgid is its singular
+                    found.setdefault(text, f"{path.name}:{lineno}")
     for path in sorted(root.rglob("*.py")):
         with path.open("rb") as fh:
             for lineno, message, _, _ in extract("python", fh, KEYWORDS):
-                for text in (message if isinstance(message, tuple) else (message,)):
-                    if text:
-                        found.setdefault(text, f"{path.name}:{lineno}")
+                text = message[0] if isinstance(message, tuple) else message
+                if text:
+                    found.setdefault(text, f"{path.name}:{lineno}")
     return found
 
 

@@ -77,3 +77,9 @@ def test_arabic_pages_are_right_to_left() -> None:
     env = languages.env("ar")
     assert (env.globals["dir"], languages.env("en").globals["dir"]) == ("rtl", "ltr")
     assert env.from_string('{{ _("Sign in") }}').render() == "تسجيل الدخول"
+
+
+def test_arabic_plurals_take_their_six_forms_after_merging() -> None:
+    arabic = compile_translations("ar")
+    forms = [arabic.ngettext("%(num)s unit", "%(num)s units", n) for n in (0, 1, 2, 3, 11, 100)]
+    assert len(set(forms)) == 5 and forms[1] == "وحدة واحدة" and forms[2] == "وحدتان"

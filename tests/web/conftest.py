@@ -211,8 +211,13 @@ class Pages:
         return path
 
     def off_origin(self) -> list[str]:
-        allowed = (self.web.base_url + "/", "data:", "about:")
-        return [url for url in self.requests if not url.startswith(allowed)]
+        return off_origin(self.requests, self.web.base_url)
+
+
+def off_origin(urls: list[str], base_url: str) -> list[str]:
+    """The requests not made to the service at ``base_url`` (inline ``data:`` aside)."""
+    allowed = (base_url + "/", "data:", "about:")
+    return [url for url in urls if not url.startswith(allowed)]
 
 
 @pytest.fixture

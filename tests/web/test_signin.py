@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.web.conftest import Pages, WebWorld
+from tests.web.conftest import PHONE, Pages, WebWorld
 
 
 async def test_a_hospital_user_signs_in_sees_their_links_and_signs_out(
@@ -55,3 +55,22 @@ async def test_after_signing_in_the_page_asked_for_comes_back(pages: Pages,
         await page.click("form.stack button[type=submit]")
     assert page.url == f"{web.base_url}/?lang=ar"
     assert await page.locator("html").get_attribute("dir") == "rtl"
+
+
+async def test_signing_in_works_on_a_phone_in_both_languages(pages: Pages,
+                                                            web: WebWorld) -> None:
+    for lang in ("en", "ar"):
+        page = await pages.new(lang, PHONE)
+        await page.goto(f"{web.base_url}/signin")
+        for field in ("#user", "#password", "#totp", "form.stack button"):
+            box = await page.locator(field).bounding_box()
+            assert box is not None and box["x"] >= 0, field
+            assert box["x"] + box["width"] <= PHONE["width"], field
+        user = web.user("hospital", "H-DAM-01")
+        await page.fill("#user", user)
+        await page.fill("#password", web.passwords[user])
+        async with page.expect_navigation():
+            await page.press("#password", "Enter")
+        assert page.url == f"{web.base_url}/"
+        assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        await pages.shot(page, f"home-phone-{lang}")
