@@ -54,6 +54,8 @@ class Discards(Row):
     by_reason: list[Row]
     by_site: list[Row]
     by_actor: list[Row]
+    by_day: list[Row]
+    """``{day, reason, discards}`` per UTC day of the period, oldest first."""
 
 
 @router.get("/v1/audit/events", response_model=AuditPage, responses=LIST_PROBLEMS)
@@ -112,7 +114,8 @@ async def discards(
     reason: CodeQuery = None,
 ) -> Response:
     """Discards in ``[from, to)`` (default: the last 30 days) by reason, by site and by
-    acting key, with each key's discard rate among the final fates it recorded."""
+    acting key, with each key's discard rate among the final fates it recorded, and by UTC
+    day and reason."""
     access.require_national(actor, "the discard report")
     start, end = time_window(from_, to)
     return FastJSON(await read_queries.discards(con, start, end, site, key, reason))

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
@@ -25,7 +25,12 @@ from app.log.bundle import build_bundle
 from app.log.checkpoints import SignedCheckpoint
 from app.log.encoding import b64
 from app.log.tlog_proof import format_proofs
-from app.store.checkpoint_store import key_manifest, latest_checkpoint
+from app.store.checkpoint_store import (
+    checkpoint_at,
+    key_manifest,
+    latest_checkpoint,
+    recent_checkpoints,
+)
 from app.store.conn import Conn
 from app.store.errors import map_driver_errors
 from app.store.export_reader import open_export
@@ -33,6 +38,7 @@ from app.store.proof_reader import consistency_proof, inclusion_proof, unit_reco
 
 router = APIRouter(tags=["verifiable log"])
 Size = Annotated[int, Query(ge=1, le=2**62)]
+SizePath = Annotated[int, Path(ge=1, le=2**62, description="a tree size")]
 
 
 class CheckpointOut(BaseModel):
@@ -48,6 +54,14 @@ class CheckpointOut(BaseModel):
     witness_quorum: int
     witnessed: bool
     """At least ``witness_quorum`` witnesses cosigned it."""
+
+
+class CheckpointsOut(BaseModel):
+    """Signed checkpoints, largest first; the next page is ``?before=next_before`` (null on
+    the last page)."""
+
+    checkpoints: list[CheckpointOut]
+    next_before: int | None
 
 
 class InclusionOut(BaseModel):
@@ -125,6 +139,29 @@ async def latest_note(con: ReadConDep, settings: SettingsDep) -> Response:
     with the witnesses' cosignature lines appended."""
     signed = await _latest(con, settings.log_origin)
     return PlainTextResponse(signed.note, media_type="text/plain; charset=utf-8")
+
+
+@router.get("/v1/checkpoints", response_model=CheckpointsOut, responses=PROBLEMS)
+async def checkpoints(
+    con: ReadConDep, settings: SettingsDep,
+    before: Annotated[int | None, Query(ge=1, le=2**62, description="a tree size")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Response:
+    """The signed checkpoints, largest tree first (below ``before`` when given): what an
+    auditor picks two from to check that the later extends the earlier."""
+    found = await recent_checkpoints(con, settings.log_origin, limit, before)
+    return FastJSON({"checkpoints": [_checkpoint(s, settings.witness_quorum) for s in found],
+                     "next_before": found[-1].checkpoint.size if len(found) == limit else None})
+
+
+@router.get("/v1/checkpoints/{size}", response_model=CheckpointOut, responses=PROBLEMS)
+async def checkpoint_of_size(con: ReadConDep, settings: SettingsDep, size: SizePath) -> Response:
+    """The checkpoint signed at exactly ``size`` records, with its cosignatures: with
+    ``/v1/proofs/consistency`` it lets anyone check that a later tree extends it."""
+    signed = await checkpoint_at(con, size, settings.log_origin)
+    if signed is None:
+        raise NoCheckpoint(f"no checkpoint was signed at size {size}", field="size")
+    return FastJSON(_checkpoint(signed, settings.witness_quorum))
 
 
 @router.get("/v1/proofs/inclusion", response_model=InclusionOut, responses=PROBLEMS)

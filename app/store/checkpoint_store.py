@@ -78,6 +78,16 @@ async def checkpoint_at(con: Conn, size: int, origin: str) -> SignedCheckpoint |
     return None if row is None else _signed(row, origin)
 
 
+async def recent_checkpoints(
+    con: Conn, origin: str, limit: int, before: int | None = None
+) -> list[SignedCheckpoint]:
+    """The latest ``limit`` checkpoints smaller than ``before`` (all when None), largest
+    first, with their cosignatures."""
+    rows = await con.fetch(f"{_COSIGNED} WHERE $1::bigint IS NULL OR size < $1 "
+                           "ORDER BY size DESC LIMIT $2", before, limit)
+    return [_signed(row, origin) for row in rows]
+
+
 async def make_checkpoint(
     con: Conn, signers: list[NoteSigner], origin: str
 ) -> SignedCheckpoint | None:

@@ -113,7 +113,8 @@ async def discards(
     reason: str | None = None,
     now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Discards in ``[from_, to)`` (default: the last 30 days) by reason, by site and by actor.
+    """Discards in ``[from_, to)`` (default: the last 30 days) by reason, by site, by actor,
+    and by UTC day and reason (the series of the audit page's chart).
 
     An actor's discard rate is their discards ÷ all the final fates they recorded (transfused,
     discarded, fractionated) in the window: a key that discards far more than its peers is
@@ -143,9 +144,13 @@ async def discards(
         f"SELECT actor_key, actor_role, actor_site_id, count(*) FILTER (WHERE {only}) AS discards,"
         f" count(*) AS fates FROM rm_fates WHERE {fates} GROUP BY 1, 2, 3 "
         f"HAVING count(*) FILTER (WHERE {only}) > 0 ORDER BY 4 DESC, 1", *args)
+    by_day = await con.fetch(
+        f"SELECT (occurred_at AT TIME ZONE 'UTC')::date AS day, reason, count(*) AS discards "
+        f"FROM rm_fates WHERE {fates} AND {only} GROUP BY 1, 2 ORDER BY 1, 2", *args)
     return {
         "from": from_, "to": to,
         "by_reason": [dict(r) for r in by_reason],
+        "by_day": [dict(r) for r in by_day],
         "by_site": [dict(r) for r in by_site],
         "by_actor": [dict(r) | {"rate": round(r["discards"] / r["fates"], 4)} for r in by_actor],
     }

@@ -12,6 +12,7 @@ from types import ModuleType
 from fastapi import FastAPI
 
 from app.web import (
+    routes_audit,
     routes_home,
     routes_lookbacks,
     routes_signin,
@@ -32,6 +33,7 @@ ROUTERS: list[ModuleType] = [
     routes_stock,
     routes_workbench,
     routes_lookbacks,
+    routes_audit,
 ]
 """Each module has ``router = APIRouter(include_in_schema=False)``."""
 

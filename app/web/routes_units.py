@@ -15,11 +15,10 @@ from starlette.responses import RedirectResponse, Response
 from app.api.deps import ReadConDep, SettingsDep
 from app.api.unit_views import donation_view, provenance_view, unit_view
 from app.errors import DomainError
-from app.store.checkpoint_store import key_manifest
-from app.store.conn import Conn
 from app.web.i18n import RTL
 from app.web.labels import term
 from app.web.lineage import BOX_H, BOX_W, layout
+from app.web.pinned import pinned_keys
 from app.web.refusals import lookup_refusal
 from app.web.scan import read_scan
 from app.web.shell import PersonDep, render
@@ -59,13 +58,6 @@ async def look_up(request: Request, person: PersonDep, con: ReadConDep,
                         din=scanned.din, components=components, term=term)
 
 
-async def current_log_key(con: Conn) -> str:
-    """The verifier key (C2SP vkey) the log signs its checkpoints with now, as ``/v1/keys``
-    publishes it; empty before the first key."""
-    keys = [k for k in await key_manifest(con) if k["valid_until"] is None]
-    return str(keys[-1]["vkey"]) if keys else ""
-
-
 @router.get("/units/{unit_id}")
 async def unit_page(request: Request, unit_id: str, person: PersonDep, con: ReadConDep,
                     settings: SettingsDep) -> Response:
@@ -83,8 +75,8 @@ async def unit_page(request: Request, unit_id: str, person: PersonDep, con: Read
         request, "unit.html", unit=unit, provenance=found, graph=graph, term=term,
         box_w=BOX_W, box_h=BOX_H,
         events=found["events"], custody=found["custody"], patients=found["patients"],
-        expired=_expired(unit.get("expires_at")), log_key=await current_log_key(con),
-        unit_id=canonical)
+        expired=_expired(unit.get("expires_at")), unit_id=canonical,
+        **(await pinned_keys(con, settings)).context())
 
 
 def _expired(expires_at: Any) -> bool:

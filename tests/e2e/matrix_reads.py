@@ -252,6 +252,7 @@ def public_probes() -> list[Probe]:
     return [Probe(("GET", p), p, anyone, params=q) for p, q in (
         ("/healthz", {}), ("/readyz", {}), ("/v1/schemas", {}),
         ("/v1/checkpoints/latest", {}), ("/v1/checkpoints/latest/note", {}),
+        ("/v1/checkpoints", {}),
         ("/v1/proofs/inclusion", {"position": 1}), ("/v1/proofs/consistency", {"from_size": 1}),
         ("/v1/keys", {}), ("/checkpoint", {}))] + [
         Probe(("GET", "/v1/schemas/{name}"), "/v1/schemas/UnitIssued.v1.json", anyone),

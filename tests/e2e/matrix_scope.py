@@ -22,6 +22,7 @@ READ_ROUTES = {
         "/v1/audit/events", "/v1/audit/custody-gaps", "/v1/audit/unfated",
         "/v1/audit/discards", "/v1/audit/late-entries", "/v1/audit/lookbacks-overdue",
         "/v1/audit/verify", "/v1/checkpoints/latest", "/v1/checkpoints/latest/note",
+        "/v1/checkpoints", "/v1/checkpoints/{size}",
         "/v1/proofs/inclusion", "/v1/proofs/consistency", "/v1/proofs/units/{unit_id}",
         "/v1/keys", "/v1/export", "/v1/schemas", "/v1/schemas/{name}",
         "/v1/fhir/BiologicallyDerivedProduct/{unit_id}", "/v1/fhir/BiologicallyDerivedProduct",

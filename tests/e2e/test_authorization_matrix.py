@@ -62,6 +62,9 @@ async def _reads(services: Any, app: Any, net: Network) -> None:
                              headers=net.headers[ADMIN])).json()["events"]
     probes.append(reads.Probe(("GET", "/v1/events"), "/v1/events", reads.anyone,
                               _feed_check(m, full), {"limit": 1000}))
+    size = (await client.get("/v1/checkpoints/latest")).json()["size"]
+    probes.append(reads.Probe(("GET", "/v1/checkpoints/{size}"), f"/v1/checkpoints/{size}",
+                              reads.anyone))
     assert {p.route for p in probes} | {("GET", "/v1/events/stream")} | DONOR_ROUTES \
         == READ_ROUTES
 

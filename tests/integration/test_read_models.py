@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from collections import Counter
+from datetime import UTC, timedelta
 
 import asyncpg
 import pytest
@@ -109,6 +110,10 @@ async def test_queries_answer_on_a_simulated_network(con: asyncpg.Connection) ->
     assert sum(r["discards"] for r in d["by_reason"]) == sum(
         1 for e in events if e.type == "UnitDiscarded")
     assert all(0 < a["rate"] <= 1 for a in d["by_actor"])
+    daily = [e for e in events if e.type == "UnitDiscarded"]
+    assert sorted((r["day"], r["reason"], r["discards"]) for r in d["by_day"]) == sorted(
+        (day, reason, n) for (day, reason), n in Counter(
+            (e.occurred_at.astimezone(UTC).date(), e.data.reason) for e in daily).items())
     first = await q.audit_events(con, type="UnitShipped", limit=10)
     second = await q.audit_events(con, type="UnitShipped", limit=10, after=first["next_after"])
     positions = [e["position"] for e in first["events"] + second["events"]]
