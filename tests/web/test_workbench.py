@@ -284,3 +284,49 @@ async def test_reserve_issue_bedside_check_and_complete(pages: Pages, web: WebWo
     assert events["UnitIssued"]["position"] == issued and "signature" not in events["UnitIssued"]
     assert events["TransfusionStarted"]["data"]["bedside_check"]["unit_scanned"] is True
     assert events["UnitTransfused"]["data"]["volume_ml"] == 250
+
+
+async def test_a_split_then_a_signed_release_at_the_blood_bank(
+        pages: Pages, web: WebWorld) -> None:
+    bank, din = "BB-DAM-01", new_din()
+    donor = f"DNR-WB{din[-6:]}"
+    record(web, "admin", None, "DonorRegistered", {"donor_id": donor, "sex": "M",
+                                                   "birth_year": 1985})
+    record(web, "collector", bank, "DonorScreened", {"donor_id": donor, "site_id": bank,
+                                                     "hb_g_l": 150, "pass": True})
+    record(web, "collector", bank, "DonationCollected", {
+        "din": din, "donor_id": donor, "site_id": bank, "collection_type": "whole_blood",
+        "product_code": "E0001V00", "category": "whole_blood", "volume_ml": 450})
+    user, password = new_person(web, "processing", bank)
+    page = await sign_in(pages, user, password)
+
+    await page.goto(f"{web.base_url}/bank?form=split")
+    await page.fill("#f-unit_id", din + isbt.check_character(din))  # the one unit of it
+    for row, (code, category, volume) in enumerate((("E0398V00", "red_cells", "280"),
+                                                    ("E2555V00", "plasma", "220"))):
+        await page.fill(f"#f-components-{row}-product_code", code)
+        await page.select_option(f"#f-components-{row}-category", category)
+        await page.fill(f"#f-components-{row}-volume_ml", volume)
+    await _submit(page, "split")
+    await _recorded(page, "UnitSplit")
+    red = f"{din}-E0398V00"
+    for marker, result in (("HIV", "non_reactive"), ("HBV", "non_reactive"),
+                           ("HCV", "non_reactive"), ("SYPHILIS", "non_reactive"),
+                           ("ABO", "O"), ("RHD", "POS")):
+        record(web, "lab", "LAB-DAM-01", "TestResultRecorded", {
+            "din": din, "marker": marker, "result": result, "lab_site_id": "LAB-DAM-01"})
+
+    await page.goto(f"{web.base_url}/bank?form=release")
+    assert await page.get_attribute("#form-release [data-meaning]", "data-meaning") == "release"
+    await page.fill("#f-unit_id", red)
+    await _submit(page, "release")
+    assert await page.get_attribute("#refusal", "data-rule") == "signature-required"
+    assert await page.get_attribute("#sig-password-release", "aria-invalid") == "true"
+    await page.fill("#sig-password-release", password)
+    await _submit(page, "release")
+    released = await _recorded(page, "UnitReleased")
+    await pages.shot(page, "released")
+    event = {e["type"]: e for e in history(web, red)}["UnitReleased"]
+    assert event["position"] == released
+    assert (event["signature"]["user_id"], event["signature"]["meaning"]) == (user, "release")
+    assert password not in str(event)
