@@ -28,7 +28,7 @@ from app.web.labels import term
 from app.web.problems import Refusal, refusal
 from app.web.record import Credentials, record_step
 from app.web.scan import read_scan
-from app.web.shell import Person, checked_form, languages, render
+from app.web.shell import Person, check_csrf, languages, read_form, render
 from app.web.steps import Form, step_of
 from app.web.workbench_forms import form_named, offered
 
@@ -117,7 +117,7 @@ async def submit(request: Request, person: Person, template: str, path: str,
                  forms: tuple[Form, ...], name: str, **context: Any) -> Response:
     """Record the step of form ``name``: a redirect to the page showing it, or the form
     again with the refusal."""
-    values = await checked_form(request, person)
+    values = await read_form(request)
     # A form this role is not offered still goes to the domain, which refuses it (and
     # says why): the page never decides who may record what.
     form = form_named(forms, name)
@@ -126,6 +126,8 @@ async def submit(request: Request, person: Person, template: str, path: str,
     credentials = Credentials(values.get("signature.password", ""),
                               values.get("signature.totp", "").strip() or None)
     try:
+        check_csrf(person, values)  # refused in the form, like any step
+
         async def scan(text: str, name: str) -> str:
             return await unit_of_scan(request, person, text, name)
 
