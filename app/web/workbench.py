@@ -26,7 +26,7 @@ from app.store import read_queries
 from app.store.log_reader import feed
 from app.web.labels import term
 from app.web.problems import Refusal, refusal
-from app.web.record import Credentials, record_step
+from app.web.record import Credentials, record_step, unit_of
 from app.web.scan import read_scan
 from app.web.shell import Person, check_csrf, languages, read_form, render
 from app.web.steps import Form, step_of
@@ -76,16 +76,6 @@ async def recorded_event(request: Request, person: Person,
     return event
 
 
-def _unit_of_event(event: Mapping[str, Any]) -> str | None:
-    data = event.get("data") or {}
-    for key in ("new_unit_id", "unit_id"):
-        if isinstance(data.get(key), str):
-            return str(data[key])
-    if isinstance(data.get("din"), str) and isinstance(data.get("product_code"), str):
-        return f"{data['din']}-{data['product_code']}"
-    return None
-
-
 async def page(request: Request, person: Person, template: str, path: str,
                forms: tuple[Form, ...], chosen: str | None, recorded: int | None,
                prefill: Mapping[str, str | None] | None = None, **context: Any) -> Response:
@@ -109,7 +99,7 @@ async def _show(request: Request, template: str, person: Person, path: str,
         request, template, status=status, path=path, forms=offered(forms, person.role),
         form=form, term=term, values=values, refusal=refusal,
         event_id=event_id or str(uuid4()), recorded=recorded,
-        recorded_unit=_unit_of_event(recorded) if recorded else None,
+        recorded_unit=unit_of(recorded.get("data") or {}) if recorded else None,
         meaning=meaning_of(form.event_type, {}) if form else None, **context)
 
 

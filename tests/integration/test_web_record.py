@@ -152,4 +152,9 @@ def test_the_envelope_carries_a_signature_only_on_a_signed_step() -> None:
     assert "signature" not in envelope(Step("UnitReleased", {"unit_id": RED}),
                                        Credentials(""))
     assert "***" in repr(Credentials("secret-password"))
-    assert unit_of(Step("DonationCollected", {"din": DIN, "product_code": "E0001V00"})) == WHOLE
+    assert unit_of({"din": DIN, "product_code": "E0001V00"}) == WHOLE
+    assert unit_of({"unit_id": RED, "modification": "irradiated",
+                    "product_code": "E0400V00"}) == f"{DIN}-E0400V00"
+    assert unit_of({"unit_id": RED, "new_unit_id": f"{DIN}-E0400V00"}) == f"{DIN}-E0400V00"
+    assert unit_of({"unit_id": "not a unit"}) is None
+    assert unit_of({"din": DIN, "marker": "HIV"}) is None
