@@ -243,7 +243,8 @@ async def test_the_lookbacks_worklist_and_a_signed_close(pages: Pages, web: WebW
         user, "close lookback")
 
 
-async def test_reserve_issue_bedside_check_and_complete(pages: Pages, web: WebWorld) -> None:
+async def test_reserve_issue_bedside_check_complete_and_a_reaction(
+        pages: Pages, web: WebWorld) -> None:
     unit = await unit_at(web, HOSPITAL, "red_cells", "O", "POS")
     assert unit is not None
     patient = f"PAT-WB-{new_din()[-6:]}"
@@ -278,12 +279,16 @@ async def test_reserve_issue_bedside_check_and_complete(pages: Pages, web: WebWo
         "bedside_check-unit_scanned": unit})
     done = await step("complete", {"unit_id": unit, "patient_id": patient,
                                    "volume_ml": "250"})
-    assert issued < started < done
-    await pages.shot(page, "completed")
+    reaction = await step("reaction", {"unit_id": unit, "patient_id": patient},
+                          {"reaction_type": "fnhtr", "severity": "non_severe",
+                           "imputability": "possible"})
+    assert issued < started < done < reaction
+    await pages.shot(page, "reaction")
     events = {e["type"]: e for e in history(web, unit)}
     assert events["UnitIssued"]["position"] == issued and "signature" not in events["UnitIssued"]
     assert events["TransfusionStarted"]["data"]["bedside_check"]["unit_scanned"] is True
     assert events["UnitTransfused"]["data"]["volume_ml"] == 250
+    assert events["AdverseReactionReported"]["data"]["reaction_type"] == "fnhtr"
 
 
 async def test_a_split_then_a_signed_release_at_the_blood_bank(
