@@ -14,7 +14,7 @@ from fastapi import Path as PathParam
 from starlette.responses import FileResponse, Response
 
 from app.api.routes_docs import content_security_policy
-from app.errors import InvalidInput
+from app.errors import NotFound
 
 router = APIRouter(include_in_schema=False)
 STATIC_DIR: Final = Path(__file__).resolve().parent / "static"
@@ -39,7 +39,7 @@ async def static_file(name: Annotated[str, PathParam(pattern=NAME)],
                       v: Annotated[str | None, Query(max_length=64)] = None) -> Response:
     path = STATIC_DIR / name
     if not path.is_file():
-        raise InvalidInput(f"no static file {name!r}", field="name")
+        raise NotFound(f"no static file {name!r}", field="name")
     return FileResponse(path, media_type=TYPES[path.suffix], headers={
         "Cache-Control": "public, max-age=31536000, immutable",
         "Content-Security-Policy": content_security_policy()})

@@ -48,3 +48,14 @@ def test_the_pages_stay_out_of_the_openapi_document() -> None:
     assert not pages & documented
     assert all(p.startswith("/v1") or p in {"/healthz", "/readyz", "/metrics", "/checkpoint"}
                or p.startswith("/tile") for p in documented)
+
+
+def test_the_pages_never_touch_the_database_driver() -> None:
+    from pathlib import Path
+
+    from tests.unit.test_import_graph import imported_names
+
+    web = Path(__file__).resolve().parents[2] / "app" / "web"
+    for path in web.rglob("*.py"):
+        names = imported_names(path.read_text(encoding="utf-8"), "app.web")
+        assert not {n for n in names if n == "asyncpg" or n.startswith("asyncpg.")}, path
