@@ -335,3 +335,33 @@ async def test_a_split_then_a_signed_release_at_the_blood_bank(
     assert event["position"] == released
     assert (event["signature"]["user_id"], event["signature"]["meaning"]) == (user, "release")
     assert password not in str(event)
+
+
+async def test_the_bank_sees_an_overdue_lookback_first(pages: Pages, web: WebWorld) -> None:
+    # A lookback recorded late (started four days ago, past its three-day deadline), on a
+    # donation whose units all met their fate before then.
+    old = await fetch_one(web, """
+        SELECT u.din FROM rm_units u JOIN rm_donations d USING (din)
+         WHERE d.site_id = 'BB-DAM-01' AND u.fate = 'transfused'
+           AND NOT EXISTS (SELECT 1 FROM rm_units o WHERE o.din = u.din
+                            AND (o.last_at > now() - interval '5 days'
+                                 OR (o.fate IS NULL AND NOT o.consumed)))
+           AND NOT EXISTS (SELECT 1 FROM rm_lookbacks l WHERE l.din = u.din)
+         ORDER BY u.din DESC LIMIT 1""")
+    assert old is not None
+    started_at = (datetime.now(ZoneInfo("UTC")) - timedelta(days=4)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+    with web.api("processing", "BB-DAM-01") as api:
+        started = api.post("/v1/lookbacks", json={
+            "din": old["din"], "marker": "HBV", "occurred_at": started_at,
+            "late_entry_reason": "the lab's notice was found in the post"})
+    assert started.status_code == 201, started.text
+    lookback_id = started.json()["lookback_id"]
+    user, password = new_person(web, "processing", "BB-DAM-01")
+    page = await sign_in(pages, user, password, lang="ar")
+    await page.goto(f"{web.base_url}/lookbacks")
+    first = page.locator("article.lookback").first
+    assert await first.get_attribute("data-lookback") == lookback_id
+    assert "overdue" in (await first.get_attribute("class") or "")
+    assert await page.locator("h2 .badge.bad").count() == 1
+    await pages.shot(page, "overdue-ar")
