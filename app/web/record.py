@@ -91,18 +91,24 @@ def envelope(step: Step, credentials: Credentials | None) -> dict[str, Any]:
     return raw
 
 
-def unit_of(step: Step) -> str | None:
-    """The unit a step is about, or the one it makes (a collection, a pool)."""
-    data = step.data
-    for raw in (data.get("unit_id"),
-                f"{data.get('din')}-{data.get('product_code')}"
-                if data.get("din") and data.get("product_code") else None):
-        if isinstance(raw, str):
-            try:
-                return isbt.parse_unit_id(raw)
-            except DomainError:
-                continue
-    return None
+def _unit_id(raw: object) -> str | None:
+    try:
+        return isbt.parse_unit_id(raw) if isinstance(raw, str) else None
+    except DomainError:
+        return None
+
+
+def unit_of(data: Mapping[str, Any]) -> str | None:
+    """The unit a step's data is about, or the one it makes (a modification's new unit
+    ``DIN-{new product code}``, a collection's, a pool's): the page it links to."""
+    unit_id, code, din = _unit_id(data.get("unit_id")), data.get("product_code"), data.get("din")
+    if data.get("new_unit_id") is not None:  # a stored modification, enriched
+        return _unit_id(data["new_unit_id"])
+    if unit_id is not None and "modification" in data and isinstance(code, str):
+        return _unit_id(f"{isbt.din_of_unit(unit_id)}-{code}")
+    if unit_id is None and isinstance(din, str) and isinstance(code, str):
+        return _unit_id(f"{din}-{code}")
+    return unit_id
 
 
 async def record_step(services: Services, actor: Actor, step: Step,
@@ -122,21 +128,8 @@ async def record_step(services: Services, actor: Actor, step: Step,
         position=result.position, event_id=str(result.event_id), type=cmd.type,
         stream=result.stream, stream_version=result.stream_version,
         replayed=result.replayed, derived=tuple(result.derived),
-        unit_id=_made_unit(step) or unit_of(step),
+        unit_id=unit_of(step.data),
         signed_as=cmd.signature.meaning if cmd.signature is not None else None)
-
-
-def _made_unit(step: Step) -> str | None:
-    # A modification makes a new unit, DIN-{new product code}: the page links to it.
-    if step.type != "UnitModified":
-        return None
-    unit_id, code = step.data.get("unit_id"), step.data.get("product_code")
-    if not isinstance(unit_id, str) or not isinstance(code, str):
-        return None
-    try:
-        return isbt.unit_id_of(isbt.din_of_unit(isbt.parse_unit_id(unit_id)), code)
-    except DomainError:
-        return None
 
 
 def new_event_id(value: str | None) -> str | None:

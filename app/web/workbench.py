@@ -24,10 +24,11 @@ from app.errors import DomainError, InvalidUnitId
 from app.events.signatures import meaning_of
 from app.store import read_queries
 from app.store.log_reader import feed
+from app.web.labels import term
 from app.web.problems import Refusal, refusal
-from app.web.record import Credentials, record_step
+from app.web.record import Credentials, record_step, unit_of
 from app.web.scan import read_scan
-from app.web.shell import Person, checked_form, languages, render
+from app.web.shell import Person, check_csrf, languages, read_form, render
 from app.web.steps import Form, step_of
 from app.web.workbench_forms import form_named, offered
 
@@ -75,16 +76,6 @@ async def recorded_event(request: Request, person: Person,
     return event
 
 
-def _unit_of_event(event: Mapping[str, Any]) -> str | None:
-    data = event.get("data") or {}
-    for key in ("new_unit_id", "unit_id"):
-        if isinstance(data.get(key), str):
-            return str(data[key])
-    if isinstance(data.get("din"), str) and isinstance(data.get("product_code"), str):
-        return f"{data['din']}-{data['product_code']}"
-    return None
-
-
 async def page(request: Request, person: Person, template: str, path: str,
                forms: tuple[Form, ...], chosen: str | None, recorded: int | None,
                prefill: Mapping[str, str | None] | None = None, **context: Any) -> Response:
@@ -95,17 +86,28 @@ async def page(request: Request, person: Person, template: str, path: str,
     names = {f.name for f in form.inputs(person.site_id)} if form is not None else set()
     values = {k: v for k, v in (prefill or {}).items() if v and k in names}
     event = await recorded_event(request, person, recorded)
-    return await render(request, template, path=path, forms=mine, form=form,
-                        values=values, refusal=None, event_id=str(uuid4()),
-                        recorded=event, recorded_unit=_unit_of_event(event) if event else None,
-                        meaning=meaning_of(form.event_type, {}) if form else None, **context)
+    return await _show(request, template, person, path, forms, form, values,
+                       recorded=event, **context)
+
+
+async def _show(request: Request, template: str, person: Person, path: str,
+                forms: tuple[Form, ...], form: Form | None, values: Mapping[str, str], *,
+                refusal: Refusal | None = None, event_id: str | None = None,
+                recorded: dict[str, Any] | None = None, status: int = 200,
+                **context: Any) -> Response:
+    return await render(
+        request, template, status=status, path=path, forms=offered(forms, person.role),
+        form=form, term=term, values=values, refusal=refusal,
+        event_id=event_id or str(uuid4()), recorded=recorded,
+        recorded_unit=unit_of(recorded.get("data") or {}) if recorded else None,
+        meaning=meaning_of(form.event_type, {}) if form else None, **context)
 
 
 async def submit(request: Request, person: Person, template: str, path: str,
                  forms: tuple[Form, ...], name: str, **context: Any) -> Response:
     """Record the step of form ``name``: a redirect to the page showing it, or the form
     again with the refusal."""
-    values = await checked_form(request, person)
+    values = await read_form(request)
     # A form this role is not offered still goes to the domain, which refuses it (and
     # says why): the page never decides who may record what.
     form = form_named(forms, name)
@@ -114,6 +116,8 @@ async def submit(request: Request, person: Person, template: str, path: str,
     credentials = Credentials(values.get("signature.password", ""),
                               values.get("signature.totp", "").strip() or None)
     try:
+        check_csrf(person, values)  # refused in the form, like any step
+
         async def scan(text: str, name: str) -> str:
             return await unit_of_scan(request, person, text, name)
 
@@ -126,11 +130,9 @@ async def submit(request: Request, person: Person, template: str, path: str,
         shown: Refusal = refusal(err, languages(request).translations[person.lang])
         kept = {k: v for k, v in values.items()
                 if k not in SIGNATURE_INPUTS and k != "csrf_token"}
-        return await render(request, template, status=http_status(err), path=path,
-                            forms=offered(forms, person.role), form=form, values=kept,
-                            refusal=shown, event_id=values.get("event_id") or str(uuid4()),
-                            recorded=None, recorded_unit=None,
-                            meaning=meaning_of(form.event_type, {}), **context)
+        return await _show(request, template, person, path, forms, form, kept,
+                           refusal=shown, event_id=values.get("event_id"),
+                           status=http_status(err), **context)
     query = {"form": form.name, "recorded": str(done.position)} | {
         k: values[k] for k in form.keep if values.get(k)}
     return RedirectResponse(f"{path}?{urlencode(query)}", status_code=303)

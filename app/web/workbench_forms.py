@@ -238,15 +238,9 @@ LOOKBACK: Final = (
 
 ALL_FORMS: Final = (*HOSPITAL, *BANK, *LOOKBACK)
 
-SHOWN_WORDS: Final = (
-    # What a signature means (``app.events.signatures``), as the forms show it.
-    N_("release"), N_("lift hold"), N_("emergency issue"), N_("override"),
-    N_("reinstate donor"), N_("close lookback"),
-    # A unit's status (``app.events.unit.Status``), in the lookbacks' tables.
-    N_("transfused"), N_("discarded"), N_("fractionated"), N_("consumed"), N_("in_transit"),
-    N_("issued"), N_("reserved"), N_("quarantined"), N_("released"), N_("unreleased"),
-)
-"""Domain words shown translated (``_(word)``) beside the forms' own strings."""
+MEANINGS: Final = (N_("release"), N_("lift hold"), N_("emergency issue"), N_("override"),
+                   N_("reinstate donor"), N_("close lookback"))
+"""What a signature means (``app.events.signatures``), as the forms show it (``_(meaning)``)."""
 
 
 def offered(forms: tuple[Form, ...], role: str) -> tuple[Form, ...]:

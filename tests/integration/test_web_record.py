@@ -23,6 +23,8 @@ from app.events.messages import Actor
 from app.people.service import OPERATOR, people_of
 from app.store.log_reader import head_position, history
 from app.web.record import Credentials, Step, envelope, record_step, unit_of
+from app.web.steps import step_of
+from app.web.workbench_forms import BANK, form_named
 
 DIN = "A999926000101"
 WHOLE, RED, PLASMA = f"{DIN}-E0001V00", f"{DIN}-E0398V00", f"{DIN}-E2555V00"
@@ -152,4 +154,42 @@ def test_the_envelope_carries_a_signature_only_on_a_signed_step() -> None:
     assert "signature" not in envelope(Step("UnitReleased", {"unit_id": RED}),
                                        Credentials(""))
     assert "***" in repr(Credentials("secret-password"))
-    assert unit_of(Step("DonationCollected", {"din": DIN, "product_code": "E0001V00"})) == WHOLE
+    assert unit_of({"din": DIN, "product_code": "E0001V00"}) == WHOLE
+    assert unit_of({"unit_id": RED, "modification": "irradiated",
+                    "product_code": "E0400V00"}) == f"{DIN}-E0400V00"
+    assert unit_of({"unit_id": RED, "new_unit_id": f"{DIN}-E0400V00"}) == f"{DIN}-E0400V00"
+    assert unit_of({"unit_id": "not a unit"}) is None
+    assert unit_of({"din": DIN, "marker": "HIV"}) is None
+
+
+async def test_the_bank_forms_make_steps_the_domain_records(
+        services: Services, world: dict[str, tuple[Actor, str]]) -> None:
+    """The form-to-step mapping against the real domain: what the forms send is what the
+    event types take."""
+    async def scan(text: str, name: str) -> str:
+        return text
+
+    async def submit(who: str, form: str, values: dict[str, str],
+                     credentials: Credentials | None = None) -> Any:
+        found = form_named(BANK, form)
+        assert found is not None
+        actor = world[who][0]
+        step = await step_of(found, values, actor.site_id, scan, "Asia/Damascus")
+        return await record_step(services, actor, step, credentials)
+
+    tested = await submit("lab", "result", {"din": "=" + DIN + "00", "marker": "CMV",
+                                            "result": "non_reactive", "test_kind": "screen",
+                                            "kit_lot": "LOT-1"})
+    assert tested.type == "TestResultRecorded"
+    stored = await submit("processing", "store", {"unit_id": RED, "location": "fridge 2"})
+    modified = await submit("processing", "modify", {
+        "unit_id": RED, "modification": "irradiated", "product_code": "E0400V00",
+        "system": "closed", "device_id": "IRR-1"})
+    assert modified.unit_id == f"{DIN}-E0400V00"
+    released = await submit("processing", "release", {"unit_id": f"{DIN}-E0400V00"},
+                            Credentials(world["processing"][1]))
+    assert released.signed_as == "release"
+    shipped = await submit("processing", "ship", {
+        "unit_id": f"{DIN}-E0400V00", "to_site_id": "H1", "shipment_id": "SHP-WB-9"})
+    assert tested.position < stored.position < modified.position < released.position < \
+        shipped.position

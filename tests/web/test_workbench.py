@@ -243,7 +243,8 @@ async def test_the_lookbacks_worklist_and_a_signed_close(pages: Pages, web: WebW
         user, "close lookback")
 
 
-async def test_reserve_issue_bedside_check_and_complete(pages: Pages, web: WebWorld) -> None:
+async def test_reserve_issue_bedside_check_complete_and_a_reaction(
+        pages: Pages, web: WebWorld) -> None:
     unit = await unit_at(web, HOSPITAL, "red_cells", "O", "POS")
     assert unit is not None
     patient = f"PAT-WB-{new_din()[-6:]}"
@@ -278,9 +279,89 @@ async def test_reserve_issue_bedside_check_and_complete(pages: Pages, web: WebWo
         "bedside_check-unit_scanned": unit})
     done = await step("complete", {"unit_id": unit, "patient_id": patient,
                                    "volume_ml": "250"})
-    assert issued < started < done
-    await pages.shot(page, "completed")
+    reaction = await step("reaction", {"unit_id": unit, "patient_id": patient},
+                          {"reaction_type": "fnhtr", "severity": "non_severe",
+                           "imputability": "possible"})
+    assert issued < started < done < reaction
+    await pages.shot(page, "reaction")
     events = {e["type"]: e for e in history(web, unit)}
     assert events["UnitIssued"]["position"] == issued and "signature" not in events["UnitIssued"]
     assert events["TransfusionStarted"]["data"]["bedside_check"]["unit_scanned"] is True
     assert events["UnitTransfused"]["data"]["volume_ml"] == 250
+    assert events["AdverseReactionReported"]["data"]["reaction_type"] == "fnhtr"
+
+
+async def test_a_split_then_a_signed_release_at_the_blood_bank(
+        pages: Pages, web: WebWorld) -> None:
+    bank, din = "BB-DAM-01", new_din()
+    donor = f"DNR-WB{din[-6:]}"
+    record(web, "admin", None, "DonorRegistered", {"donor_id": donor, "sex": "M",
+                                                   "birth_year": 1985})
+    record(web, "collector", bank, "DonorScreened", {"donor_id": donor, "site_id": bank,
+                                                     "hb_g_l": 150, "pass": True})
+    record(web, "collector", bank, "DonationCollected", {
+        "din": din, "donor_id": donor, "site_id": bank, "collection_type": "whole_blood",
+        "product_code": "E0001V00", "category": "whole_blood", "volume_ml": 450})
+    user, password = new_person(web, "processing", bank)
+    page = await sign_in(pages, user, password)
+
+    await page.goto(f"{web.base_url}/bank?form=split")
+    await page.fill("#f-unit_id", din + isbt.check_character(din))  # the one unit of it
+    for row, (code, category, volume) in enumerate((("E0398V00", "red_cells", "280"),
+                                                    ("E2555V00", "plasma", "220"))):
+        await page.fill(f"#f-components-{row}-product_code", code)
+        await page.select_option(f"#f-components-{row}-category", category)
+        await page.fill(f"#f-components-{row}-volume_ml", volume)
+    await _submit(page, "split")
+    await _recorded(page, "UnitSplit")
+    red = f"{din}-E0398V00"
+    for marker, result in (("HIV", "non_reactive"), ("HBV", "non_reactive"),
+                           ("HCV", "non_reactive"), ("SYPHILIS", "non_reactive"),
+                           ("ABO", "O"), ("RHD", "POS")):
+        record(web, "lab", "LAB-DAM-01", "TestResultRecorded", {
+            "din": din, "marker": marker, "result": result, "lab_site_id": "LAB-DAM-01"})
+
+    await page.goto(f"{web.base_url}/bank?form=release")
+    assert await page.get_attribute("#form-release [data-meaning]", "data-meaning") == "release"
+    await page.fill("#f-unit_id", red)
+    await _submit(page, "release")
+    assert await page.get_attribute("#refusal", "data-rule") == "signature-required"
+    assert await page.get_attribute("#sig-password-release", "aria-invalid") == "true"
+    await page.fill("#sig-password-release", password)
+    await _submit(page, "release")
+    released = await _recorded(page, "UnitReleased")
+    await pages.shot(page, "released")
+    event = {e["type"]: e for e in history(web, red)}["UnitReleased"]
+    assert event["position"] == released
+    assert (event["signature"]["user_id"], event["signature"]["meaning"]) == (user, "release")
+    assert password not in str(event)
+
+
+async def test_the_bank_sees_an_overdue_lookback_first(pages: Pages, web: WebWorld) -> None:
+    # A lookback recorded late (started four days ago, past its three-day deadline), on a
+    # donation whose units all met their fate before then.
+    old = await fetch_one(web, """
+        SELECT u.din FROM rm_units u JOIN rm_donations d USING (din)
+         WHERE d.site_id = 'BB-DAM-01' AND u.fate = 'transfused'
+           AND NOT EXISTS (SELECT 1 FROM rm_units o WHERE o.din = u.din
+                            AND (o.last_at > now() - interval '5 days'
+                                 OR (o.fate IS NULL AND NOT o.consumed)))
+           AND NOT EXISTS (SELECT 1 FROM rm_lookbacks l WHERE l.din = u.din)
+         ORDER BY u.din DESC LIMIT 1""")
+    assert old is not None
+    started_at = (datetime.now(ZoneInfo("UTC")) - timedelta(days=4)).strftime(
+        "%Y-%m-%dT%H:%M:%SZ")
+    with web.api("processing", "BB-DAM-01") as api:
+        started = api.post("/v1/lookbacks", json={
+            "din": old["din"], "marker": "HBV", "occurred_at": started_at,
+            "late_entry_reason": "the lab's notice was found in the post"})
+    assert started.status_code == 201, started.text
+    lookback_id = started.json()["lookback_id"]
+    user, password = new_person(web, "processing", "BB-DAM-01")
+    page = await sign_in(pages, user, password, lang="ar")
+    await page.goto(f"{web.base_url}/lookbacks")
+    first = page.locator("article.lookback").first
+    assert await first.get_attribute("data-lookback") == lookback_id
+    assert "overdue" in (await first.get_attribute("class") or "")
+    assert await page.locator("h2 .badge.bad").count() == 1
+    await pages.shot(page, "overdue-ar")
