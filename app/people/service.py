@@ -201,8 +201,12 @@ class People:
         actor, csrf, _ = await self.person(token)
         return actor, csrf
 
-    async def person(self, token: str) -> tuple[Actor, str, str]:
-        """``session``, with the person's display name (for the web app's pages)."""
+    async def person(self, token: str, *, keep_alive: bool = True
+                     ) -> tuple[Actor, str, str]:
+        """``session``, with the person's display name (for the web app's pages). A page's
+        own background refresh passes ``keep_alive=False``: it is not use by the person, so
+        a screen left open still signs out after ``session_idle_minutes`` (Part 11 §11.10(d),
+        Annex 11 §12.1)."""
         now = datetime.now(UTC)
         idle = timedelta(minutes=self.settings.session_idle_minutes)
         async with map_driver_errors(), self.pool.acquire() as con:
@@ -214,7 +218,8 @@ class People:
                 raise SessionExpired(
                     f"the session was idle more than {self.settings.session_idle_minutes} "
                     "minutes: sign in again")
-            await store.touch_session(con, token, now)
+            if keep_alive:
+                await store.touch_session(con, token, now)
         return (Actor.person(found.user_id, found.role, found.site_id), found.csrf_token,
                 found.name)
 

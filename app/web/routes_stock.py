@@ -27,7 +27,7 @@ from app.store.log_reader import head_position
 from app.web.charts import columns, rows
 from app.web.i18n import RTL
 from app.web.labels import term
-from app.web.shell import Person, PersonDep, render
+from app.web.shell import BackgroundPersonDep, Person, PersonDep, render
 
 router = APIRouter(include_in_schema=False)
 NEAR_EXPIRY_HOURS = 72
@@ -67,7 +67,7 @@ async def stock_page(request: Request, person: PersonDep, con: ReadConDep,
 
 
 @router.get("/stock/fragment")
-async def stock_fragment(request: Request, person: PersonDep, con: ReadConDep,
+async def stock_fragment(request: Request, person: BackgroundPersonDep, con: ReadConDep,
                          site: SiteQuery = None) -> Response:
     """The live part of ``/stock``, as HTML."""
     return await render(request, "_stock_body.html", **await _stock(con, person, site))

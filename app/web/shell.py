@@ -105,12 +105,24 @@ def next_of(request: Request) -> str:
 
 async def page_session(request: Request, services: ServicesDep, lang: LangDep) -> Person:
     """The person of the session cookie, or ``SignInRequired`` (a redirect)."""
+    return await _session_person(request, services, lang, keep_alive=True)
+
+
+async def background_session(request: Request, services: ServicesDep, lang: LangDep
+                             ) -> Person:
+    """``page_session`` for a page's own refresh (live fragments): it does not count as use,
+    so an unattended screen's session still ends after the idle time."""
+    return await _session_person(request, services, lang, keep_alive=False)
+
+
+async def _session_person(request: Request, services: ServicesDep, lang: str, *,
+                          keep_alive: bool) -> Person:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         raise SignInRequired(next_of(request))
     accounts = people_of(services)
     try:
-        actor, csrf, name = await accounts.person(token)
+        actor, csrf, name = await accounts.person(token, keep_alive=keep_alive)
     except Unauthenticated:  # expired, signed out, or the account disabled
         raise SignInRequired(next_of(request)) from None
     assert actor.user_id is not None
@@ -120,6 +132,7 @@ async def page_session(request: Request, services: ServicesDep, lang: LangDep) -
 
 
 PersonDep = Annotated[Person, Depends(page_session)]
+BackgroundPersonDep = Annotated[Person, Depends(background_session)]
 
 
 def safe_next(value: str | None) -> str:

@@ -299,3 +299,31 @@ async def test_guessing_across_user_ids_slows_the_client_down(net: Net) -> None:
     _problem(await net.client.post("/v1/session", json={"user": "rana",
                                                         "password": rana.password}),
              429, "too-many-requests")  # the client waits, the account is not locked
+
+
+async def test_a_pages_live_refresh_does_not_keep_the_session_alive(
+        net: Net, fresh_db: str) -> None:
+    """A stock screen left open refreshes its fragment on every event; that is not use by
+    the person, so the session still ends after the idle time (Part 11 §11.10(d))."""
+    rana = await _processing(net)
+    con = await asyncpg.connect(fresh_db)
+    try:
+        await con.execute("UPDATE sessions SET last_seen_at = last_seen_at - interval '10 min'")
+        seen = await con.fetchval("SELECT last_seen_at FROM sessions")
+        for _ in range(3):
+            fragment = await net.client.get("/stock/fragment", headers=rana.headers)
+            assert fragment.status_code == 200, fragment.text
+        assert await con.fetchval("SELECT last_seen_at FROM sessions") == seen
+        await con.execute("UPDATE sessions SET last_seen_at = last_seen_at - interval '6 min'")
+        ended = await net.client.get("/stock/fragment", headers=rana.headers)
+        assert ended.status_code in (302, 303, 307), ended.text
+        assert ended.headers["location"].startswith("/signin")
+        # The person's own request is use: a page opened in time keeps the session.
+        await con.execute("DELETE FROM sessions")
+        rana = await _processing(net, "rana2")
+        await con.execute("UPDATE sessions SET last_seen_at = last_seen_at - interval '10 min'")
+        seen = await con.fetchval("SELECT last_seen_at FROM sessions")
+        assert (await net.client.get("/stock", headers=rana.headers)).status_code == 200
+        assert await con.fetchval("SELECT last_seen_at FROM sessions") > seen
+    finally:
+        await con.close()

@@ -30,7 +30,9 @@ function refresher(element) {
       const response = await fetch(element.dataset.fragment + window.location.search, {
         credentials: "same-origin", headers: { "Accept": "text/html" }, cache: "no-store",
       });
-      if (!response.ok || response.redirected) { setStatus("offline"); return; }
+      // Redirected to sign-in: the session ended (idle or signed out); show that page.
+      if (response.redirected) { window.location.reload(); return; }
+      if (!response.ok) { setStatus("offline"); return; }
       element.innerHTML = await response.text();
       element.dataset.refreshes = String(Number(element.dataset.refreshes || "0") + 1);
       element.dispatchEvent(new CustomEvent("live:refreshed", { bubbles: true }));
