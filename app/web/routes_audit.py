@@ -25,6 +25,8 @@ from app.store import read_queries
 from app.store.checkpoint_store import recent_checkpoints
 from app.store.conn import Conn
 from app.web.audit_views import COLUMNS, DISCARD_VIEWS, csv_text, discard_chart
+from app.web.i18n import RTL
+from app.web.labels import term
 from app.web.pinned import pinned_keys
 from app.web.shell import PersonDep, render
 
@@ -93,9 +95,9 @@ async def audit(request: Request, person: PersonDep, con: ReadConDep, settings: 
     query = f"from={start.date().isoformat()}&to={(end - timedelta(days=1)).date().isoformat()}"
     return await render(
         request, "audit.html", views=views, columns=COLUMNS, shown=SHOWN,
-        chart=discard_chart(discards["by_day"], start, end), start=start,
+        chart=discard_chart(discards["by_day"], start, end, rtl=person.lang in RTL), start=start,
         last_day=(end - timedelta(days=1)).date(), period_query=query,
-        checkpoints=checkpoints, witnesses=settings.witnesses, **pinned.context())
+        checkpoints=checkpoints, witnesses=settings.witnesses, term=term, **pinned.context())
 
 
 @router.get("/audit/{view}.csv")
