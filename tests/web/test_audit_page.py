@@ -95,7 +95,8 @@ async def test_consistency_between_two_real_checkpoints(vfy_pages: Pages,
                                   "verified in your browser.")
     await vfy_pages.shot(page, "consistency-ok", full_page=False)
     result = await _check_consistency(page, sizes[0], sizes[-1])  # backwards: no such proof
-    assert result["state"] == "failed", result
+    assert (result["state"], result["at"]) == ("failed", "consistency"), result
+    assert "no consistency proof exists" in result["text"]
     result = await _check_consistency(page, sizes[-1] + 1, sizes[0])  # not a checkpoint
     assert (result["state"], result["at"]) == ("failed", "fetch"), result
 

@@ -274,14 +274,17 @@ export async function checkCosignatures(note, witnessKeys) {
     let time = null;
     const verifier = await importKey(key);
     for (const sig of lines) {
-      if (sig.blob.length !== 72) {
+      // A plain Ed25519 note signature by a witness key counts too, as app/log/notes.py has it.
+      const plain = key.type === ED25519;
+      if (sig.blob.length !== (plain ? 64 : 72)) {
         status = "bad";
         continue;
       }
-      const stamp = new DataView(sig.blob.buffer, sig.blob.byteOffset, 8).getBigUint64(0);
-      const signed = concat(encoder.encode(`cosignature/v1\ntime ${stamp}\n`), encoder.encode(note.text));
-      const good = stamp < 1n << 63n &&
-        (await crypto.subtle.verify({ name: "Ed25519" }, verifier, sig.blob.slice(8), signed));
+      const stamp = plain ? null : new DataView(sig.blob.buffer, sig.blob.byteOffset, 8).getBigUint64(0);
+      const signed = plain ? encoder.encode(note.text)
+        : concat(encoder.encode(`cosignature/v1\ntime ${stamp}\n`), encoder.encode(note.text));
+      const good = (plain || stamp < 1n << 63n) &&
+        (await crypto.subtle.verify({ name: "Ed25519" }, verifier, plain ? sig.blob : sig.blob.slice(8), signed));
       if (!good) status = "bad";
       else time = stamp;
     }
@@ -362,6 +365,7 @@ function available() {
 
 async function pinnedKeys(section) {
   const logKey = await parseVerifierKey(section.dataset.logKey);
+  if (logKey.type !== ED25519) throw new VerifyError("key-format", { key: logKey.name });
   await importKey(logKey); // Ed25519 missing is "unavailable", before anything is fetched
   const witnessKeys = [];
   for (const vkey of JSON.parse(section.dataset.witnessKeys || "[]")) {
@@ -391,7 +395,7 @@ async function checkpointChecked(section, raw, keys, label) {
   let good = 0;
   for (const result of await checkCosignatures(opened.note, keys.witnessKeys)) {
     const params = { witness: result.key.name, size,
-                     time: result.time === null ? "" : formatTime(result.time) };
+                     time: result.time === null ? "–" : formatTime(result.time) };
     if (list) {
       const item = document.createElement("li");
       item.dataset.witness = result.key.name;
@@ -566,6 +570,9 @@ export async function verifyConsistencyBetween(section, from, to) {
     const newer = await fetchAnswer(section, `/v1/checkpoints/${encodeURIComponent(to)}`, "application/json");
     const first = (await checkpointChecked(section, older.note, keys, "checkpoint-signed")).checkpoint;
     const second = (await checkpointChecked(section, newer.note, keys, "checkpoint-signed")).checkpoint;
+    if (first.size > second.size) {
+      throw new VerifyError("consistency-sizes", { from: first.size, to: second.size }, { kind: "consistency" });
+    }
     const answer = await fetchAnswer(
       section, `/v1/proofs/consistency?from_size=${first.size}&to_size=${second.size}`, "application/json");
     const proof = Array.isArray(answer.proof) ? answer.proof.map(fromBase64) : [null];
