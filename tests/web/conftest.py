@@ -16,6 +16,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import pyotp
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
@@ -51,10 +52,13 @@ class WebWorld:
     """(role, site) → user id"""
     keys: dict[tuple[str, str | None], str]
     """(role, site) → API key"""
+    totp_secrets: dict[str, str] = field(default_factory=dict)
+    """user id → TOTP secret, for those enrolled"""
     units: dict[str, str] = field(default_factory=dict)
-    """state → a unit id: ``in_stock`` (released, at a hospital), ``in_stock_bank``
+    """state → a unit id: ``in_stock`` (released, at H-DAM-01), ``in_stock_bank``
     (released, at a blood bank), ``transfused``, ``discarded``, ``derived`` (made by a pool
-    when there is one, else a split), ``split_parent`` (split into three or more)."""
+    when there is one, else a split), ``split_parent`` (split into three or more),
+    ``to_hold`` (another released unit at H-DAM-01, for a test to quarantine)."""
     unit_sites: dict[str, str | None] = field(default_factory=dict)
     """state → the site that holds or last held that unit"""
 
@@ -85,6 +89,8 @@ def artifacts() -> Path:
 
 EXTRA_PEOPLE = (("hospital", "H-DAM-02"), ("hospital", "H-RIF-01"))
 """Hospitals beyond the demo's own, to check what one site may not see of another's."""
+TOTP_PERSON = ("hospital", "H-RIF-01")
+"""The one who signs in with an authenticator code too."""
 
 
 async def _more_people(services: Services) -> list[DemoPerson]:
@@ -104,7 +110,7 @@ async def _more_people(services: Services) -> list[DemoPerson]:
 async def _units_in_states(url: str) -> tuple[dict[str, str], dict[str, str | None]]:
     queries = {
         "in_stock": "SELECT unit_id, custodian_site_id AS site FROM rm_units WHERE in_stock "
-                    "AND released AND custodian_site_id LIKE 'H-%' AND in_transit_to IS NULL "
+                    "AND released AND custodian_site_id = 'H-DAM-01' AND in_transit_to IS NULL "
                     "AND expires_at > now() + interval '2 days' ORDER BY unit_id LIMIT 1",
         "in_stock_bank": "SELECT unit_id, custodian_site_id AS site FROM rm_units WHERE "
                          "in_stock AND released AND custodian_site_id LIKE 'BB-%' AND "
@@ -117,6 +123,10 @@ async def _units_in_states(url: str) -> tuple[dict[str, str], dict[str, str | No
         "derived": "SELECT u.unit_id, u.custodian_site_id AS site FROM rm_units u JOIN "
                    "rm_lineage l ON l.child_unit_id = u.unit_id "
                    "ORDER BY l.kind = 'pool' DESC, u.unit_id LIMIT 1",
+        "to_hold": "SELECT unit_id, custodian_site_id AS site FROM rm_units WHERE in_stock "
+                   "AND released AND custodian_site_id = 'H-DAM-01' AND in_transit_to IS NULL "
+                   "AND expires_at > now() + interval '2 days' ORDER BY unit_id "
+                   "OFFSET 1 LIMIT 1",
         "split_parent": "SELECT parent_unit_id AS unit_id, NULL AS site FROM rm_lineage "
                         "WHERE kind = 'split' GROUP BY parent_unit_id "
                         "HAVING count(*) >= 3 ORDER BY parent_unit_id LIMIT 1",
@@ -144,6 +154,7 @@ async def web(pg_admin_url: str, template_db: str,
                                  vault=services.vault)
             people = await create_demo_people(services)
             people += await _more_people(services)
+            totp_uri = await people_of(services).enrol_totp(OPERATOR, staff_id(*TOTP_PERSON))
         keys = await create_demo_keys(url)
         server = ServerProcess(url, BLOODTRACE_DATA_DIR=str(data_dir),
                                BLOODTRACE_CHECKPOINT_EVERY_SECONDS="1",
@@ -154,7 +165,9 @@ async def web(pg_admin_url: str, template_db: str,
             world = WebWorld(server.base_url, url,
                              passwords={p.user_id: p.password for p in people},
                              people={(p.role, p.site_id): p.user_id for p in people},
-                             keys={(k.role, k.site_id): k.token for k in keys})
+                             keys={(k.role, k.site_id): k.token for k in keys},
+                             totp_secrets={staff_id(*TOTP_PERSON): pyotp.parse_uri(
+                                 totp_uri).secret})
             world.units, world.unit_sites = await _units_in_states(url)
             yield world
         finally:
@@ -228,7 +241,6 @@ async def pages(browser: Browser, web: WebWorld, artifacts: Path,
     yield made
     for context in made.contexts:
         await context.close()
-    assert made.requests, "the test opened no page"
     assert not made.off_origin(), f"requests left the service: {made.off_origin()}"
 
 

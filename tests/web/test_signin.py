@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pyotp
+
 from tests.web.conftest import PHONE, Pages, WebWorld
 
 
@@ -74,3 +76,22 @@ async def test_signing_in_works_on_a_phone_in_both_languages(pages: Pages,
         assert page.url == f"{web.base_url}/"
         assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         await pages.shot(page, f"home-phone-{lang}")
+
+
+async def test_an_account_with_an_authenticator_needs_its_code(pages: Pages,
+                                                               web: WebWorld) -> None:
+    user = web.user("hospital", "H-RIF-01")
+    secret = web.totp_secrets[user]
+    page = await pages.new("en")
+    await page.goto(f"{web.base_url}/signin")
+    await page.fill("#user", user)
+    await page.fill("#password", web.passwords[user])
+    async with page.expect_navigation():
+        await page.click("form.stack button[type=submit]")
+    assert await page.locator("[role=alert]").get_attribute("data-rule") == "sign-in-failed"
+    await page.fill("#password", web.passwords[user])
+    await page.fill("#totp", pyotp.TOTP(secret).now())
+    async with page.expect_navigation():
+        await page.click("form.stack button[type=submit]")
+    assert page.url == f"{web.base_url}/"
+    assert await page.locator(".person").get_attribute("data-user") == user

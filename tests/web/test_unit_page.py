@@ -5,6 +5,7 @@ same read scope as ``/v1/units``."""
 from __future__ import annotations
 
 import re
+import uuid
 
 from playwright.async_api import Page
 
@@ -71,6 +72,9 @@ async def test_the_unit_page_shows_status_lineage_custody_history_and_fate(
     assert await page.locator("ol.custody li").count() >= 3
     assert await page.locator("tr[data-marker]").count() >= 4
     await pages.shot(page, "unit-en")
+    din, product = unit.split("-", 1)
+    await page.goto(f"{web.base_url}/units/{isbt.barcode(din)}-{product}")
+    assert page.url == f"{web.base_url}/units/{unit}"
     parent = await page.locator(f"svg.lineage a[data-unit]:not([data-unit='{unit}'])").first \
         .get_attribute("data-unit")
     async with page.expect_navigation():
@@ -130,3 +134,23 @@ async def test_the_unit_page_is_usable_on_a_phone(pages: Pages, web: WebWorld) -
             await page.keyboard.press("Enter")
         assert page.url == f"{web.base_url}/units/{unit}"
         await pages.shot(page, f"unit-phone-{lang}")
+
+
+async def test_a_hold_recorded_elsewhere_shows_with_its_rule_in_arabic(pages: Pages,
+                                                                       web: WebWorld) -> None:
+    unit, site = web.units["to_hold"], web.unit_sites["to_hold"]
+    with web.api("hospital", site) as api:
+        recorded = api.post("/v1/events", json={
+            "type": "UnitQuarantined", "event_id": str(uuid.uuid4()),
+            "data": {"unit_id": unit, "cause": "temperature",
+                     "reason": "fridge alarm 7.9 C (web test)"}})
+    assert recorded.status_code in (200, 201), recorded.text
+    page = await pages.signed_in("hospital", "ar", site=site)
+    await page.goto(f"{web.base_url}/units/{unit}")
+    assert await page.locator("[data-status]").get_attribute("data-status") == "quarantined"
+    hold = page.locator("li[data-hold-cause='temperature']")
+    text = await hold.inner_text()
+    assert "الحرارة" in text and "temperature" in text and "fridge alarm" in text
+    assert "UnitQuarantined" in await page.locator("ol.events li").evaluate_all(
+        "els => els.map(e => e.dataset.type)")
+    await pages.shot(page, "held-ar")
