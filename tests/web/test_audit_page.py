@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 from playwright.async_api import Page
 
-from tests.web.conftest import Pages
+from tests.web.conftest import PHONE, Pages
 from tests.web.vfy_fixtures import vfy_network, vfy_pages
 from tests.web.vfy_support import VerifyNetwork, alter_json, flip_base64, verdict
 
@@ -223,3 +223,21 @@ async def test_the_audit_page_is_for_national_roles_only(vfy_pages: Pages,
     for path in ("/audit", "/audit/discards-by-reason.csv"):
         answer = await page.request.get(f"{vfy_network.base_url}{path}")
         assert answer.status == 403, (path, answer.status)
+
+
+async def test_the_audit_page_is_usable_at_phone_size(vfy_pages: Pages,
+                                                      vfy_network: VerifyNetwork):
+    page = await vfy_pages.signed_in("auditor", lang="ar", viewport=PHONE)
+    await page.goto(f"{vfy_network.base_url}/audit?lang=ar")
+    assert (await verdict(page, LATEST))["state"] == "ok"
+    overflow = await page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    wide = await page.evaluate("""() => [...document.querySelectorAll('main *')]
+      .filter((e) => e.getBoundingClientRect().width > document.documentElement.clientWidth)
+      .slice(0, 5).map((e) => e.tagName + '.' + e.className + ' '
+                              + Math.round(e.getBoundingClientRect().width))""")
+    assert overflow <= 0, f"the page is {overflow}px wider than the phone: {wide}"
+    sizes = _sizes(vfy_network)
+    result = await _check_consistency(page, sizes[-1], sizes[0])
+    assert result["state"] == "ok", result
+    await vfy_pages.shot(page, "phone-ar", full_page=False)

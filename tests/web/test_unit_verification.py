@@ -12,7 +12,7 @@ import orjson
 import pytest
 from playwright.async_api import Page
 
-from tests.web.conftest import Pages, WebWorld
+from tests.web.conftest import PHONE, Pages, WebWorld
 from tests.web.vfy_fixtures import vfy_network, vfy_pages
 from tests.web.vfy_support import (
     LOG,
@@ -227,3 +227,15 @@ async def test_genuine_records_of_another_unit_are_refused(vfy_pages: Pages,
     assert (result["state"], result["at"], result["position"]) == \
         ("failed", "event", str(first)), result
     assert f"does not concern unit {unit}" in result["text"]
+
+
+async def test_the_verification_fits_a_phone(vfy_pages: Pages, vfy_network: VerifyNetwork):
+    page = await vfy_pages.signed_in("auditor", lang="ar", viewport=PHONE)
+    await page.goto(f"{vfy_network.base_url}/units/{vfy_network.units[0]}?lang=ar")
+    assert (await verdict(page))["state"] == "ok"
+    section = await page.locator(".verification").bounding_box()
+    assert section is not None and section["width"] <= PHONE["width"]
+    overflow = await page.evaluate("Math.max(...[...document.querySelectorAll('.verification *')]"
+                                   ".map((e) => e.getBoundingClientRect().width))")
+    assert overflow <= PHONE["width"], overflow
+    await vfy_pages.shot(page, "phone-ar", full_page=False)
