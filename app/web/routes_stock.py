@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from app.api import access
 from app.api.deps import ReadConDep
+from app.api.params import SiteQuery
 from app.projections.stock_view import (
     GROUPS,
     available_by_group,
@@ -37,8 +38,8 @@ COUNT_PAGE = 1
 """The stock read's FEFO page is not shown: the counts are."""
 
 
-async def _stock(con: Conn, person: Person) -> dict[str, Any]:
-    site = access.stock_site(person.actor, None)
+async def _stock(con: Conn, person: Person, asked: str | None) -> dict[str, Any]:
+    site = access.stock_site(person.actor, asked)
     position = await head_position(con)
     stock = await read_queries.stock(con, site, limit=COUNT_PAGE)
     cover = await read_queries.inventory_index(con, window_days=COVER_WINDOW_DAYS, site=site)
@@ -59,11 +60,14 @@ async def _stock(con: Conn, person: Person) -> dict[str, Any]:
 
 
 @router.get("/stock")
-async def stock_page(request: Request, person: PersonDep, con: ReadConDep) -> Response:
-    return await render(request, "stock.html", **await _stock(con, person))
+async def stock_page(request: Request, person: PersonDep, con: ReadConDep,
+                     site: SiteQuery = None) -> Response:
+    """The network's stock (national roles; ``?site=`` one site), or the person's site's."""
+    return await render(request, "stock.html", **await _stock(con, person, site))
 
 
 @router.get("/stock/fragment")
-async def stock_fragment(request: Request, person: PersonDep, con: ReadConDep) -> Response:
+async def stock_fragment(request: Request, person: PersonDep, con: ReadConDep,
+                         site: SiteQuery = None) -> Response:
     """The live part of ``/stock``, as HTML."""
-    return await render(request, "_stock_body.html", **await _stock(con, person))
+    return await render(request, "_stock_body.html", **await _stock(con, person, site))

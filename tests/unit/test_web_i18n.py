@@ -7,6 +7,8 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from app.web.i18n import Formats, Languages, choose_language, compile_translations
 from tests.support.web_messages import template_paths, unmarked_text, untranslated
@@ -83,3 +85,8 @@ def test_arabic_plurals_take_their_six_forms_after_merging() -> None:
     arabic = compile_translations("ar")
     forms = [arabic.ngettext("%(num)s unit", "%(num)s units", n) for n in (0, 1, 2, 3, 11, 100)]
     assert len(set(forms)) == 5 and forms[1] == "وحدة واحدة" and forms[2] == "وحدتان"
+
+
+@given(st.text(max_size=200))
+def test_any_accept_language_header_picks_a_language(header: str) -> None:
+    assert choose_language(None, None, header) in ("en", "ar")

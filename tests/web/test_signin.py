@@ -95,3 +95,13 @@ async def test_an_account_with_an_authenticator_needs_its_code(pages: Pages,
         await page.click("form.stack button[type=submit]")
     assert page.url == f"{web.base_url}/"
     assert await page.locator(".person").get_attribute("data-user") == user
+
+
+async def test_signing_out_needs_the_sessions_csrf_token(pages: Pages, web: WebWorld) -> None:
+    page = await pages.signed_in("auditor", "en")
+    refused = await page.request.post(f"{web.base_url}/signout",
+                                      form={"csrf_token": "not-the-token"}, max_redirects=0)
+    assert refused.status == 403
+    assert (await refused.json())["type"].endswith("/csrf-token-required")
+    response = await page.goto(f"{web.base_url}/")
+    assert response is not None and page.url == f"{web.base_url}/"

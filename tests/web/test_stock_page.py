@@ -74,6 +74,14 @@ async def test_the_stock_page_shows_charts_bands_and_suggested_transfers(
     assert {s for a in with_short for s in [a["short_sites"][0]["site_id"]]} <= set(suggested)
     assert (len(suggested) > 0) == bool(with_short)
     await pages.shot(page, "stock-en")
+    async with page.expect_navigation():
+        await page.locator("table.stock tr[data-site='H-DAM-01'] a").first.click()
+    assert page.url == f"{web.base_url}/stock?site=H-DAM-01"
+    assert set(await page.locator("table.stock tr[data-site]").evaluate_all(
+        "els => els.map(e => e.dataset.site)")) == {"H-DAM-01"}
+    await page.set_viewport_size(PHONE)
+    await page.goto(f"{web.base_url}/stock")
+    assert await page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
 
 
 async def test_a_hospital_sees_its_own_stock_in_arabic_and_on_a_phone(
@@ -92,3 +100,5 @@ async def test_a_hospital_sees_its_own_stock_in_arabic_and_on_a_phone(
     await page.goto(f"{web.base_url}/stock?lang=en")
     await page.set_viewport_size({"width": 1366, "height": 768})
     await pages.shot(page, "stock-hospital-en")
+    other = await page.goto(f"{web.base_url}/stock?site=H-DAM-02")
+    assert other is not None and other.status == 403
