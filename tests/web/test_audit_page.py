@@ -219,10 +219,16 @@ async def test_the_discard_chart_draws_the_discards_of_the_period(vfy_pages: Pag
 async def test_the_audit_page_is_for_national_roles_only(vfy_pages: Pages,
                                                          vfy_network: VerifyNetwork):
     site = next(s for (role, s) in vfy_network.people if role == "hospital")
-    page = await vfy_pages.signed_in("hospital", lang="en", site=site)
-    for path in ("/audit", "/audit/discards-by-reason.csv"):
-        answer = await page.request.get(f"{vfy_network.base_url}{path}")
-        assert answer.status == 403, (path, answer.status)
+    page = await vfy_pages.signed_in("hospital", lang="ar", site=site)
+    assert await page.locator("header nav a[href='/audit']").count() == 0
+    answer = await page.goto(f"{vfy_network.base_url}/audit?lang=ar")
+    assert answer is not None and answer.status == 403
+    refusal = page.locator("[role=alert]")
+    assert await refusal.get_attribute("data-rule") == "forbidden"
+    assert "للمدققين" in (await refusal.inner_text())
+    assert await page.locator("[data-verify-checkpoint], table").count() == 0
+    answer = await page.request.get(f"{vfy_network.base_url}/audit/discards-by-reason.csv")
+    assert answer.status == 403 and not (await answer.text()).startswith("reason,discards")
 
 
 async def test_the_audit_page_is_usable_at_phone_size(vfy_pages: Pages,

@@ -1,6 +1,7 @@
 """Fixtures of the verification and audit tests (imported by their modules): the served
-network with its witness, one for the session (no test writes to it), and pages signed in on it (the shell's ``Pages``,
-pointed at this network instead of the shared one, which has no witness)."""
+network with its witness, one for the session (no test writes to it), and pages signed in on
+it (the shell's ``Pages``, pointed at this network instead of the shared one, which has no
+witness)."""
 
 from __future__ import annotations
 
