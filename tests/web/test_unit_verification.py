@@ -5,7 +5,10 @@ checkpoint; with no WebCrypto (plain HTTP on a LAN address) it is "unavailable",
 
 from __future__ import annotations
 
+import base64
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import orjson
@@ -64,10 +67,21 @@ async def test_a_unit_in_arabic_is_verified_against_the_signed_checkpoint(
         len(bundle["records"]) + 2  # the records, the checkpoint's signature, the witnesses
     witness = page.locator(".verification [data-witnesses] li")
     assert await witness.get_attribute("data-cosignature") == "ok"
+    made = _cosigned_at(bundle["checkpoint"], vfy_network.witness.name)
+    local = made.astimezone(ZoneInfo("Asia/Damascus"))  # the pages' display time zone
+    shown = f"{local.hour % 12 or 12}:{local.minute:02d}:{local.second:02d}"
+    assert shown in (await witness.text_content() or ""), (shown, await witness.text_content())
     history = await page.locator("ol.events li[data-position]").all()
     assert len(history) == len(bundle["records"])
     assert [await li.get_attribute("data-verified") for li in history] == ["ok"] * len(history)
     await vfy_pages.shot(page, "unit-ar")
+
+
+def _cosigned_at(note: str, witness: str) -> datetime:
+    """When the witness says it cosigned (the timestamp inside its cosignature/v1)."""
+    line = next(x for x in note.split("\n") if x.startswith(f"\u2014 {witness} "))
+    blob = base64.b64decode(line.rsplit(" ", 1)[1])
+    return datetime.fromtimestamp(int.from_bytes(blob[4:12], "big"), UTC)
 
 
 def _flip_proof_hash(index: int) -> Any:

@@ -318,7 +318,9 @@ function pageLocale() {
 }
 
 function formatTime(seconds) {
-  return new Intl.DateTimeFormat(pageLocale(), { dateStyle: "medium", timeStyle: "long", timeZone: "UTC" })
+  const marked = document.querySelector("[data-time-zone]");
+  const timeZone = (marked && marked.dataset.timeZone) || "UTC";
+  return new Intl.DateTimeFormat(pageLocale(), { dateStyle: "medium", timeStyle: "long", timeZone })
     .format(new Date(Number(seconds) * 1000));
 }
 
