@@ -253,3 +253,63 @@ async def test_the_verification_fits_a_phone(vfy_pages: Pages, vfy_network: Veri
                                    ".map((e) => e.getBoundingClientRect().width))")
     assert overflow <= PHONE["width"], overflow
     await vfy_pages.shot(page, "phone-ar", full_page=False)
+
+
+SEEN = f"bloodtrace.verified-checkpoint.{LOG.name}+{LOG.verifier.key_id.hex()}"
+
+
+async def _remembered(page: Page, size: int, root: str) -> None:
+    await page.evaluate("([key, value]) => localStorage.setItem(key, value)",
+                        [SEEN, orjson.dumps({"size": str(size), "root": root}).decode()])
+
+
+async def test_the_browser_holds_the_log_to_what_it_verified_before(
+        vfy_pages: Pages, vfy_network: VerifyNetwork):
+    unit = vfy_network.units[0]
+    listed = httpx.get(f"{vfy_network.base_url}/v1/checkpoints").json()["checkpoints"]
+    latest, older = listed[0], listed[-1]
+    page = await _unit_page(vfy_pages, vfy_network, unit, "en")
+    assert (await verdict(page))["state"] == "ok"
+    stored = orjson.loads(await page.evaluate("(key) => localStorage.getItem(key)", SEEN))
+    assert stored == {"size": str(latest["size"]), "root": latest["root"]}
+
+    # An earlier visit saw a smaller tree: the log must extend it, and does.
+    await _remembered(page, older["size"], older["root"])
+    await page.reload()
+    assert (await verdict(page))["state"] == "ok"
+    seen = page.locator(".verification [data-checks] li", has_text="which this browser verified")
+    assert await seen.count() == 1
+
+    # What it saw then had another root: this log is not an extension of it.
+    await _remembered(page, older["size"], flip_base64(older["root"]))
+    await page.reload()
+    result = await verdict(page)
+    assert (result["state"], result["at"]) == ("failed", "checkpoint"), result
+    assert "does not extend checkpoint" in result["text"]
+
+    # The same size with another root: a rewritten log, re-signed.
+    await _remembered(page, latest["size"], flip_base64(latest["root"]))
+    await page.reload()
+    result = await verdict(page)
+    assert (result["state"], result["at"]) == ("failed", "checkpoint"), result
+    assert "the log was rewritten" in result["text"]
+
+
+async def test_a_log_cut_back_below_what_the_browser_saw_fails(vfy_pages: Pages,
+                                                               vfy_network: VerifyNetwork):
+    unit = vfy_network.units[0]
+    listed = httpx.get(f"{vfy_network.base_url}/v1/checkpoints").json()["checkpoints"]
+    page = await _unit_page(vfy_pages, vfy_network, unit, "ar")
+    assert (await verdict(page))["state"] == "ok"
+    first = _bundle(vfy_network, unit)["records"][0]["position"]
+    earlier = [c for c in listed[1:] if c["size"] >= first][-1]  # genuine, signed, smaller
+
+    def served_old(bundle: dict[str, Any]) -> None:
+        bundle["checkpoint"] = earlier["note"]
+        bundle["records"] = [r for r in bundle["records"] if r["position"] <= earlier["size"]]
+
+    await alter_json(page, "**/v1/proofs/units/**", served_old)
+    await page.reload()
+    result = await verdict(page)
+    assert (result["state"], result["at"]) == ("failed", "checkpoint"), result
+    assert f"{listed[0]['size']:,}" in result["text"] and "قُصّ" in result["text"]

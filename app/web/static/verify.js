@@ -446,6 +446,58 @@ async function checkRecord(entry, previous, checkpoint, unit) {
   return { position, type: String(record.type ?? "") };
 }
 
+// --- what this browser verified before ---------------------------------------------------------
+
+function seenKey(logKey) {
+  return `bloodtrace.verified-checkpoint.${logKey.name}+${toHex(logKey.id)}`;
+}
+
+function recall(logKey) {
+  try {
+    const seen = JSON.parse(globalThis.localStorage?.getItem(seenKey(logKey)) ?? "null");
+    const root = seen && fromBase64(seen.root);
+    return seen && /^[1-9][0-9]*$/.test(seen.size) && root && root.length === 32
+      ? { size: BigInt(seen.size), root } : null;
+  } catch {
+    return null; // no storage here (a private window): nothing to compare with
+  }
+}
+
+function remember(logKey, checkpoint) {
+  try {
+    globalThis.localStorage?.setItem(seenKey(logKey), JSON.stringify(
+      { size: String(checkpoint.size), root: btoa(String.fromCharCode(...checkpoint.root)) }));
+  } catch {
+    // no storage: the next visit has nothing to compare with, which it says
+  }
+}
+
+/** The log must extend the largest checkpoint this browser verified before: never smaller,
+ * never another root at the same size, and consistent with it (RFC 9162) when larger. A log
+ * cut back, or rewritten and re-signed, fails here even with every signature good. */
+async function checkAgainstSeen(section, logKey, checkpoint) {
+  const seen = recall(logKey);
+  if (!seen) return;
+  const at = { kind: "checkpoint" };
+  const sizes = { from: seen.size, to: checkpoint.size };
+  if (checkpoint.size < seen.size) throw new VerifyError("seen-larger", sizes, at);
+  if (checkpoint.size === seen.size) {
+    if (!same(checkpoint.root, seen.root)) throw new VerifyError("seen-fork", sizes, at);
+  } else {
+    const answer = await fetchAnswer(
+      section, `/v1/proofs/consistency?from_size=${seen.size}&to_size=${checkpoint.size}`, "application/json");
+    const proof = Array.isArray(answer.proof) ? answer.proof.map(fromBase64) : [null];
+    try {
+      if (proof.some((h) => h === null)) throw new VerifyError("proof-format", {});
+      await verifyConsistency(seen.size, checkpoint.size, proof, seen.root, checkpoint.root);
+    } catch (error) {
+      if (!(error instanceof VerifyError)) throw error;
+      throw new VerifyError("seen-inconsistent", { ...sizes, reason: message(section, error.code, error.params) }, at);
+    }
+  }
+  addCheck(section, "ok", "seen-consistent", sizes);
+}
+
 /** Hold the events the page itself shows (`data-verify-shown`, each `[data-position]` with
  * its `[data-type]`) to the verified records: each is marked `data-verified` ok, unsigned
  * (newer than the checkpoint), withheld, or failed; the first failure is returned. */
@@ -517,6 +569,7 @@ export async function verifyUnit(section) {
     if (!response.ok) throw new VerifyError("fetch", { status: response.status }, { kind: "fetch" });
     const bundle = await response.json();
     const { checkpoint } = await checkpointChecked(section, bundle.checkpoint, keys, "checkpoint-signed");
+    await checkAgainstSeen(section, keys.logKey, checkpoint);
     let previous = 0n;
     let first = null;
     const verified = new Map();
@@ -541,6 +594,7 @@ export async function verifyUnit(section) {
     first = first ?? checkShown(section, verified, failed, withheld, checkpoint.size);
     if (first) throw first;
     if (!verified.size) throw new VerifyError("no-records", {}, { kind: "checkpoint" });
+    remember(keys.logKey, checkpoint);
     setVerdict(section, "ok", "verified", { size: checkpoint.size, key: keys.logKey.name, count: verified.size });
   } catch (error) {
     fail(section, error);
