@@ -124,6 +124,7 @@ class Chart:
     plot: tuple[int, int, int, int]
     """left, top, right, bottom of the plotting area."""
     total: int
+    rtl: bool
 
 
 def _days(start: datetime, end: datetime) -> list[date]:
@@ -138,8 +139,10 @@ def _nice(top: int) -> int:
     return (top // 4) + 1
 
 
-def discard_chart(by_day: Sequence[Mapping[str, Any]], start: datetime, end: datetime) -> Chart:
-    """Stacked bars of discards per UTC day of ``[start, end)``, one colour per reason."""
+def discard_chart(by_day: Sequence[Mapping[str, Any]], start: datetime, end: datetime,
+                  rtl: bool = False) -> Chart:
+    """Stacked bars of discards per UTC day of ``[start, end)``, one colour per reason; right
+    to left, the days run from the right (as the shell's charts) and the scale stands right."""
     days = _days(start, end)
     totals: dict[str, int] = {}
     per_day: dict[date, list[tuple[str, int]]] = {d: [] for d in days}
@@ -153,21 +156,25 @@ def discard_chart(by_day: Sequence[Mapping[str, Any]], start: datetime, end: dat
     highest = max((sum(c for _, c in v) for v in per_day.values()), default=0)
     step = _nice(max(highest, 1))
     scale_top = step * max(1, -(-highest // step))
-    right, bottom = WIDTH - 8, HEIGHT - BOTTOM
-    slot = (right - LEFT) / max(len(days), 1)
+    left, right = (8, WIDTH - LEFT) if rtl else (LEFT, WIDTH - 8)
+    bottom = HEIGHT - BOTTOM
+    slot = (right - left) / max(len(days), 1)
+
+    def x_of(i: int) -> float:
+        return left + (len(days) - 1 - i if rtl else i) * slot
+
     bars: list[Bar] = []
     for i, day in enumerate(days):
         y = float(bottom)
         for reason, count in sorted(per_day.get(day, []), key=lambda rc: order.index(rc[0])):
             h = (bottom - TOP) * count / scale_top
             y -= h
-            bars.append(Bar(round(LEFT + i * slot + slot * 0.1, 2), round(y, 2),
+            bars.append(Bar(round(x_of(i) + slot * 0.1, 2), round(y, 2),
                             round(slot * 0.8, 2), round(h, 2), colour[reason], day, reason,
                             count))
     y_ticks = [(round(bottom - (bottom - TOP) * v / scale_top, 2), v)
                for v in range(0, scale_top + 1, step)]
     every = max(1, len(days) // 6)
-    x_ticks = [(round(LEFT + i * slot + slot / 2, 2), d) for i, d in enumerate(days)
-               if i % every == 0]
+    x_ticks = [(round(x_of(i) + slot / 2, 2), d) for i, d in enumerate(days) if i % every == 0]
     return Chart(WIDTH, HEIGHT, bars, [(r, colour[r], totals[r]) for r in order], y_ticks,
-                 x_ticks, (LEFT, TOP, right, bottom), sum(totals.values()))
+                 x_ticks, (left, TOP, right, bottom), sum(totals.values()), rtl)

@@ -23,14 +23,17 @@ class PinnedKeys:
     """The vkey checkpoints are checked against (empty before the log has signed at all)."""
     witness_keys: list[str]
     witness_quorum: int
+    time_zone: str
+    """Where the pages show times: the module shows the witnesses' cosigning times there."""
 
     def context(self) -> dict[str, Any]:
         """What ``_verification.html`` and the audit page's sections read."""
         return {"log_key": self.log_key, "witness_keys": self.witness_keys,
-                "witness_quorum": self.witness_quorum}
+                "witness_quorum": self.witness_quorum, "verify_time_zone": self.time_zone}
 
 
 async def pinned_keys(con: Conn, settings: Settings) -> PinnedKeys:
     current = [k for k in await key_manifest(con) if k["valid_until"] is None]
     log_key = str(current[-1]["vkey"]) if current else ""
-    return PinnedKeys(log_key, [w.vkey for w in settings.witnesses], settings.witness_quorum)
+    return PinnedKeys(log_key, [w.vkey for w in settings.witnesses], settings.witness_quorum,
+                      settings.display_time_zone)

@@ -18,13 +18,15 @@ from starlette.responses import Response
 from app.api import access
 from app.api.deps import CatalogueDep, ReadConDep, SettingsDep
 from app.api.redact import hide_patients
-from app.errors import InvalidInput
+from app.errors import Forbidden, InvalidInput
 from app.events.catalogue import Catalogue
 from app.events.messages import Actor
 from app.store import read_queries
 from app.store.checkpoint_store import recent_checkpoints
 from app.store.conn import Conn
 from app.web.audit_views import COLUMNS, DISCARD_VIEWS, csv_text, discard_chart
+from app.web.i18n import RTL
+from app.web.labels import term
 from app.web.pinned import pinned_keys
 from app.web.shell import PersonDep, render
 
@@ -81,7 +83,8 @@ async def audit(request: Request, person: PersonDep, con: ReadConDep, settings: 
                 catalogue: CatalogueDep,
                 from_: Annotated[date | None, Query(alias="from")] = None,
                 to: DateQuery = None) -> Response:
-    access.require_national(person.actor, "the audit page")
+    if not access.reads_everything(person.actor):  # the rule of /v1/audit, said in a page
+        return await render(request, "audit_refused.html", status=403, rule=Forbidden.rule)
     start, end = period(from_, to)
     discards = await read_queries.discards(con, start, end)
     views = {view: await read_view(con, person.actor, catalogue, view, start, end)
@@ -93,9 +96,9 @@ async def audit(request: Request, person: PersonDep, con: ReadConDep, settings: 
     query = f"from={start.date().isoformat()}&to={(end - timedelta(days=1)).date().isoformat()}"
     return await render(
         request, "audit.html", views=views, columns=COLUMNS, shown=SHOWN,
-        chart=discard_chart(discards["by_day"], start, end), start=start,
+        chart=discard_chart(discards["by_day"], start, end, rtl=person.lang in RTL), start=start,
         last_day=(end - timedelta(days=1)).date(), period_query=query,
-        checkpoints=checkpoints, witnesses=settings.witnesses, **pinned.context())
+        checkpoints=checkpoints, witnesses=settings.witnesses, term=term, **pinned.context())
 
 
 @router.get("/audit/{view}.csv")

@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 from playwright.async_api import Page
 
-from tests.web.conftest import Pages
+from tests.web.conftest import PHONE, Pages
 from tests.web.vfy_fixtures import vfy_network, vfy_pages
 from tests.web.vfy_support import VerifyNetwork, alter_json, flip_base64, verdict
 
@@ -95,7 +95,8 @@ async def test_consistency_between_two_real_checkpoints(vfy_pages: Pages,
                                   "verified in your browser.")
     await vfy_pages.shot(page, "consistency-ok", full_page=False)
     result = await _check_consistency(page, sizes[0], sizes[-1])  # backwards: no such proof
-    assert result["state"] == "failed", result
+    assert (result["state"], result["at"]) == ("failed", "consistency"), result
+    assert "no consistency proof exists" in result["text"]
     result = await _check_consistency(page, sizes[-1] + 1, sizes[0])  # not a checkpoint
     assert (result["state"], result["at"]) == ("failed", "fetch"), result
 
@@ -218,7 +219,31 @@ async def test_the_discard_chart_draws_the_discards_of_the_period(vfy_pages: Pag
 async def test_the_audit_page_is_for_national_roles_only(vfy_pages: Pages,
                                                          vfy_network: VerifyNetwork):
     site = next(s for (role, s) in vfy_network.people if role == "hospital")
-    page = await vfy_pages.signed_in("hospital", lang="en", site=site)
-    for path in ("/audit", "/audit/discards-by-reason.csv"):
-        answer = await page.request.get(f"{vfy_network.base_url}{path}")
-        assert answer.status == 403, (path, answer.status)
+    page = await vfy_pages.signed_in("hospital", lang="ar", site=site)
+    assert await page.locator("header nav a[href='/audit']").count() == 0
+    answer = await page.goto(f"{vfy_network.base_url}/audit?lang=ar")
+    assert answer is not None and answer.status == 403
+    refusal = page.locator("[role=alert]")
+    assert await refusal.get_attribute("data-rule") == "forbidden"
+    assert "للمدققين" in (await refusal.inner_text())
+    assert await page.locator("[data-verify-checkpoint], table").count() == 0
+    answer = await page.request.get(f"{vfy_network.base_url}/audit/discards-by-reason.csv")
+    assert answer.status == 403 and not (await answer.text()).startswith("reason,discards")
+
+
+async def test_the_audit_page_is_usable_at_phone_size(vfy_pages: Pages,
+                                                      vfy_network: VerifyNetwork):
+    page = await vfy_pages.signed_in("auditor", lang="ar", viewport=PHONE)
+    await page.goto(f"{vfy_network.base_url}/audit?lang=ar")
+    assert (await verdict(page, LATEST))["state"] == "ok"
+    overflow = await page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    wide = await page.evaluate("""() => [...document.querySelectorAll('main *')]
+      .filter((e) => e.getBoundingClientRect().width > document.documentElement.clientWidth)
+      .slice(0, 5).map((e) => e.tagName + '.' + e.className + ' '
+                              + Math.round(e.getBoundingClientRect().width))""")
+    assert overflow <= 0, f"the page is {overflow}px wider than the phone: {wide}"
+    sizes = _sizes(vfy_network)
+    result = await _check_consistency(page, sizes[-1], sizes[0])
+    assert result["state"] == "ok", result
+    await vfy_pages.shot(page, "phone-ar", full_page=False)

@@ -5,14 +5,17 @@ checkpoint; with no WebCrypto (plain HTTP on a LAN address) it is "unavailable",
 
 from __future__ import annotations
 
+import base64
+from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import orjson
 import pytest
 from playwright.async_api import Page
 
-from tests.web.conftest import Pages, WebWorld
+from tests.web.conftest import PHONE, Pages, WebWorld
 from tests.web.vfy_fixtures import vfy_network, vfy_pages
 from tests.web.vfy_support import (
     LOG,
@@ -64,10 +67,21 @@ async def test_a_unit_in_arabic_is_verified_against_the_signed_checkpoint(
         len(bundle["records"]) + 2  # the records, the checkpoint's signature, the witnesses
     witness = page.locator(".verification [data-witnesses] li")
     assert await witness.get_attribute("data-cosignature") == "ok"
+    made = _cosigned_at(bundle["checkpoint"], vfy_network.witness.name)
+    local = made.astimezone(ZoneInfo("Asia/Damascus"))  # the pages' display time zone
+    shown = f"{local.hour % 12 or 12}:{local.minute:02d}:{local.second:02d}"
+    assert shown in (await witness.text_content() or ""), (shown, await witness.text_content())
     history = await page.locator("ol.events li[data-position]").all()
     assert len(history) == len(bundle["records"])
     assert [await li.get_attribute("data-verified") for li in history] == ["ok"] * len(history)
     await vfy_pages.shot(page, "unit-ar")
+
+
+def _cosigned_at(note: str, witness: str) -> datetime:
+    """When the witness says it cosigned (the timestamp inside its cosignature/v1)."""
+    line = next(x for x in note.split("\n") if x.startswith(f"\u2014 {witness} "))
+    blob = base64.b64decode(line.rsplit(" ", 1)[1])
+    return datetime.fromtimestamp(int.from_bytes(blob[4:12], "big"), UTC)
 
 
 def _flip_proof_hash(index: int) -> Any:
@@ -227,3 +241,75 @@ async def test_genuine_records_of_another_unit_are_refused(vfy_pages: Pages,
     assert (result["state"], result["at"], result["position"]) == \
         ("failed", "event", str(first)), result
     assert f"does not concern unit {unit}" in result["text"]
+
+
+async def test_the_verification_fits_a_phone(vfy_pages: Pages, vfy_network: VerifyNetwork):
+    page = await vfy_pages.signed_in("auditor", lang="ar", viewport=PHONE)
+    await page.goto(f"{vfy_network.base_url}/units/{vfy_network.units[0]}?lang=ar")
+    assert (await verdict(page))["state"] == "ok"
+    section = await page.locator(".verification").bounding_box()
+    assert section is not None and section["width"] <= PHONE["width"]
+    overflow = await page.evaluate("Math.max(...[...document.querySelectorAll('.verification *')]"
+                                   ".map((e) => e.getBoundingClientRect().width))")
+    assert overflow <= PHONE["width"], overflow
+    await vfy_pages.shot(page, "phone-ar", full_page=False)
+
+
+SEEN = f"bloodtrace.verified-checkpoint.{LOG.name}+{LOG.verifier.key_id.hex()}"
+
+
+async def _remembered(page: Page, size: int, root: str) -> None:
+    await page.evaluate("([key, value]) => localStorage.setItem(key, value)",
+                        [SEEN, orjson.dumps({"size": str(size), "root": root}).decode()])
+
+
+async def test_the_browser_holds_the_log_to_what_it_verified_before(
+        vfy_pages: Pages, vfy_network: VerifyNetwork):
+    unit = vfy_network.units[0]
+    listed = httpx.get(f"{vfy_network.base_url}/v1/checkpoints").json()["checkpoints"]
+    latest, older = listed[0], listed[-1]
+    page = await _unit_page(vfy_pages, vfy_network, unit, "en")
+    assert (await verdict(page))["state"] == "ok"
+    stored = orjson.loads(await page.evaluate("(key) => localStorage.getItem(key)", SEEN))
+    assert stored == {"size": str(latest["size"]), "root": latest["root"]}
+
+    # An earlier visit saw a smaller tree: the log must extend it, and does.
+    await _remembered(page, older["size"], older["root"])
+    await page.reload()
+    assert (await verdict(page))["state"] == "ok"
+    seen = page.locator(".verification [data-checks] li", has_text="which this browser verified")
+    assert await seen.count() == 1
+
+    # What it saw then had another root: this log is not an extension of it.
+    await _remembered(page, older["size"], flip_base64(older["root"]))
+    await page.reload()
+    result = await verdict(page)
+    assert (result["state"], result["at"]) == ("failed", "checkpoint"), result
+    assert "does not extend checkpoint" in result["text"]
+
+    # The same size with another root: a rewritten log, re-signed.
+    await _remembered(page, latest["size"], flip_base64(latest["root"]))
+    await page.reload()
+    result = await verdict(page)
+    assert (result["state"], result["at"]) == ("failed", "checkpoint"), result
+    assert "the log was rewritten" in result["text"]
+
+
+async def test_a_log_cut_back_below_what_the_browser_saw_fails(vfy_pages: Pages,
+                                                               vfy_network: VerifyNetwork):
+    unit = vfy_network.units[0]
+    listed = httpx.get(f"{vfy_network.base_url}/v1/checkpoints").json()["checkpoints"]
+    page = await _unit_page(vfy_pages, vfy_network, unit, "ar")
+    assert (await verdict(page))["state"] == "ok"
+    first = _bundle(vfy_network, unit)["records"][0]["position"]
+    earlier = [c for c in listed[1:] if c["size"] >= first][-1]  # genuine, signed, smaller
+
+    def served_old(bundle: dict[str, Any]) -> None:
+        bundle["checkpoint"] = earlier["note"]
+        bundle["records"] = [r for r in bundle["records"] if r["position"] <= earlier["size"]]
+
+    await alter_json(page, "**/v1/proofs/units/**", served_old)
+    await page.reload()
+    result = await verdict(page)
+    assert (result["state"], result["at"]) == ("failed", "checkpoint"), result
+    assert f"{listed[0]['size']:,}" in result["text"] and "قُصّ" in result["text"]

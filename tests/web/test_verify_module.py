@@ -353,3 +353,39 @@ async def test_the_module_hashes_leaves_and_nodes_as_python_does(page: Page):
     assert got["leaves"] == [h.hex() for h in leaves]
     assert got["roots"] == [M.root(leaves[:n]).hex() for n in range(1, len(leaves) + 1)]
     assert got["roots"] == ref["root_by_tree_size_hex"][1:]
+
+
+async def test_a_witness_key_of_plain_ed25519_counts_as_a_cosigner(page: Page,
+                                                                   vfy_network: VerifyNetwork):
+    """As app/log/notes.py has it: a plain note signature by a pinned witness key counts."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from app.log.notes import NoteSigner, add_signature
+
+    plain = NoteSigner("plain.example/w", Ed25519PrivateKey.from_private_bytes(b"q" * 32))
+    unit = vfy_network.units[0]
+
+    def cosign(bundle: dict) -> None:
+        bundle["checkpoint"] = add_signature(bundle["checkpoint"], plain)
+
+    html = section_html("en", "_verification.html", unit_id=unit, log_key=vfy_network.log_key,
+                        witness_keys=[str(plain.verifier), vfy_network.witness.vkey],
+                        witness_quorum=2)
+    await alter_json(page, "**/v1/proofs/units/**", cosign, vfy_network.auth)
+    await open_harness(page, html)
+    await page.goto(HARNESS + "plain")
+    assert (await verdict(page))["state"] == "ok"
+    statuses = [await li.get_attribute("data-cosignature")
+                for li in await page.locator("[data-witnesses] li").all()]
+    assert statuses == ["ok", "ok"]
+    assert await page.locator("section").get_attribute("data-witnessed") == "true"
+
+    def forged(bundle: dict) -> None:
+        cosign(bundle)
+        _note(_signature_line("plain.example/w", _flip(12)))(bundle)
+
+    await page.unroute("**/v1/proofs/units/**")
+    await alter_json(page, "**/v1/proofs/units/**", forged, vfy_network.auth)
+    await page.goto(HARNESS + "plain")
+    result = await verdict(page)
+    assert (result["state"], result["at"]) == ("failed", "checkpoint"), result

@@ -1,6 +1,7 @@
 """Fixtures of the verification and audit tests (imported by their modules): the served
-network with its witness, one per module, and pages signed in on it (the shell's ``Pages``,
-pointed at this network instead of the shared one, which has no witness)."""
+network with its witness, one for the session (no test writes to it), and pages signed in on
+it (the shell's ``Pages``, pointed at this network instead of the shared one, which has no
+witness)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from tests.web.conftest import Pages, WebWorld
 from tests.web.vfy_support import VerifyNetwork, served_network
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 async def vfy_network(pg_admin_url: str, template_db: str,
                       tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[VerifyNetwork]:
     async with database_from(pg_admin_url, template_db) as url:

@@ -274,14 +274,17 @@ export async function checkCosignatures(note, witnessKeys) {
     let time = null;
     const verifier = await importKey(key);
     for (const sig of lines) {
-      if (sig.blob.length !== 72) {
+      // A plain Ed25519 note signature by a witness key counts too, as app/log/notes.py has it.
+      const plain = key.type === ED25519;
+      if (sig.blob.length !== (plain ? 64 : 72)) {
         status = "bad";
         continue;
       }
-      const stamp = new DataView(sig.blob.buffer, sig.blob.byteOffset, 8).getBigUint64(0);
-      const signed = concat(encoder.encode(`cosignature/v1\ntime ${stamp}\n`), encoder.encode(note.text));
-      const good = stamp < 1n << 63n &&
-        (await crypto.subtle.verify({ name: "Ed25519" }, verifier, sig.blob.slice(8), signed));
+      const stamp = plain ? null : new DataView(sig.blob.buffer, sig.blob.byteOffset, 8).getBigUint64(0);
+      const signed = plain ? encoder.encode(note.text)
+        : concat(encoder.encode(`cosignature/v1\ntime ${stamp}\n`), encoder.encode(note.text));
+      const good = (plain || stamp < 1n << 63n) &&
+        (await crypto.subtle.verify({ name: "Ed25519" }, verifier, plain ? sig.blob : sig.blob.slice(8), signed));
       if (!good) status = "bad";
       else time = stamp;
     }
@@ -315,7 +318,9 @@ function pageLocale() {
 }
 
 function formatTime(seconds) {
-  return new Intl.DateTimeFormat(pageLocale(), { dateStyle: "medium", timeStyle: "long", timeZone: "UTC" })
+  const marked = document.querySelector("[data-time-zone]");
+  const timeZone = (marked && marked.dataset.timeZone) || "UTC";
+  return new Intl.DateTimeFormat(pageLocale(), { dateStyle: "medium", timeStyle: "long", timeZone })
     .format(new Date(Number(seconds) * 1000));
 }
 
@@ -362,6 +367,7 @@ function available() {
 
 async function pinnedKeys(section) {
   const logKey = await parseVerifierKey(section.dataset.logKey);
+  if (logKey.type !== ED25519) throw new VerifyError("key-format", { key: logKey.name });
   await importKey(logKey); // Ed25519 missing is "unavailable", before anything is fetched
   const witnessKeys = [];
   for (const vkey of JSON.parse(section.dataset.witnessKeys || "[]")) {
@@ -391,7 +397,7 @@ async function checkpointChecked(section, raw, keys, label) {
   let good = 0;
   for (const result of await checkCosignatures(opened.note, keys.witnessKeys)) {
     const params = { witness: result.key.name, size,
-                     time: result.time === null ? "" : formatTime(result.time) };
+                     time: result.time === null ? "–" : formatTime(result.time) };
     if (list) {
       const item = document.createElement("li");
       item.dataset.witness = result.key.name;
@@ -438,6 +444,58 @@ async function checkRecord(entry, previous, checkpoint, unit) {
     throw new VerifyError(error.code, { ...error.params, position }, at);
   }
   return { position, type: String(record.type ?? "") };
+}
+
+// --- what this browser verified before ---------------------------------------------------------
+
+function seenKey(logKey) {
+  return `bloodtrace.verified-checkpoint.${logKey.name}+${toHex(logKey.id)}`;
+}
+
+function recall(logKey) {
+  try {
+    const seen = JSON.parse(globalThis.localStorage?.getItem(seenKey(logKey)) ?? "null");
+    const root = seen && fromBase64(seen.root);
+    return seen && /^[1-9][0-9]*$/.test(seen.size) && root && root.length === 32
+      ? { size: BigInt(seen.size), root } : null;
+  } catch {
+    return null; // no storage here (a private window): nothing to compare with
+  }
+}
+
+function remember(logKey, checkpoint) {
+  try {
+    globalThis.localStorage?.setItem(seenKey(logKey), JSON.stringify(
+      { size: String(checkpoint.size), root: btoa(String.fromCharCode(...checkpoint.root)) }));
+  } catch {
+    // no storage: the next visit has nothing to compare with, which it says
+  }
+}
+
+/** The log must extend the largest checkpoint this browser verified before: never smaller,
+ * never another root at the same size, and consistent with it (RFC 9162) when larger. A log
+ * cut back, or rewritten and re-signed, fails here even with every signature good. */
+async function checkAgainstSeen(section, logKey, checkpoint) {
+  const seen = recall(logKey);
+  if (!seen) return;
+  const at = { kind: "checkpoint" };
+  const sizes = { from: seen.size, to: checkpoint.size };
+  if (checkpoint.size < seen.size) throw new VerifyError("seen-larger", sizes, at);
+  if (checkpoint.size === seen.size) {
+    if (!same(checkpoint.root, seen.root)) throw new VerifyError("seen-fork", sizes, at);
+  } else {
+    const answer = await fetchAnswer(
+      section, `/v1/proofs/consistency?from_size=${seen.size}&to_size=${checkpoint.size}`, "application/json");
+    const proof = Array.isArray(answer.proof) ? answer.proof.map(fromBase64) : [null];
+    try {
+      if (proof.some((h) => h === null)) throw new VerifyError("proof-format", {});
+      await verifyConsistency(seen.size, checkpoint.size, proof, seen.root, checkpoint.root);
+    } catch (error) {
+      if (!(error instanceof VerifyError)) throw error;
+      throw new VerifyError("seen-inconsistent", { ...sizes, reason: message(section, error.code, error.params) }, at);
+    }
+  }
+  addCheck(section, "ok", "seen-consistent", sizes);
 }
 
 /** Hold the events the page itself shows (`data-verify-shown`, each `[data-position]` with
@@ -511,6 +569,7 @@ export async function verifyUnit(section) {
     if (!response.ok) throw new VerifyError("fetch", { status: response.status }, { kind: "fetch" });
     const bundle = await response.json();
     const { checkpoint } = await checkpointChecked(section, bundle.checkpoint, keys, "checkpoint-signed");
+    await checkAgainstSeen(section, keys.logKey, checkpoint);
     let previous = 0n;
     let first = null;
     const verified = new Map();
@@ -535,6 +594,7 @@ export async function verifyUnit(section) {
     first = first ?? checkShown(section, verified, failed, withheld, checkpoint.size);
     if (first) throw first;
     if (!verified.size) throw new VerifyError("no-records", {}, { kind: "checkpoint" });
+    remember(keys.logKey, checkpoint);
     setVerdict(section, "ok", "verified", { size: checkpoint.size, key: keys.logKey.name, count: verified.size });
   } catch (error) {
     fail(section, error);
@@ -566,6 +626,9 @@ export async function verifyConsistencyBetween(section, from, to) {
     const newer = await fetchAnswer(section, `/v1/checkpoints/${encodeURIComponent(to)}`, "application/json");
     const first = (await checkpointChecked(section, older.note, keys, "checkpoint-signed")).checkpoint;
     const second = (await checkpointChecked(section, newer.note, keys, "checkpoint-signed")).checkpoint;
+    if (first.size > second.size) {
+      throw new VerifyError("consistency-sizes", { from: first.size, to: second.size }, { kind: "consistency" });
+    }
     const answer = await fetchAnswer(
       section, `/v1/proofs/consistency?from_size=${first.size}&to_size=${second.size}`, "application/json");
     const proof = Array.isArray(answer.proof) ? answer.proof.map(fromBase64) : [null];
