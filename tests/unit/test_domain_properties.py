@@ -394,6 +394,15 @@ def check_uses(before: Any, events: Sequence[Any]) -> None:
             continue
         u = before.get(("unit", e.data.unit_id))
         assert isinstance(u, UnitState)
+        issued_to = u.issued_patient_id or u.recipient_patient_id
+        if e.type == "UnitReserved" and u.emergency and issued_to is not None:
+            # The crossmatch after an emergency issue (RULES §7) is evidence about a unit that
+            # is already with its patient; it brings it no closer, so a hold that came since
+            # (a confirmed-positive test, a lookback) must not lose it. It is for that patient
+            # and only once; the hold still stops the transfusion from starting.
+            assert e.data.patient_id == issued_to, (e.type, u.unit_id)
+            assert u.crossmatch is None, f"a second follow-up crossmatch of {u.unit_id}"
+            continue
         assert not u.quarantined, f"{e.type} of held {u.unit_id}: {u.quarantine_reason}"
         assert not open_markers(before, u), f"{e.type} of {u.unit_id}: {open_markers(before, u)}"
         for din_ in u.source_dins:

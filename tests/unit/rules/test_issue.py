@@ -469,6 +469,26 @@ def test_emergency_follow_up_crossmatch_after_the_transfusion_is_recorded() -> N
         "crossmatch-already-recorded")
 
 
+def test_emergency_follow_up_crossmatch_of_a_unit_held_since_issue_is_recorded() -> None:
+    """Given O NEG red cells issued uncrossmatched to PAT-9 and held at the ward since (a
+    recall reached them),
+    when the follow-up crossmatch is recorded, then it is accepted (evidence is never lost:
+    RULES §0), the unit stays held, and its transfusion still cannot start."""
+    s = scene()
+    unit = s.released_component("O", "NEG")
+    s.do("UnitIssued", emergency_issue(unit), H1)
+    s.do("UnitQuarantined", {"unit_id": unit, "reason": "recall"}, H1)
+    [event] = s.do("UnitReserved", reservation(unit, "PAT-9", "A", "POS"), H1)
+    assert event.type == "UnitReserved"
+    state = s.unit(unit)
+    assert (state.quarantined, state.crossmatch, state.issued_patient_id) == (
+        True, "compatible", "PAT-9")
+    assert s.refuse("TransfusionStarted", {
+        "unit_id": unit, "patient_id": "PAT-9",
+        "bedside_check": {"wristband_scanned": True, "unit_scanned": True}},
+        H1).rule == "unit-quarantined"
+
+
 def test_a_planned_reservation_of_an_issued_unit_is_refused() -> None:
     """Given a unit issued after its reservation (not an emergency),
     when a second UnitReserved is recorded on it, then it is refused (unit-issued): only an
