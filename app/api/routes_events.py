@@ -1,7 +1,12 @@
-"""Recording events and reading the change feed."""
+"""Recording events and reading the change feed.
+
+The two writes are ``LeanRoute``s (``app.api.lean``): documented like every route, served
+without per-request dependency solving; they take what they need from the app's state.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -12,17 +17,8 @@ from starlette.responses import Response
 
 from app.api.access import reads_everything
 from app.api.body import EventIn, command_from_json, read_json
-from app.api.deps import (
-    ActorDep,
-    MetricsDep,
-    PoolDep,
-    ReadConDep,
-    RecorderDep,
-    ServicesDep,
-    SettingsDep,
-    WriterDep,
-    connection,
-)
+from app.api.deps import ActorDep, ReadConDep, RecorderDep, connection
+from app.api.lean import LeanRoute
 from app.api.metrics import Metrics
 from app.api.openapi import json_body
 from app.api.problems import http_status, problem
@@ -31,6 +27,7 @@ from app.api.refusals import as_seen_by, depends_on_subject, outcome_unknown
 from app.api.responses import LIST_PROBLEMS, WRITE_PROBLEMS, FastJSON, FeedPage
 from app.api.signing import sign
 from app.api.strict_json import RepeatedKeys
+from app.bootstrap import Services
 from app.errors import DomainError, InvalidInput
 from app.events.messages import Actor, Command
 from app.log.encoding import b64
@@ -41,6 +38,8 @@ from app.store.log_reader import feed
 from app.store.writer import AppendResult
 
 router = APIRouter(tags=["events"])
+writes = APIRouter(tags=["events"], route_class=LeanRoute)
+"""``POST /v1/events`` and ``/v1/events/batch``; the app includes it before ``router``."""
 
 
 class Appended(BaseModel):
@@ -99,52 +98,58 @@ async def seen_by(pool: Pool, actor: Actor, cmd: Command, err: DomainError) -> D
     return outcome_unknown(cmd.event_id, err)
 
 
-def _count(metrics: Metrics, event_type: str, outcome: AppendResult | DomainError) -> None:
-    if isinstance(outcome, DomainError):
-        metrics.refused(outcome.rule, http_status(outcome))
-    elif outcome.replayed:
-        metrics.replays.inc()
-    else:
-        metrics.appends.labels(type=event_type).inc()
+def _count(metrics: Metrics, outcomes: list[tuple[str, AppendResult | DomainError]]) -> None:
+    """Count appends (by requested type), replays and refusals: one counter step per type,
+    not per event (each step of a labelled counter takes a lock)."""
+    appended: Counter[str] = Counter()
+    replays = 0
+    for event_type, outcome in outcomes:
+        if isinstance(outcome, DomainError):
+            metrics.refused(outcome.rule, http_status(outcome))
+        elif outcome.replayed:
+            replays += 1
+        else:
+            appended[event_type] += 1
+    for event_type, n in appended.items():
+        metrics.appends.labels(type=event_type).inc(n)
+    if replays:
+        metrics.replays.inc(replays)
 
 
-@router.post(
+@writes.post(
     "/v1/events", status_code=201, response_model=Appended, responses=WRITE_PROBLEMS,
     openapi_extra=json_body(EventIn),
 )
-async def record_event(
-    request: Request, actor: RecorderDep, writer: WriterDep, settings: SettingsDep,
-    metrics: MetricsDep, pool: PoolDep, services: ServicesDep,
-) -> Response:
+async def record_event(request: Request, actor: RecorderDep) -> Response:
     """Record one event. A retry with the same ``event_id`` and content returns the original
     result (header ``Idempotent-Replay: true``); other content under that id is a 409.
     The key's role must allow the type, and sites named as acting in ``data`` must be the
     key's own (admins act for any site). Signed steps (release, lifting a blood-establishment
     hold, emergency issue, override, reinstating a donor, closing a lookback) need the
     ``signature`` of the signed-in person: an API key cannot sign."""
-    raw = await read_json(request, settings)
+    services: Services = request.app.state.services
+    raw = await read_json(request, services.settings)
     cmd, content, signature = command_from_json(raw, actor, datetime.now(UTC))
     cmd = await sign(people_of(services), actor, cmd, signature)
     try:
-        result = await writer.append(cmd, content)
+        result = await services.writer.append(cmd, content)
     except DomainError as err:
-        raise await seen_by(pool, actor, cmd, err) from err.__cause__
-    _count(metrics, cmd.type, result)
+        raise await seen_by(services.pool, actor, cmd, err) from err.__cause__
+    _count(request.app.state.metrics, [(cmd.type, result)])
     headers = {"Idempotent-Replay": "true"} if result.replayed else None
     return FastJSON(_appended(result), status_code=201, headers=headers)
 
 
-@router.post(
+@writes.post(
     "/v1/events/batch", response_model=BatchOut, responses=WRITE_PROBLEMS,
     openapi_extra=json_body(BatchIn),
 )
-async def record_batch(
-    request: Request, actor: RecorderDep, writer: WriterDep, settings: SettingsDep,
-    metrics: MetricsDep, pool: PoolDep, services: ServicesDep,
-) -> Response:
+async def record_batch(request: Request, actor: RecorderDep) -> Response:
     """Record up to 1000 events, each accepted or refused on its own, in order: an offline
     mobile unit syncs in one call. Each result holds its index and either the append or the
     problem; the reply is 200 even when items are refused."""
+    services: Services = request.app.state.services
+    settings, metrics = services.settings, request.app.state.metrics
     raw = await read_json(request, settings, settings.max_batch_json_elements)
     if not isinstance(raw, dict) or not isinstance(raw.get("events"), list):
         raise InvalidInput("body must be {\"events\": [...]}", field="events")
@@ -169,14 +174,14 @@ async def record_batch(
             commands.append((i, (await sign(people, actor, cmd, signature), content)))
         except DomainError as err:
             outcomes[i] = err
-    results = await writer.append_many([c for _, c in commands])
+    results = await services.writer.append_many([c for _, c in commands])
     for (i, (cmd, _)), outcome in zip(commands, results, strict=True):
-        outcomes[i] = (await seen_by(pool, actor, cmd, outcome)
+        outcomes[i] = (await seen_by(services.pool, actor, cmd, outcome)
                        if isinstance(outcome, DomainError) else outcome)
+    _count(metrics, [(str(item.get("type") if isinstance(item, dict) else None), outcome)
+                     for item, outcome in zip(items, outcomes, strict=True)])
     body = []
     for i, outcome in enumerate(outcomes):
-        kind = items[i].get("type") if isinstance(items[i], dict) else None
-        _count(metrics, str(kind), outcome)
         if isinstance(outcome, DomainError):
             body.append({"index": i, "status": http_status(outcome),
                          "problem": problem(outcome)})
