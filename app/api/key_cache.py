@@ -6,13 +6,19 @@ connection) and drops the key. There is no time window: an entry stays until its
 announced. What makes that safe:
 
 - **Not listening, not trusted.** Until the listening connection is up, and from the moment
-  it is lost (or its probe fails) until it is back, ``get`` answers nothing and ``put`` keeps
-  nothing: every request is checked against the database. Coming back empties the cache,
-  since announcements made meanwhile were missed.
+  it is lost (or its probe fails) until it is back, ``get`` answers nothing: every request
+  is checked against the database again. Coming back empties the cache, since
+  announcements made meanwhile were missed.
 - **No stale insert.** A look-up that read a key before its revocation committed may finish
   after the announcement was handled. ``put`` takes the ``generation`` read before the
   look-up began, and any announcement (or loss of the connection) moves the generation on,
   so such a result is not kept.
+- **An outage.** When the database cannot be asked either, what was verified before is all
+  there is: ``stale`` gives it, and the caller uses it only where nothing can be done
+  without that database (``app.api.deps.actor_of``), so the request fails where it needs the
+  database (a 503), as it did before the connection was lost, instead of at sign-in. A
+  revocation cannot commit while the database is down, and any look-up that reaches the
+  database meanwhile replaces or drops the entry.
 """
 
 from __future__ import annotations
@@ -40,16 +46,26 @@ class KeyCache:
         return self._generation
 
     def get(self, token: str) -> Actor | None:
+        """The verified actor of ``token``, while revocations are heard; else None."""
         return self._actors.get(token) if self.trusted else None
 
+    def stale(self, token: str) -> Actor | None:
+        """What was last verified for ``token``, heard or not: only for when the database
+        cannot be asked (see the module's docstring)."""
+        return self._actors.get(token)
+
     def put(self, token: str, actor: Actor, generation: int) -> None:
-        """Keep a verified key, unless the cache is untrusted or anything was announced
-        since ``generation`` was read."""
-        if not self.trusted or generation != self._generation:
+        """Keep a key the database verified, unless anything was announced (or the
+        connection lost or regained) since ``generation`` was read."""
+        if generation != self._generation:
             return
         if len(self._actors) >= MAX_ENTRIES:
             self._actors.clear()
         self._actors[token] = actor
+
+    def drop(self, token: str) -> None:
+        """The database refused ``token``: forget it."""
+        self._actors.pop(token, None)
 
     def revoked(self, key_id: str) -> None:
         """A key changed: drop it (``ALL_KEYS``: drop every key)."""
@@ -61,8 +77,10 @@ class KeyCache:
             del self._actors[token]
 
     def listening(self, up: bool) -> None:
-        """The revocation channel came up (``True``) or was lost (``False``): either way
-        what is cached may have missed an announcement, so it goes."""
+        """The revocation channel came up (``True``: what is cached may have missed an
+        announcement, so it goes) or was lost (``False``: nothing is trusted from here on,
+        and a look-up under way is not kept)."""
         self._generation += 1
-        self._actors.clear()
+        if up:
+            self._actors.clear()
         self.trusted = up

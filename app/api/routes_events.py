@@ -23,7 +23,7 @@ from app.api.metrics import Metrics
 from app.api.openapi import json_body
 from app.api.problems import http_status, problem
 from app.api.redact import feed_view
-from app.api.refusals import as_seen_by, depends_on_subject, outcome_unknown
+from app.api.refusals import Readable, as_seen_by, needs_lookup, outcome_unknown, readable
 from app.api.responses import LIST_PROBLEMS, WRITE_PROBLEMS, FastJSON, FeedPage
 from app.api.signing import sign
 from app.api.strict_json import RepeatedKeys
@@ -90,12 +90,22 @@ def _appended(result: AppendResult) -> dict[str, Any]:
 
 
 async def seen_by(pool: Pool, actor: Actor, cmd: Command, err: DomainError) -> DomainError:
-    """A refused write as its key may see it (``app.api.refusals``); a connection is taken
-    only when the answer depends on what the key may read."""
-    if depends_on_subject(err) and not reads_everything(actor):
+    """A refused write as its key may see it (``app.api.refusals``)."""
+    [seen] = await all_seen_by(pool, actor, [(cmd, err)])
+    return seen
+
+
+async def all_seen_by(pool: Pool, actor: Actor,
+                      refused: list[tuple[Command, DomainError]]) -> list[DomainError]:
+    """Refused writes as their key may see them; a connection is taken only when an answer
+    depends on what the key may read, and then for the same few queries however many."""
+    pairs = [(cmd.data, err) for cmd, err in refused]
+    seen = Readable(frozenset(), frozenset())
+    if needs_lookup(actor, pairs):
         async with connection(pool) as con:
-            return await as_seen_by(con, actor, cmd.type, cmd.data, err)
-    return outcome_unknown(cmd.event_id, err)
+            seen = await readable(con, actor, pairs)
+    return [outcome_unknown(cmd.event_id, as_seen_by(seen, actor, cmd.type, cmd.data, err))
+            for cmd, err in refused]
 
 
 def _count(metrics: Metrics, outcomes: list[tuple[str, AppendResult | DomainError]]) -> None:
@@ -175,9 +185,11 @@ async def record_batch(request: Request, actor: RecorderDep) -> Response:
         except DomainError as err:
             outcomes[i] = err
     results = await services.writer.append_many([c for _, c in commands])
-    for (i, (cmd, _)), outcome in zip(commands, results, strict=True):
-        outcomes[i] = (await seen_by(services.pool, actor, cmd, outcome)
-                       if isinstance(outcome, DomainError) else outcome)
+    decided = list(zip(commands, results, strict=True))
+    seen = iter(await all_seen_by(services.pool, actor, [
+        (cmd, result) for (_, (cmd, _)), result in decided if isinstance(result, DomainError)]))
+    for (i, _), result in decided:
+        outcomes[i] = next(seen) if isinstance(result, DomainError) else result
     _count(metrics, [(str(item.get("type") if isinstance(item, dict) else None), outcome)
                      for item, outcome in zip(items, outcomes, strict=True)])
     body = []

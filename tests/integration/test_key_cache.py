@@ -73,19 +73,26 @@ async def test_while_the_listening_connection_is_down_nothing_cached_is_trusted(
     assert killed == 1
     await _until(lambda: not cache.trusted)
     assert cache.get("token") is None
-    cache.put("token", AUDITOR, cache.generation)  # a look-up made meanwhile is not kept
+    # Kept only for when the database cannot be asked either (``actor_of``).
+    assert cache.stale("token") == AUDITOR
+    cache.put("token", AUDITOR, cache.generation)  # a look-up made meanwhile is not trusted
     assert cache.get("token") is None
     # Back, with an empty cache: what was announced while it was down was missed.
     await _until(lambda: cache.trusted)
-    assert cache.get("token") is None
+    assert cache.get("token") is None and cache.stale("token") is None
 
 
-def test_a_look_up_that_raced_a_revocation_is_not_kept() -> None:
+def test_a_look_up_that_raced_a_revocation_or_the_connection_is_not_kept() -> None:
     cache = KeyCache()
     cache.listening(True)
     before = cache.generation  # the look-up reads the key, then the revocation is heard
     cache.revoked("some-other-key")
     cache.put("token", AUDITOR, before)
-    assert cache.get("token") is None
+    assert cache.get("token") is None and cache.stale("token") is None
     cache.put("token", AUDITOR, cache.generation)
     assert cache.get("token") == AUDITOR
+    before = cache.generation
+    cache.listening(False)
+    cache.listening(True)
+    cache.put("token", AUDITOR, before)
+    assert cache.stale("token") is None
