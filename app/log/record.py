@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -43,11 +42,8 @@ def _refuse(value: Any) -> Any:
     raise TypeError(f"not canonical JSON: {type(value).__name__}")
 
 
-@lru_cache(maxsize=1024)
 def format_time(moment: datetime) -> str:
-    """RFC 3339 in UTC with microseconds and a ``Z``: one spelling per instant. Remembered
-    for recent instants: a batch's events share their ``recorded_at`` (and mostly their
-    ``occurred_at``), and equal instants have the one spelling whatever their zone."""
+    """RFC 3339 in UTC with microseconds and a ``Z``: one spelling per instant."""
     if moment.tzinfo is None:
         raise ValueError("timestamps must carry a time zone")
     if moment.year < 1000:
