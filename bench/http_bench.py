@@ -76,6 +76,9 @@ async def http_appends(url: str, seconds: int, warmup: int, work: Path, workers:
                                             seconds=max(2, seconds // 3))
             single = await _load(server, con, "wrk_single.lua", [token, run_id],
                                  CLIENTS, seconds)
+            # Right after the single appends (the server idle), so that both see about the
+            # same load from whatever else the machine runs.
+            library = await library_saves(url, seconds)
             batch = await _load(server, con, "wrk_batch.lua", [token, run_id, str(BATCH)],
                                 BATCH_CLIENTS, seconds)
         batch_limit = await copy_limit_events(con, batch.first, batch.last)
@@ -84,7 +87,6 @@ async def http_appends(url: str, seconds: int, warmup: int, work: Path, workers:
             single.first, single.last)
     finally:
         await con.close()
-    library = await library_saves(url, seconds)
     s, b = single.result, batch.result
     figures = [
         *single_figures(single, floor.requests / floor.seconds, library),
