@@ -11,6 +11,7 @@ that treat the patient.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -107,27 +108,28 @@ async def _touched(con: Conn, kind: str, refs: list[str], site_id: str) -> set[s
     return {r["id"] for r in rows}
 
 
+async def _readable(con: Conn, kind: str, refs: list[str], site_id: str,
+                    din_of: Callable[[str], str]) -> set[str]:
+    """Those of ``refs`` the site touched, or whose donation (``din_of``) it collected or
+    tests."""
+    if not refs:
+        return set()
+    found = await _touched(con, kind, refs, site_id)
+    rest = [r for r in refs if r not in found]
+    if rest:
+        served = await served_donations(con, sorted({din_of(r) for r in rest}), site_id)
+        found |= {r for r in rest if din_of(r) in served}
+    return found
+
+
 async def touched_units(con: Conn, unit_ids: list[str], site_id: str) -> set[str]:
     """Those of ``unit_ids`` that ``site_id`` may read (see ``site_touches_unit``)."""
-    if not unit_ids:
-        return set()
-    found = await _touched(con, "unit", unit_ids, site_id)
-    rest = [u for u in unit_ids if u not in found]
-    if rest:
-        served = await served_donations(con, sorted({u.split("-", 1)[0] for u in rest}), site_id)
-        found |= {u for u in rest if u.split("-", 1)[0] in served}
-    return found
+    return await _readable(con, "unit", unit_ids, site_id, lambda u: u.split("-", 1)[0])
 
 
 async def touched_donations(con: Conn, dins: list[str], site_id: str) -> set[str]:
     """Those of ``dins`` that ``site_id`` may read (see ``site_touches_donation``)."""
-    if not dins:
-        return set()
-    found = await _touched(con, "donation", dins, site_id)
-    rest = [d for d in dins if d not in found]
-    if rest:
-        found |= await served_donations(con, rest, site_id)
-    return found
+    return await _readable(con, "donation", dins, site_id, lambda din: din)
 
 
 async def treated_patients(con: Conn, patient_ids: list[str], site_id: str) -> set[str]:
