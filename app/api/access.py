@@ -50,6 +50,7 @@ from app.store.api_access import (
     lookback_destinations,
     site_touches_donation,
     site_touches_unit,
+    touched_donations,
     touched_units,
     unit_exists,
 )
@@ -143,6 +144,15 @@ async def readable_units(con: Conn, actor: Actor, unit_ids: list[str]) -> list[s
         return []
     allowed = await touched_units(con, unit_ids, actor.site_id)
     return [u for u in unit_ids if u in allowed]
+
+
+async def readable_donations(con: Conn, actor: Actor, dins: list[str]) -> set[str]:
+    """Those of ``dins`` the key may read (``may_read_donation`` for many)."""
+    if reads_everything(actor):
+        return set(dins)
+    if actor.site_id is None:
+        return set()
+    return await touched_donations(con, dins, actor.site_id)
 
 
 def stock_site(actor: Actor, site: str | None) -> str | None:

@@ -32,6 +32,7 @@ from app.api import (
     routes_verify,
 )
 from app.api.body import EventIn
+from app.api.deps import key_cache
 from app.api.log_watch import LogWatcher
 from app.api.metrics import Metrics
 from app.api.middleware import RequestContext
@@ -76,7 +77,7 @@ def create_app(settings: Settings, services: ServicesFactory = open_services) ->
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with services(settings) as built:
             built.writer.add_observer(metrics.observe_batch)
-            watcher = LogWatcher(built.app_url)
+            watcher = LogWatcher(built.app_url, key_cache(built))
             await watcher.start()
             app.state.services = built
             app.state.log_watcher = watcher
@@ -102,6 +103,7 @@ def create_app(settings: Settings, services: ServicesFactory = open_services) ->
                           routes_admin.KeyIn, routes_session.SessionIn, routes_users.UserIn,
                           routes_users.ProfileIn, routes_users.DisableIn,
                           routes_donors.DonorIn])
+    app.include_router(routes_events.writes)
     for module in ROUTERS:
         app.include_router(module.router)
     # The pages (WEB.md §2), outside the OpenAPI document.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated
@@ -15,6 +14,7 @@ from starlette.exceptions import HTTPException
 
 from app.api.access import require_recorder
 from app.api.auth_guard import AuthGuard
+from app.api.key_cache import KeyCache
 from app.api.metrics import Metrics
 from app.bootstrap import Services
 from app.config import Settings
@@ -23,11 +23,10 @@ from app.events.catalogue import Catalogue, default_catalogue
 from app.events.messages import Actor
 from app.people.service import people_of
 from app.store.conn import Conn
-from app.store.errors import map_driver_errors
+from app.store.errors import StoreUnavailable, map_driver_errors
 from app.store.keys import authenticate
 from app.store.writer import Writer
 
-AUTH_CACHE_SECONDS = 30.0
 SESSION_COOKIE = "bt_session"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -129,10 +128,16 @@ async def get_actor(
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Actor:
+    """The caller: see ``actor_of``."""
+    return await actor_of(request, services, credentials)
+
+
+async def actor_of(request: Request, services: Services,
+                   credentials: HTTPAuthorizationCredentials | None) -> Actor:
     """The key behind ``Authorization: Bearer``, or else the person of the session cookie
-    (``session_actor``). Verified keys are cached briefly, so a revocation made elsewhere
-    takes effect within ``AUTH_CACHE_SECONDS``; failed ones are refused by ``AuthGuard``
-    before they reach the database again."""
+    (``session_actor``). A verified key is cached until it is revoked, which every process
+    hears at once (``app.api.key_cache``); failed ones are refused by ``AuthGuard`` before
+    they reach the database again."""
     if credentials is None or not credentials.credentials.strip():
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:
@@ -140,11 +145,10 @@ async def get_actor(
         raise Unauthenticated("send Authorization: Bearer <api key>, or sign in "
                               "(POST /v1/session)")
     token = credentials.credentials.strip()
-    cache = auth_cache(services)
+    cache = key_cache(services)
     hit = cache.get(token)
-    now = time.monotonic()
-    if hit is not None and hit[0] > now:
-        return hit[1]
+    if hit is not None:
+        return hit
     guard = auth_guard(services)
     if not guard.well_formed(token) or guard.recently_refused(token):
         raise Unauthenticated("unknown or revoked API key")
@@ -153,14 +157,23 @@ async def get_actor(
     if wait:
         raise HTTPException(429, "too many failed authentications from this client",
                             headers={"Retry-After": str(wait)})
-    async with connection(services.pool) as con:
-        actor = await authenticate(con, token)
+    generation = cache.generation
+    try:
+        async with connection(services.pool) as con:
+            actor = await authenticate(con, token)
+    except StoreUnavailable:
+        # The database is down, and with it the channel revocations come by: a key verified
+        # before goes on to fail where the request needs the database (``KeyCache``). Not
+        # with a replica, which may still serve what a revoked key must not read.
+        known = cache.stale(token) if services.read_pool is None else None
+        if known is None:
+            raise
+        return known
     if actor is None:
+        cache.drop(token)
         guard.failed(client, token)
         raise Unauthenticated("unknown or revoked API key")
-    if len(cache) > 10_000:
-        cache.clear()
-    cache[token] = (now + AUTH_CACHE_SECONDS, actor)
+    cache.put(token, actor, generation)
     return actor
 
 
@@ -175,9 +188,13 @@ def auth_guard(services: Services) -> AuthGuard:
     return guard
 
 
-def auth_cache(services: Services) -> dict[str, tuple[float, Actor]]:
-    """Verified tokens → (valid until, actor), per process."""
-    cache: dict[str, tuple[float, Actor]] = services.extras.setdefault("auth_cache", {})
+def key_cache(services: Services) -> KeyCache:
+    """The process's cache of verified keys; untrusted (so unused) until the app's
+    ``LogWatcher`` hears revocations."""
+    cache = services.extras.get("key_cache")
+    if cache is None:
+        cache = services.extras["key_cache"] = KeyCache()
+    assert isinstance(cache, KeyCache)
     return cache
 
 
@@ -186,6 +203,15 @@ ActorDep = Annotated[Actor, Depends(get_actor)]
 
 async def get_recorder(actor: ActorDep) -> Actor:
     """A key that may record events at all (auditors are refused before the body is read)."""
+    require_recorder(actor)
+    return actor
+
+
+async def recorder_of(request: Request) -> Actor:
+    """``get_recorder`` without dependency solving (``app.api.lean``): the same steps, with
+    the same ``bearer`` scheme reading the header."""
+    services: Services = request.app.state.services
+    actor = await actor_of(request, services, await bearer(request))
     require_recorder(actor)
     return actor
 

@@ -86,8 +86,10 @@ def _security_headers(scope: Scope) -> dict[str, tuple[bytes, bytes]]:
     key (an answer for one key must never be cached for another); HSTS over HTTPS (TLS
     here, or a trusted proxy's ``X-Forwarded-Proto``)."""
     headers = {"nosniff": (b"x-content-type-options", b"nosniff")}
-    if any(name == b"authorization" for name, _ in scope["headers"]):
-        headers[_AUTHORIZATION] = (b"cache-control", b"no-store")
+    for name, _ in scope["headers"]:
+        if name == b"authorization":
+            headers[_AUTHORIZATION] = (b"cache-control", b"no-store")
+            break
     if scope.get("scheme") == "https":
         headers["hsts"] = (b"strict-transport-security", HSTS)
     return headers

@@ -91,6 +91,8 @@ def _query_names(dependant: Any) -> frozenset[str]:
 async def reject_unknown_query(request: Request) -> None:
     """Refuse query parameters a route does not declare (a typo such as ``?sitee=`` would
     otherwise silently widen a search)."""
+    if not request.scope.get("query_string"):  # most requests: nothing to parse
+        return
     route = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
     if dependant is None or not request.query_params:

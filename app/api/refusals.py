@@ -15,6 +15,8 @@ event id come first and are left as they are.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from app.api import access
@@ -75,19 +77,59 @@ _UNSEEN_DONATION: dict[str, type[Forbidden]] = {
 stands for a donation that does not exist."""
 
 
-async def as_seen_by(con: Conn, actor: Actor, event_type: str, data: object,
-                     err: DomainError) -> DomainError:
-    """``err`` as ``actor`` may see it, for a command of this type and ``data``."""
-    if access.reads_everything(actor) or not depends_on_subject(err) or not isinstance(
-            data, dict):
-        return err
-    for unit_id, field in _units(data):
-        if not await access.may_read_unit(con, actor, unit_id):
-            return NotCustodian(f"unit {unit_id} is not held by this key's site", field=field)
-    din = _parsed(isbt.parse_din, data.get("din"))
+@dataclass(frozen=True, slots=True)
+class Readable:
+    """Which of the units and donations named by some refused commands the key may read."""
+
+    units: frozenset[str]
+    donations: frozenset[str]
+
+
+def _donation(data: dict[str, Any], err: DomainError) -> str | None:
     # A command may name a DIN it creates (a collection, a pool): only refusals about the
     # donation itself are the donation's to hide.
-    if din is None or err.field != "data.din" or await access.may_read_donation(con, actor, din):
+    return _parsed(isbt.parse_din, data.get("din")) if err.field == "data.din" else None
+
+
+def _hides(actor: Actor, data: object, err: DomainError) -> bool:
+    return not access.reads_everything(actor) and depends_on_subject(err) and isinstance(
+        data, dict)
+
+
+async def readable(con: Conn, actor: Actor,
+                   refused: Sequence[tuple[object, DomainError]]) -> Readable:
+    """What ``actor`` may read of the subjects of these refused commands (``(data, err)``):
+    the same few queries however many there are, none when nothing depends on them."""
+    units: set[str] = set()
+    dins: set[str] = set()
+    for data, err in refused:
+        if _hides(actor, data, err):
+            assert isinstance(data, dict)
+            units.update(unit_id for unit_id, _ in _units(data))
+            if (din := _donation(data, err)) is not None:
+                dins.add(din)
+    return Readable(
+        frozenset(await access.readable_units(con, actor, sorted(units)) if units else ()),
+        frozenset(await access.readable_donations(con, actor, sorted(dins)) if dins else ()))
+
+
+def needs_lookup(actor: Actor, refused: Sequence[tuple[object, DomainError]]) -> bool:
+    """Whether ``readable`` would ask the database anything for these refusals."""
+    return any(_hides(actor, data, err) for data, err in refused)
+
+
+def as_seen_by(seen: Readable, actor: Actor, event_type: str, data: object,
+               err: DomainError) -> DomainError:
+    """``err`` as ``actor`` may see it, for a command of this type and ``data``, given what
+    ``readable`` found the key may read."""
+    if not _hides(actor, data, err):
+        return err
+    assert isinstance(data, dict)
+    for unit_id, field in _units(data):
+        if unit_id not in seen.units:
+            return NotCustodian(f"unit {unit_id} is not held by this key's site", field=field)
+    din = _donation(data, err)
+    if din is None or din in seen.donations:
         return err
     if err.category is Category.NOT_FOUND:
         unseen = _UNSEEN_DONATION.get(event_type, SiteScopeViolation)
@@ -96,6 +138,7 @@ async def as_seen_by(con: Conn, actor: Actor, event_type: str, data: object,
     if err.extra:
         return type(err)(err.detail, field=err.field)
     return err
+
 
 def outcome_unknown(event_id: object, err: DomainError) -> DomainError:
     """A write that met an unreachable database may or may not have committed: the client

@@ -1,4 +1,8 @@
-"""Recording events and reading the change feed."""
+"""Recording events and reading the change feed.
+
+The two writes are ``LeanRoute``s (``app.api.lean``): documented like every route, served
+without per-request dependency solving; they take what they need from the app's state.
+"""
 
 from __future__ import annotations
 
@@ -11,23 +15,16 @@ from starlette.responses import Response
 
 from app.api.access import reads_everything
 from app.api.body import EventIn, command_from_json, read_json
-from app.api.deps import (
-    ActorDep,
-    MetricsDep,
-    PoolDep,
-    ReadConDep,
-    RecorderDep,
-    ServicesDep,
-    SettingsDep,
-    WriterDep,
-)
+from app.api.deps import ActorDep, ReadConDep, RecorderDep
+from app.api.lean import LeanRoute
 from app.api.openapi import json_body
 from app.api.problems import http_status, problem
-from app.api.recording import count, record_envelope, seen_by
+from app.api.recording import all_seen_by, count_outcomes, record_envelope
 from app.api.redact import feed_view
 from app.api.responses import LIST_PROBLEMS, WRITE_PROBLEMS, FastJSON, FeedPage
 from app.api.signing import sign
 from app.api.strict_json import RepeatedKeys
+from app.bootstrap import Services
 from app.errors import DomainError, InvalidInput
 from app.events.messages import Actor
 from app.log.encoding import b64
@@ -38,6 +35,8 @@ from app.store.log_reader import feed
 from app.store.writer import AppendResult
 
 router = APIRouter(tags=["events"])
+writes = APIRouter(tags=["events"], route_class=LeanRoute)
+"""``POST /v1/events`` and ``/v1/events/batch``; the app includes it before ``router``."""
 
 
 class Appended(BaseModel):
@@ -87,38 +86,35 @@ def _appended(result: AppendResult) -> dict[str, Any]:
     }
 
 
-@router.post(
+@writes.post(
     "/v1/events", status_code=201, response_model=Appended, responses=WRITE_PROBLEMS,
     openapi_extra=json_body(EventIn),
 )
-async def record_event(
-    request: Request, actor: RecorderDep, settings: SettingsDep, metrics: MetricsDep,
-    services: ServicesDep,
-) -> Response:
+async def record_event(request: Request, actor: RecorderDep) -> Response:
     """Record one event. A retry with the same ``event_id`` and content returns the original
     result (header ``Idempotent-Replay: true``); other content under that id is a 409.
     The key's role must allow the type, and sites named as acting in ``data`` must be the
     key's own (admins act for any site). Signed steps (release, lifting a blood-establishment
     hold, emergency issue, override, reinstating a donor, closing a lookback) need the
     ``signature`` of the signed-in person: an API key cannot sign."""
-    raw = await read_json(request, settings)
+    services: Services = request.app.state.services
+    raw = await read_json(request, services.settings)
     cmd, result = await record_envelope(services, actor, raw)
-    count(metrics, cmd.type, result)
+    count_outcomes(request.app.state.metrics, [(cmd.type, result)])
     headers = {"Idempotent-Replay": "true"} if result.replayed else None
     return FastJSON(_appended(result), status_code=201, headers=headers)
 
 
-@router.post(
+@writes.post(
     "/v1/events/batch", response_model=BatchOut, responses=WRITE_PROBLEMS,
     openapi_extra=json_body(BatchIn),
 )
-async def record_batch(
-    request: Request, actor: RecorderDep, writer: WriterDep, settings: SettingsDep,
-    metrics: MetricsDep, pool: PoolDep, services: ServicesDep,
-) -> Response:
+async def record_batch(request: Request, actor: RecorderDep) -> Response:
     """Record up to 1000 events, each accepted or refused on its own, in order: an offline
     mobile unit syncs in one call. Each result holds its index and either the append or the
     problem; the reply is 200 even when items are refused."""
+    services: Services = request.app.state.services
+    settings, metrics = services.settings, request.app.state.metrics
     raw = await read_json(request, settings, settings.max_batch_json_elements)
     if not isinstance(raw, dict) or not isinstance(raw.get("events"), list):
         raise InvalidInput("body must be {\"events\": [...]}", field="events")
@@ -143,14 +139,16 @@ async def record_batch(
             commands.append((i, (await sign(people, actor, cmd, signature), content)))
         except DomainError as err:
             outcomes[i] = err
-    results = await writer.append_many([c for _, c in commands])
-    for (i, (cmd, _)), outcome in zip(commands, results, strict=True):
-        outcomes[i] = (await seen_by(pool, actor, cmd, outcome)
-                       if isinstance(outcome, DomainError) else outcome)
+    results = await services.writer.append_many([c for _, c in commands])
+    decided = list(zip(commands, results, strict=True))
+    seen = iter(await all_seen_by(services.pool, actor, [
+        (cmd, result) for (_, (cmd, _)), result in decided if isinstance(result, DomainError)]))
+    for (i, _), result in decided:
+        outcomes[i] = next(seen) if isinstance(result, DomainError) else result
+    count_outcomes(metrics, [(str(item.get("type") if isinstance(item, dict) else None), outcome)
+                     for item, outcome in zip(items, outcomes, strict=True)])
     body = []
     for i, outcome in enumerate(outcomes):
-        kind = items[i].get("type") if isinstance(items[i], dict) else None
-        count(metrics, str(kind), outcome)
         if isinstance(outcome, DomainError):
             body.append({"index": i, "status": http_status(outcome),
                          "problem": problem(outcome)})

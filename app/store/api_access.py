@@ -11,6 +11,7 @@ that treat the patient.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -92,25 +93,43 @@ async def site_feed(con: Conn, site_id: str, after: int, limit: int) -> list[dic
     return [feed_entry(r) for r in rows]
 
 
-async def touched_units(con: Conn, unit_ids: list[str], site_id: str) -> set[str]:
-    """Those of ``unit_ids`` that ``site_id`` may read (see ``site_touches_unit``)."""
-    if not unit_ids:
-        return set()
+async def _touched(con: Conn, kind: str, refs: list[str], site_id: str) -> set[str]:
+    """Those of ``refs`` (of ``kind``) that an event concerning ``site_id`` concerns too, in
+    one query (``site_touches`` for many)."""
     rows = await con.fetch(
         f"""SELECT u.id FROM unnest($1::text[]) AS u(id)
             WHERE EXISTS (
                 SELECT 1 FROM event_refs x
                   JOIN event_refs s ON s.kind = 'site' AND s.ref = $2 AND s.position = x.position
                   {_granting("$3", "$4")}
-                 WHERE x.kind = 'unit' AND x.ref = u.id)""",
-        unit_ids, site_id, list(_NOT_GRANTING), _LOOKBACK_HOLD,
+                 WHERE x.kind = $5 AND x.ref = u.id)""",
+        refs, site_id, list(_NOT_GRANTING), _LOOKBACK_HOLD, kind,
     )
-    found = {r["id"] for r in rows}
-    rest = [u for u in unit_ids if u not in found]
+    return {r["id"] for r in rows}
+
+
+async def _readable(con: Conn, kind: str, refs: list[str], site_id: str,
+                    din_of: Callable[[str], str]) -> set[str]:
+    """Those of ``refs`` the site touched, or whose donation (``din_of``) it collected or
+    tests."""
+    if not refs:
+        return set()
+    found = await _touched(con, kind, refs, site_id)
+    rest = [r for r in refs if r not in found]
     if rest:
-        served = await served_donations(con, sorted({u.split("-", 1)[0] for u in rest}), site_id)
-        found |= {u for u in rest if u.split("-", 1)[0] in served}
+        served = await served_donations(con, sorted({din_of(r) for r in rest}), site_id)
+        found |= {r for r in rest if din_of(r) in served}
     return found
+
+
+async def touched_units(con: Conn, unit_ids: list[str], site_id: str) -> set[str]:
+    """Those of ``unit_ids`` that ``site_id`` may read (see ``site_touches_unit``)."""
+    return await _readable(con, "unit", unit_ids, site_id, lambda u: u.split("-", 1)[0])
+
+
+async def touched_donations(con: Conn, dins: list[str], site_id: str) -> set[str]:
+    """Those of ``dins`` that ``site_id`` may read (see ``site_touches_donation``)."""
+    return await _readable(con, "donation", dins, site_id, lambda din: din)
 
 
 async def treated_patients(con: Conn, patient_ids: list[str], site_id: str) -> set[str]:
