@@ -2,39 +2,46 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import asyncpg
 
 from app.events.messages import StoredEvent
-from app.log.verify import PAGE
+from app.log.verify import PAGE, Segment
 from app.store.codec import FEED_COLUMNS, feed_entry
 from app.store.conn import Conn
+from app.store.copy_rows import copy_log_pages
 from app.store.mapper import stored_event_from_row
+from app.store.verify_worker import check_segments
 
 
 class PgLogRows:
-    """``LogRows`` over a pool: keyset pages, each its own short query."""
+    """``LogRows`` over a pool: the rows in one binary COPY. Given the database's ``dsn``, it
+    also checks segments on ``workers`` processes (default: every core), each on a
+    connection of its own (``SegmentRows``)."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, dsn: str | None = None,
+                 workers: int | None = None) -> None:
         self._pool = pool
+        self._dsn = dsn
+        self.workers = 1 if dsn is None else workers or os.cpu_count() or 1
 
     async def pages(
         self, after: int, to: int | None
     ) -> AsyncIterator[list[tuple[int, bytes, bytes, bytes]]]:
-        upper = to if to is not None else 2**62
-        while True:
-            async with self._pool.acquire() as con:
-                rows = await con.fetch(
-                    """SELECT position, record, leaf_hash, chain_hash FROM events
-                        WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3""",
-                    after, upper, PAGE,
-                )
-            if not rows:
-                return
-            yield [(r[0], r[1], r[2], r[3]) for r in rows]
-            after = rows[-1]["position"]
+        async with self._pool.acquire() as con:
+            pages = copy_log_pages(con, after + 1, to if to is not None else 2**62, PAGE)
+            try:
+                async for page in pages:
+                    yield page
+            finally:
+                await pages.aclose()
+
+    def check_segments(self, segments: Sequence[Segment]) -> AsyncIterator[Segment]:
+        assert self._dsn is not None
+        return check_segments(self._dsn, self.workers, segments)
 
     async def chain_before(self, position: int) -> bytes | None:
         async with self._pool.acquire() as con:
