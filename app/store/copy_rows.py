@@ -58,31 +58,22 @@ class LogRowDecoder:
         append, lead, hashes, size = rows.append, _LEAD.unpack_from, _HASHES.unpack_from, len(buf)
         while at + 18 <= size:
             count, eight, position, length = lead(buf, at)
-            if count != 4 or eight != 8 or length < 0:
-                if count == -1:
-                    self.done = True
-                    at += 2
-                    break
-                row, used = self._slow(buf, at)
-                if row is None:
-                    break
-                append(row)
-                at = used
-                continue
-            body = at + 18
-            tail = body + length
-            leaf_len = chain_len = 0
-            if tail + 72 <= size:
+            if count == -1:
+                self.done = True
+                at += 2
+                break
+            tail = at + 18 + length
+            if count == 4 and eight == 8 and length >= 0 and tail + 72 <= size:
                 leaf_len, leaf, chain_len, chain = hashes(buf, tail)
-            if leaf_len != 32 or chain_len != 32:
-                row, used = self._slow(buf, at)
-                if row is None:
-                    break
-                append(row)
-                at = used
-                continue
-            append((position, buf[body:tail], leaf, chain))
-            at = tail + 72
+                if leaf_len == 32 and chain_len == 32:
+                    append((position, buf[at + 18:tail], leaf, chain))
+                    at = tail + 72
+                    continue
+            row, used = self._slow(buf, at)
+            if row is None:
+                break
+            append(row)
+            at = used
         if not self.done and at + 2 <= size and _INT16.unpack_from(buf, at)[0] == -1:
             self.done = True
             at += 2
@@ -121,14 +112,15 @@ class LogRowDecoder:
             raise CopyFormatError("the COPY stream ended inside a row")
 
 
-async def copy_log_pages(con: Conn, first: int, last: int,
-                         page: int = 20_000) -> AsyncGenerator[list[LogRow], None]:
+async def copy_log_pages(con: Conn, first: int, last: int, page: int = 20_000,
+                         statement: int = 100_000) -> AsyncGenerator[list[LogRow], None]:
     """Rows of the log with ``first <= position <= last`` in position order, in pages of about
-    ``page`` rows, from one binary COPY. The COPY runs while the caller works on a page; it
-    waits (the socket fills, the server pauses) once two pages are ahead."""
+    ``page`` rows, by binary COPY: one statement per ``statement`` positions, so that each
+    stays well inside the pool's command timeout. The COPY runs while the caller works on a
+    page; it waits (the socket fills, the server pauses) once two pages are ahead."""
     queue: asyncio.Queue[list[LogRow] | None] = asyncio.Queue(maxsize=2)
-    decoder = LogRowDecoder()
     pending: list[LogRow] = []
+    decoder = LogRowDecoder()
 
     async def sink(chunk: bytes) -> None:
         nonlocal pending
@@ -138,12 +130,16 @@ async def copy_log_pages(con: Conn, first: int, last: int,
             pending = []
 
     async def run() -> None:
-        nonlocal pending
+        nonlocal pending, decoder
         try:
-            await con.copy_from_query(
-                f"SELECT {LOG_COLUMNS} FROM events WHERE position >= $1 AND position <= $2 "
-                "ORDER BY position", first, last, output=sink, format="binary")
-            decoder.finish()
+            top = await con.fetchval("SELECT coalesce(max(position), 0) FROM events")
+            for low in range(first, min(last, top) + 1, statement):
+                decoder = LogRowDecoder()
+                await con.copy_from_query(
+                    f"SELECT {LOG_COLUMNS} FROM events WHERE position >= $1 AND position <= $2 "
+                    "ORDER BY position", low, min(last, low + statement - 1),
+                    output=sink, format="binary")
+                decoder.finish()
             if pending:
                 await queue.put(pending)
                 pending = []

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from app.log.verify import VerifyReport, cut, verify_log
 from app.store.log_reader import PgLogRows
+from tests.integration.test_tampering import _as_superuser as _superuser
 from tests.support.factories import note
 from tests.support.ledger_domain import LedgerDomain
 
@@ -61,16 +62,6 @@ def filled(fresh_db, open_for):
 
     asyncio.run(fill())
     return fresh_db
-
-
-async def _superuser(url: str, *sql: str) -> None:
-    con = await asyncpg.connect(url)
-    try:
-        await con.execute("SET session_replication_role = replica")  # triggers off
-        for statement in sql:
-            await con.execute(statement)
-    finally:
-        await con.close()
 
 
 async def _both(url: str, workers: int, start: int = 1) -> tuple[VerifyReport, VerifyReport]:
