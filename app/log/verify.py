@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -80,24 +80,28 @@ class SegmentCheck:
     def __init__(self, segment: Segment) -> None:
         self.segment = segment
 
-    def feed(self, page: Iterable[Row]) -> bool:
+    def feed(self, page: Sequence[Row]) -> bool:
         """Check a page; False once a fault is found (feed no more)."""
         seg = self.segment
         if seg.bad is not None:
             return False
+        expected, last = seg.end + 1, seg.to
+        first, stop = 0, len(page)
+        while first < stop and page[first][0] < expected:
+            first += 1  # the anchor row
+        while stop > first and page[stop - 1][0] > last:
+            stop -= 1
+        if first == stop:
+            return expected <= last
+        if seg.seen is None:
+            seg.seen = page[first][0]
         sha = hashlib.sha256
         tag = CHAIN_TAG
         nodes, begin, merkle = seg.nodes, seg.start - 1, seg.merkle
-        expected, chain, last = seg.end + 1, seg.chain, seg.to
+        chain = seg.chain
         try:
-            for position, record, stored_leaf, stored_chain in page:
-                if position < expected:
-                    continue  # the anchor row
-                if seg.seen is None:
-                    seg.seen = position
+            for position, record, stored_leaf, stored_chain in itertools.islice(page, first, stop):
                 if position != expected:
-                    if position > last:
-                        break
                     seg.bad = (expected, f"position {expected} is missing")
                     return False
                 if record.rfind(b',"position":%d,"recorded_at":' % position) == -1:
@@ -114,15 +118,15 @@ class SegmentCheck:
                 if merkle:
                     # Merge with the left sibling while this segment holds it; a bare stack,
                     # since the hot loop must not allocate CompactRange.append's node list.
-                    index, node, level = expected - 1, leaf, 0
-                    while index & 1 and (index - 1) << level >= begin:
-                        node = sha(b"\x01" + nodes.pop() + node).digest()
-                        index >>= 1
-                        level += 1
+                    index, node = position - 1, leaf
+                    if index & 1:
+                        level = 0
+                        while index & 1 and (index - 1) << level >= begin:
+                            node = sha(b"\x01" + nodes.pop() + node).digest()
+                            index >>= 1
+                            level += 1
                     nodes.append(node)
                 expected += 1
-                if expected > last:
-                    break
         finally:
             seg.end, seg.chain = expected - 1, chain
         return expected <= last
