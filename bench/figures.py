@@ -35,6 +35,16 @@ def rate(name: str, per_s: float, limit_per_s: float | None, limit_label: str,
                   f">= {target:,.0f} {unit}" if target else "-", status)
 
 
+def against_limit(name: str, per_s: float, limit_per_s: float | None, limit_label: str,
+                  goal: float, unit: str = "ev/s") -> Figure:
+    """A throughput whose goal is a ratio to the limit measured in the same run (issue 16):
+    PASS when ``per_s / limit_per_s`` is at least ``goal``."""
+    ratio = per_s / limit_per_s if limit_per_s else 0.0
+    limit = f"{limit_per_s:,.0f} {unit} ({limit_label})" if limit_per_s else "-"
+    return Figure(name, f"{per_s:,.0f} {unit}", limit, f"{ratio:.2f}" if limit_per_s else "-",
+                  f">= {goal:g}x the limit", "PASS" if ratio >= goal else "MISS")
+
+
 def latency(name: str, p50: float, p99: float, floor_ms: float | None,
             target_p99: float | None) -> Figure:
     """p50/p99 in ms; the limit is the floor (a bare round trip), the ratio floor/p50."""

@@ -92,7 +92,7 @@ async def bench(sizes: Sizes, console: Console, workers: int
         assert pool is not None
         try:
             console.log("online verification")
-            online, limit = await verification(pool)
+            online, limit = await verification(pool, url)
             figures.append(online)
             console.log("offline export verification")
             offline, why = await offline_verification(pool, url, WORK, limit)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import Any
 
 import asyncpg
@@ -13,7 +13,7 @@ from app.log.verify import PAGE, Segment
 from app.store.codec import FEED_COLUMNS, feed_entry
 from app.store.conn import Conn
 from app.store.copy_rows import copy_log_pages
-from app.store.mapper import stored_event_from_row
+from app.store.mapper import stored_event, stored_event_from_row
 from app.store.verify_worker import check_segments
 
 
@@ -82,6 +82,20 @@ async def history(con: Conn, kind: str, ref: str) -> list[dict[str, Any]]:
 async def head_position(con: Conn) -> int:
     value: int = await con.fetchval("SELECT position FROM log_head WHERE id = 1")
     return value
+
+
+async def replay_pages(con: Conn, after: int, upto: int, page: int
+                       ) -> AsyncGenerator[list[StoredEvent], None]:
+    """Events with ``after < position <= upto`` in position order, in pages of ``page``, read
+    by binary COPY on ``con`` (which it holds until the last page): what the rebuilds of read
+    models and of the writer's state replay, on a connection apart from the one they write
+    with, so the next pages arrive while one is applied."""
+    pages = copy_log_pages(con, after + 1, upto, page)
+    try:
+        async for rows in pages:
+            yield [stored_event(record, leaf, chain) for _, record, leaf, chain in rows]
+    finally:
+        await pages.aclose()
 
 
 async def stored_events(con: Conn, after: int, upto: int, limit: int) -> list[StoredEvent]:
