@@ -19,9 +19,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import itertools
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from contextlib import aclosing
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from app.log.merkle import CompactRange, joined
 from app.log.record import CHAIN_TAG, GENESIS
@@ -132,6 +133,7 @@ class SegmentCheck:
         return expected <= last
 
 
+@runtime_checkable
 class LogRows(Protocol):
     """Where verification reads from: pages of (position, record, leaf_hash, chain_hash)."""
 
@@ -142,6 +144,7 @@ class LogRows(Protocol):
     async def head(self) -> tuple[int, bytes, bytes]: ...
 
 
+@runtime_checkable
 class SegmentRows(LogRows, Protocol):
     """A ``LogRows`` that checks whole segments elsewhere (worker processes), yielding each
     result in the order given, and says how many it checks at once."""
@@ -149,7 +152,7 @@ class SegmentRows(LogRows, Protocol):
     @property
     def workers(self) -> int: ...
 
-    def check_segments(self, segments: Sequence[Segment]) -> AsyncIterator[Segment]: ...
+    def check_segments(self, segments: Sequence[Segment]) -> AsyncGenerator[Segment, None]: ...
 
 
 async def _prefetched(pages: AsyncIterator[list[Row]]) -> AsyncIterator[list[Row]]:
@@ -199,19 +202,18 @@ async def verify_log(
             return VerifyReport(False, 0, start - 1, "missing record before the range")
         anchor = found
     full = start == 1
-    workers = getattr(rows, "workers", 1)
-    if isinstance(workers, int) and workers > 1 and to - start + 1 >= parallel_min:
-        assert hasattr(rows, "check_segments")
+    if isinstance(rows, SegmentRows) and rows.workers > 1 and to - start + 1 >= parallel_min:
         segments = [Segment(a, b, anchor if a == start else None, full)
-                    for a, b in cut(start, to, workers)]
-        results: AsyncIterator[Segment] = rows.check_segments(segments)
+                    for a, b in cut(start, to, rows.workers)]
+        results = rows.check_segments(segments)
     else:
         results = _sequential(rows, Segment(start, to, anchor, full), progress)
-    return await join(results, start, to, head_position, head_chain, head_range, progress)
+    async with aclosing(results):  # a fault ends the check: stop the workers now
+        return await join(results, start, to, head_position, head_chain, head_range, progress)
 
 
 async def _sequential(rows: LogRows, segment: Segment,
-                      progress: Callable[[int], None] | None) -> AsyncIterator[Segment]:
+                      progress: Callable[[int], None] | None) -> AsyncGenerator[Segment, None]:
     check = SegmentCheck(segment)
     async for page in _prefetched(rows.pages(segment.start - 1, segment.to)):
         going = check.feed(page)

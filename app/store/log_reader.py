@@ -39,7 +39,7 @@ class PgLogRows:
             finally:
                 await pages.aclose()
 
-    def check_segments(self, segments: Sequence[Segment]) -> AsyncIterator[Segment]:
+    def check_segments(self, segments: Sequence[Segment]) -> AsyncGenerator[Segment, None]:
         assert self._dsn is not None
         return check_segments(self._dsn, self.workers, segments)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 
 import asyncpg
@@ -53,7 +53,7 @@ async def read_segment(con: asyncpg.Connection, segment: Segment) -> None:
 
 
 async def check_segments(dsn: str, workers: int,
-                         segments: Sequence[Segment]) -> AsyncIterator[Segment]:
+                         segments: Sequence[Segment]) -> AsyncGenerator[Segment, None]:
     """Check ``segments`` on ``workers`` processes, yielding results in the order given; at
     most two per worker are in flight. Stops the rest once a result holds a fault."""
     loop = asyncio.get_running_loop()

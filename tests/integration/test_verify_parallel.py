@@ -93,7 +93,7 @@ def test_an_intact_log_verifies_in_parallel(filled):
     assert sequential == parallel == VerifyReport(True, N, None, None)
 
 
-@settings(max_examples=40, deadline=None,
+@settings(max_examples=30, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(kind=st.sampled_from(sorted(TAMPERING)), k=st.integers(1, N), j=st.integers(1, N),
        workers=st.integers(2, 5))
