@@ -173,7 +173,8 @@ def _figures(points: list[Point], iterations: int) -> tuple[list[Figure], list[s
                               "ev/s)", "-", "-", "-", ""))
     reached = ", ".join(f"{p.size:,} after {p.reached_s:.0f} s" for p in points)
     notes = [f"growth: one simulation through the in-process writer (one call per simulated "
-             f"day); append rate over the last {points[-1].window:,} events before each size; "
+             f"day); append rate over the events just before each size ("
+             f"{', '.join(f'{p.window:,}' for p in points)}); "
              f"{iterations:,} sequential stock/provenance calls on the simulated read models; "
              f"sizes reached: {reached}"]
     return figures, notes
