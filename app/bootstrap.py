@@ -39,6 +39,14 @@ class Services:
     read_pool: asyncpg.Pool | None = None
     """On ``read_database_url`` (a replica), for reads that need not see their own writes."""
 
+    @property
+    def read_url(self) -> str:
+        """Where ``read_pool`` (or, without a replica, ``pool``) connects: for read-only work
+        in processes of its own (online verification's workers)."""
+        if self.settings.read_database_url:
+            return with_user(self.settings.read_database_url, self.settings.app_role)
+        return self.app_url
+
 
 def resolve_admin_url(settings: Settings) -> str:
     """DATABASE_URL when given, else the embedded PostgreSQL (started if needed)."""

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     batch_max: int = 500
     """Most commands one writer transaction takes (group commit)."""
     command_timeout_s: float = 10.0
+    verify_workers: int = 0
+    """Processes ``GET /v1/audit/verify`` checks a long log on (0: every core)."""
     connect_timeout_s: float = 5.0
     """An unreachable host fails a request within this, instead of hanging it."""
     max_body_bytes: int = 4 * 1024 * 1024

@@ -18,8 +18,9 @@ import orjson
 from app.config import Settings
 from app.signing_keys import load_signers
 from app.store.checkpoint_store import make_checkpoint, register_keys
-from bench.figures import Figure, rate
+from bench.figures import Figure, against_limit
 from bench.server import ROOT
+from bench.storage import OFFLINE_GOAL
 
 
 async def sign_head(pool: asyncpg.Pool, url: str) -> str:
@@ -63,5 +64,5 @@ async def measure_offline(pool: asyncpg.Pool, url: str, work: Path, hash_limit: 
     note = (f"offline: `bloodtrace export` wrote {n:,} records ({size_mb:,.0f} MB) in "
             f"{export_s:.1f} s; `bloodtrace verify-export` (its own process, every core) "
             f"checked {report.get('checkpoints', '?')} signed checkpoint(s) in {seconds:.1f} s")
-    return rate(f"offline export verification ({n:,} events)", n / seconds, hash_limit,
-                "hashlib", None), note
+    return against_limit(f"offline export verification ({n:,} events)", n / seconds,
+                         hash_limit, "hashlib", OFFLINE_GOAL), note

@@ -16,7 +16,7 @@ import os
 import platform
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from rich.console import Console
 from app.store.database import embedded_admin_url, with_database
 from app.store.migrate import migrate
 from bench.figures import Figure, markdown, render
+from bench.growth import FULL_SIZES, QUICK_SIZES, growth, sizes_option
 from bench.http_bench import http_appends
 from bench.queries import read_queries
 from bench.storage import feed_latency, offline_verification, rebuild_figure, simulate, verification
@@ -44,12 +45,13 @@ class Sizes:
     http_s: int
     units: int
     iterations: int
+    growth: tuple[int, ...] = QUICK_SIZES
 
 
 QUICK = Sizes(sim_donations=150, sim_days=40, warmup_s=1, http_s=4, units=30_000,
               iterations=200)
 FULL = Sizes(sim_donations=15_000, sim_days=200, warmup_s=5, http_s=30, units=1_000_000,
-             iterations=2_000)
+             iterations=2_000, growth=FULL_SIZES)
 
 
 def machine() -> str:
@@ -90,7 +92,7 @@ async def bench(sizes: Sizes, console: Console, workers: int
         assert pool is not None
         try:
             console.log("online verification")
-            online, limit = await verification(pool)
+            online, limit = await verification(pool, url)
             figures.append(online)
             console.log("offline export verification")
             offline, why = await offline_verification(pool, url, WORK, limit)
@@ -106,10 +108,22 @@ async def bench(sizes: Sizes, console: Console, workers: int
         query_figures, query_note = await read_queries(admin_url, sizes.units, sizes.iterations)
         figures += query_figures
         notes.append(query_note)
+        await _growth_figures(admin_url, sizes, console, figures, notes)
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
     return figures, notes
+
+
+async def _growth_figures(admin_url: str, sizes: Sizes, console: Console,
+                          figures: list[Figure], notes: list[str]) -> None:
+    """How cost grows with the log (bench/growth.py), in a database of its own."""
+    if not sizes.growth:
+        return
+    console.log(f"growth: the writer at {', '.join(f'{n:,}' for n in sizes.growth)} events")
+    grown, grown_notes = await growth(admin_url, sizes.growth, sizes.iterations)
+    figures += grown
+    notes += grown_notes
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,8 +133,13 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--full", action="store_true", help="real sizes (20-30 minutes)")
     parser.add_argument("--workers", type=int, default=1,
                         help="server worker processes (bloodtrace serve --workers)")
+    parser.add_argument("--growth-sizes", type=sizes_option, default=None,
+                        help="log sizes of the growth table, e.g. 100k,1m (default: 100k,1m,5m "
+                             "with --full, tiny with --quick; 0 leaves it out)")
     args = parser.parse_args(argv)
     sizes = FULL if args.full else QUICK
+    if args.growth_sizes is not None:
+        sizes = replace(sizes, growth=tuple(n for n in args.growth_sizes if n > 0))
     logging.basicConfig(level=logging.WARNING)
     console = Console(width=160)
     WORK.mkdir(parents=True, exist_ok=True)

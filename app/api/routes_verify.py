@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from app.api.access import require_national
-from app.api.deps import ActorDep, ReadPoolDep, SettingsDep
+from app.api.deps import ActorDep, ReadPoolDep, ServicesDep, SettingsDep
 from app.api.responses import PROBLEMS, FastJSON
 from app.log.verify import verify_log
 from app.store.checkpoint_store import latest_checkpoint
@@ -40,16 +40,19 @@ async def verify(
     actor: ActorDep,
     pool: ReadPoolDep,
     settings: SettingsDep,
+    services: ServicesDep,
     from_: Annotated[int, Query(alias="from", ge=1, le=2**62)] = 1,
     to: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> Response:
     """Re-hash every record in the range and recompute the chain (and, from position 1, the
-    Merkle root). Reports the first bad position and why. A full pass reads the whole log, so
-    it is for auditor and admin keys; a site checks its own units through the inclusion proofs
-    of their provenance. Also says whether the latest checkpoint is witnessed."""
+    Merkle root), on worker processes for a long log. Reports the first bad position and why.
+    A full pass reads the whole log, so it is for auditor and admin keys; a site checks its
+    own units through the inclusion proofs of their provenance. Also says whether the latest
+    checkpoint is witnessed."""
     require_national(actor, "online verification of the log")
     with map_driver_errors():  # the rows are read on connections of their own
-        report = await verify_log(PgLogRows(pool), from_, to)
+        rows = PgLogRows(pool, dsn=services.read_url, workers=settings.verify_workers or None)
+        report = await verify_log(rows, from_, to)
         async with pool.acquire() as con:
             signed = await latest_checkpoint(con, settings.log_origin)
     witnessing = None if signed is None else {

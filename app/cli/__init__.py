@@ -118,17 +118,21 @@ def keys_create(
 def verify(
     from_: Annotated[int, typer.Option("--from", min=1)] = 1,
     to: Annotated[int | None, typer.Option(min=1)] = None,
+    workers: Annotated[int, typer.Option(min=0, help="worker processes; 0: every core, "
+                                                     "1: one pass in this process")] = 0,
 ) -> None:
-    """Re-hash the whole log (or a range) and recompute the chain. Exit 1 when it fails."""
+    """Re-hash the whole log (or a range) and recompute the chain, on every core. Exit 1 when
+    it fails."""
     from app.store.log_reader import PgLogRows
 
     settings = Settings()
 
     async def run() -> dict[str, object]:
-        pool = await asyncpg.create_pool(resolve_admin_url(settings), min_size=1, max_size=2)
+        url = resolve_admin_url(settings)
+        pool = await asyncpg.create_pool(url, min_size=1, max_size=2)
         assert pool is not None
         try:
-            rows = PgLogRows(pool)
+            rows = PgLogRows(pool, dsn=url, workers=workers or None)
             total, _, _ = await rows.head()
             with Progress(TextColumn("verifying"), BarColumn(), MofNCompleteColumn(),
                           TimeElapsedColumn(), console=err) as bar:

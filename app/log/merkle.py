@@ -153,6 +153,15 @@ def subtree_levels(begin: int, end: int) -> list[int]:
     return [level for level, _ in _perfect(begin, end)]
 
 
+def joined(tree: CompactRange, begin: int, end: int, nodes: Sequence[bytes]) -> CompactRange:
+    """``tree`` (of size ``begin``) extended by the compact range ``nodes`` of leaves
+    ``[begin, end)``: how the results of a log verified in slices are put back together."""
+    out = tree.copy()
+    for level, value in zip(subtree_levels(begin, end), nodes, strict=True):
+        out.append_subtree(level, value)
+    return out
+
+
 def _range_hash(begin: int, end: int, nodes: Mapping[Node, bytes]) -> bytes:
     parts = [nodes[n] for n in _perfect(begin, end)]
     value = parts[-1]

@@ -26,7 +26,7 @@ from typing import IO, Any
 
 import orjson
 
-from app.log.merkle import CompactRange, subtree_levels
+from app.log.merkle import CompactRange, joined
 from app.log.notes import VerifierKey
 from app.log.offline import ExportReport, Fault, Pending, Progress, Verification
 
@@ -151,7 +151,7 @@ def _join(run: Verification, path: Path, slices: list[_Slice], workers: int,
     per worker are in flight, so memory stays bounded however long the export."""
     header = run.header
     assert header is not None
-    context = _context()
+    context = process_context()
     counters = context.Array("q", len(slices), lock=False)
     vkeys, opening = [str(k) for k in run.keys], run.size
     tree, chain = CompactRange(run.size, list(run.hashes)), run.chain
@@ -177,12 +177,12 @@ def _join(run: Verification, path: Path, slices: list[_Slice], workers: int,
             if result.anchor != (tree.size, chain):
                 raise Fault(tree.size + 1, f"the line after record {tree.size} breaks the export")
             for pending in result.pending:
-                run.settle(pending, _joined(tree, result.anchor[0], pending.size,
+                run.settle(pending, joined(tree, result.anchor[0], pending.size,
                                             pending.nodes).root())
             run.size = result.size
             if result.bad is not None:
                 raise Fault(*result.bad)
-            tree, chain = _joined(tree, result.anchor[0], result.size, result.nodes), result.chain
+            tree, chain = joined(tree, result.anchor[0], result.size, result.nodes), result.chain
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     run.size, run.chain = tree.size, chain
@@ -190,19 +190,12 @@ def _join(run: Verification, path: Path, slices: list[_Slice], workers: int,
         progress(run.size)
 
 
-def _context() -> multiprocessing.context.BaseContext:
+def process_context() -> multiprocessing.context.BaseContext:
     """Fork (instant, shares the imports) when this process runs no other thread, whose locks
     a child could inherit held; otherwise spawn fresh interpreters."""
     if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context("spawn")
-
-
-def _joined(tree: CompactRange, begin: int, end: int, nodes: list[bytes]) -> CompactRange:
-    joined = tree.copy()
-    for level, value in zip(subtree_levels(begin, end), nodes, strict=True):
-        joined.append_subtree(level, value)
-    return joined
 
 
 def _init(counters: Any) -> None:

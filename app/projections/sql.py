@@ -21,11 +21,29 @@ ON CONFLICT (projection) DO UPDATE SET position = EXCLUDED.position
 
 def upsert_sql(table: TableSpec, suffix: str = "") -> str:
     """Insert-or-replace many rows at once: one array parameter per column, in spec order."""
-    cols = ", ".join(table.column_names)
     arrays = ", ".join(f"${i}::{pgtype}[]" for i, (_, pgtype) in enumerate(table.columns, 1))
+    return _upsert(table, suffix, f"SELECT * FROM unnest({arrays})")
+
+
+def stage_of(table: TableSpec, suffix: str = "") -> str:
+    """The temporary table that staged writes (the rebuild's COPY) go through."""
+    return f"{table.name}{suffix}__stage"
+
+
+def merge_sql(table: TableSpec, suffix: str = "") -> str:
+    """Insert-or-replace the rows staged in ``stage_of(table, suffix)`` and empty the stage
+    in the same statement (several pages may go through it in one transaction):
+    ``upsert_sql``'s statement, reading the stage instead of arrays."""
+    cols = ", ".join(table.column_names)
+    return (f"WITH staged AS (DELETE FROM {stage_of(table, suffix)} RETURNING {cols}) "
+            + _upsert(table, suffix, f"SELECT {cols} FROM staged"))
+
+
+def _upsert(table: TableSpec, suffix: str, source: str) -> str:
+    cols = ", ".join(table.column_names)
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in table.column_names if c not in table.key)
     return (
-        f"INSERT INTO {table.name}{suffix} ({cols}) SELECT * FROM unnest({arrays}) "
+        f"INSERT INTO {table.name}{suffix} ({cols}) {source} "
         f"ON CONFLICT ({', '.join(table.key)}) DO UPDATE SET {updates}"
     )
 

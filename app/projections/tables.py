@@ -31,7 +31,12 @@ class TableSpec:
         return tuple(c for c, _ in self.columns)
 
     def key_of(self, row: Row) -> tuple[Any, ...]:
-        return tuple(row[k] for k in self.key)
+        key = self.key
+        if len(key) == 1:  # most tables; called for every row a batch touches
+            return (row[key[0]],)
+        if len(key) == 2:
+            return (row[key[0]], row[key[1]])
+        return tuple(row[k] for k in key)
 
     def blank(self) -> Row:
         """A row with every column None; callers fill in what they know."""

@@ -2,39 +2,46 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import Any
 
 import asyncpg
 
 from app.events.messages import StoredEvent
-from app.log.verify import PAGE
+from app.log.verify import PAGE, Segment
 from app.store.codec import FEED_COLUMNS, feed_entry
 from app.store.conn import Conn
-from app.store.mapper import stored_event_from_row
+from app.store.copy_rows import copy_log_pages
+from app.store.mapper import stored_event, stored_event_from_row
+from app.store.verify_worker import check_segments
 
 
 class PgLogRows:
-    """``LogRows`` over a pool: keyset pages, each its own short query."""
+    """``LogRows`` over a pool: the rows in one binary COPY. Given the database's ``dsn``, it
+    also checks segments on ``workers`` processes (default: every core), each on a
+    connection of its own (``SegmentRows``)."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, dsn: str | None = None,
+                 workers: int | None = None) -> None:
         self._pool = pool
+        self._dsn = dsn
+        self.workers = 1 if dsn is None else workers or os.cpu_count() or 1
 
     async def pages(
         self, after: int, to: int | None
     ) -> AsyncIterator[list[tuple[int, bytes, bytes, bytes]]]:
-        upper = to if to is not None else 2**62
-        while True:
-            async with self._pool.acquire() as con:
-                rows = await con.fetch(
-                    """SELECT position, record, leaf_hash, chain_hash FROM events
-                        WHERE position > $1 AND position <= $2 ORDER BY position LIMIT $3""",
-                    after, upper, PAGE,
-                )
-            if not rows:
-                return
-            yield [(r[0], r[1], r[2], r[3]) for r in rows]
-            after = rows[-1]["position"]
+        async with self._pool.acquire() as con:
+            pages = copy_log_pages(con, after + 1, to if to is not None else 2**62, PAGE)
+            try:
+                async for page in pages:
+                    yield page
+            finally:
+                await pages.aclose()
+
+    def check_segments(self, segments: Sequence[Segment]) -> AsyncGenerator[Segment, None]:
+        assert self._dsn is not None
+        return check_segments(self._dsn, self.workers, segments)
 
     async def chain_before(self, position: int) -> bytes | None:
         async with self._pool.acquire() as con:
@@ -75,6 +82,20 @@ async def history(con: Conn, kind: str, ref: str) -> list[dict[str, Any]]:
 async def head_position(con: Conn) -> int:
     value: int = await con.fetchval("SELECT position FROM log_head WHERE id = 1")
     return value
+
+
+async def replay_pages(con: Conn, after: int, upto: int, page: int
+                       ) -> AsyncGenerator[list[StoredEvent], None]:
+    """Events with ``after < position <= upto`` in position order, in pages of ``page``, read
+    by binary COPY on ``con`` (which it holds until the last page): what the rebuilds of read
+    models and of the writer's state replay, on a connection apart from the one they write
+    with, so the next pages arrive while one is applied."""
+    pages = copy_log_pages(con, after + 1, upto, page)
+    try:
+        async for rows in pages:
+            yield [stored_event(record, leaf, chain) for _, record, leaf, chain in rows]
+    finally:
+        await pages.aclose()
 
 
 async def stored_events(con: Conn, after: int, upto: int, limit: int) -> list[StoredEvent]:

@@ -54,7 +54,11 @@ def record_of(event: NewEvent, body: dict[str, Any], position: int, stream_versi
 
 def stored_event_from_row(row: Any) -> StoredEvent:
     """Decode a row holding at least ``record``, ``leaf_hash`` and ``chain_hash``."""
-    record: bytes = row["record"]
+    return stored_event(row["record"], row["leaf_hash"], row["chain_hash"])
+
+
+def stored_event(record: bytes, leaf_hash: bytes, chain_hash: bytes) -> StoredEvent:
+    """Decode a record (and its stored hashes) into the event it holds."""
     raw = orjson.loads(record)
     event_type = raw["type"]
     data = upcast(event_type, raw["schema_version"], raw["data"])
@@ -70,8 +74,8 @@ def stored_event_from_row(row: Any) -> StoredEvent:
         recorded_at=parse_time(raw["recorded_at"]),
         actor=Actor.from_record(raw["actor"]),
         record=record,
-        leaf_hash=row["leaf_hash"],
-        chain_hash=row["chain_hash"],
+        leaf_hash=leaf_hash,
+        chain_hash=chain_hash,
         late_entry_reason=raw.get("late_entry_reason"),
         signature=Signature.from_record(raw["signature"]) if "signature" in raw else None,
     )

@@ -9,12 +9,13 @@ rebuild calls ``apply_projections`` on shadow tables with the same code.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
 from app.events.messages import StoredEvent
 from app.projections.base import Projection, WorkingSet
 from app.projections.registry import PROJECTIONS
-from app.projections.sql import TRACKING_UPSERT, load_sql, upsert_sql
+from app.projections.sql import TRACKING_UPSERT, load_sql, merge_sql, stage_of, upsert_sql
 from app.projections.tables import Row, TableSpec
 from app.store.conn import Conn
 
@@ -33,8 +34,14 @@ async def apply_projections(
     events: Sequence[StoredEvent],
     projections: Iterable[Projection],
     suffix: str = "",
+    *,
+    staged: bool = False,
 ) -> None:
-    """Fold ``events`` into the given projections' tables (``suffix`` picks shadow tables)."""
+    """Fold ``events`` into the given projections' tables (``suffix`` picks shadow tables).
+
+    ``staged`` (the rebuild, with ``create_stages`` run on ``con``): the changed rows go in by
+    binary COPY into a temporary table, then one INSERT … ON CONFLICT moves them, so that
+    bulk writes skip the array parameters; the result is the same upsert."""
     for projection in projections:
         ws = WorkingSet(projection.tables)
         for load in projection.loads(events):
@@ -44,8 +51,29 @@ async def apply_projections(
             projection.apply(ws, event)
         for table in projection.tables:
             changed = ws.changed(table)
-            if changed:
+            if not changed:
+                continue
+            if staged:
+                await con.copy_records_to_table(
+                    stage_of(table, suffix), records=map(itemgetter(*table.column_names),
+                                                         changed),
+                    columns=table.column_names)
+                await con.execute(merge_sql(table, suffix))
+            else:
                 await con.execute(upsert_sql(table, suffix), *columns_of(table, changed))
+
+
+async def create_stages(con: Conn, tables: Iterable[TableSpec], suffix: str) -> None:
+    """The temporary tables ``staged`` writes go through, emptied at every commit."""
+    for table in tables:
+        await con.execute(f"DROP TABLE IF EXISTS {stage_of(table, suffix)}")
+        await con.execute(f"CREATE TEMPORARY TABLE {stage_of(table, suffix)} "
+                          f"(LIKE {table.name}{suffix}) ON COMMIT DELETE ROWS")
+
+
+async def drop_stages(con: Conn, tables: Iterable[TableSpec], suffix: str) -> None:
+    for table in tables:
+        await con.execute(f"DROP TABLE IF EXISTS {stage_of(table, suffix)}")
 
 
 async def set_positions(con: Conn, names: Sequence[str], position: int) -> None:

@@ -24,8 +24,13 @@ from app.projections.registry import select
 from app.projections.sql import SHADOW, digest_sql
 from app.projections.tables import TableSpec
 from app.store.conn import Conn
-from app.store.log_reader import stored_events
-from app.store.projection_runner import apply_projections, set_positions
+from app.store.log_reader import replay_pages
+from app.store.projection_runner import (
+    apply_projections,
+    create_stages,
+    drop_stages,
+    set_positions,
+)
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(position_replayed, head)``."""
@@ -44,50 +49,63 @@ async def rebuild(
     in; the live tables keep serving reads and the writer until the final short swap."""
     projections = select(names)
     tables = [t for p in projections for t in p.tables]
-    async with pool.acquire() as con:
+    async with pool.acquire() as con, pool.acquire() as reader:
         for table in tables:
             await _create_shadow(con, table)
-        position = 0
-        while True:
-            head: int = await con.fetchval("SELECT position FROM log_head WHERE id = 1")
-            if head - position <= _QUIET_TAIL:
-                break
-            position = await _replay(con, projections, position, head, progress)
-        for table in tables:
-            await _copy_indexes(con, table)
-        for attempt in range(SWAP_ATTEMPTS):
-            try:
-                async with con.transaction():
-                    await con.execute("SET LOCAL lock_timeout = '5s'")
-                    head = await con.fetchval(
-                        "SELECT position FROM log_head WHERE id = 1 FOR UPDATE")
-                    position = await _replay(con, projections, position, head, progress)
-                    for table in tables:
-                        await _swap(con, table)
-                    await set_positions(con, [p.name for p in projections], head)
-                return
-            except asyncpg.LockNotAvailableError:
-                if attempt == SWAP_ATTEMPTS - 1:
-                    raise
+        await create_stages(con, tables, SHADOW)
+        try:
+            await _fill_and_swap(con, reader, projections, progress)
+        finally:
+            await drop_stages(con, tables, SHADOW)
+
+
+async def _fill_and_swap(con: Conn, reader: Conn, projections: Sequence[Projection],
+                         progress: Progress | None) -> None:
+    tables = [t for p in projections for t in p.tables]
+    position = 0
+    while True:
+        head: int = await con.fetchval("SELECT position FROM log_head WHERE id = 1")
+        if head - position <= _QUIET_TAIL:
+            break
+        position = await _replay(con, reader, projections, position, head, progress)
+    for table in tables:
+        await _copy_indexes(con, table)
+    for attempt in range(SWAP_ATTEMPTS):
+        try:
+            async with con.transaction():
+                await con.execute("SET LOCAL lock_timeout = '5s'")
+                head = await con.fetchval(
+                    "SELECT position FROM log_head WHERE id = 1 FOR UPDATE")
+                position = await _replay(con, reader, projections, position, head, progress)
+                for table in tables:
+                    await _swap(con, table)
+                await set_positions(con, [p.name for p in projections], head)
+            return
+        except asyncpg.LockNotAvailableError:
+            if attempt == SWAP_ATTEMPTS - 1:
+                raise
 
 
 async def _replay(
     con: Conn,
+    reader: Conn,
     projections: Sequence[Projection],
     position: int,
     head: int,
     progress: Progress | None,
 ) -> int:
-    """Apply the events in (position, head] to the shadows; return the new position."""
-    while position < head:
-        events = await stored_events(con, position, head, PAGE)
-        if not events:
-            break
-        async with con.transaction():
-            await apply_projections(con, events, projections, SHADOW)
-        position = events[-1].position
-        if progress is not None:
-            progress(position, head)
+    """Apply the events in (position, head] to the shadows; return the new position. The
+    events are read on ``reader`` (binary COPY) while ``con`` writes the page before."""
+    pages = replay_pages(reader, position, head, PAGE)
+    try:
+        async for events in pages:
+            async with con.transaction():
+                await apply_projections(con, events, projections, SHADOW, staged=True)
+            position = events[-1].position
+            if progress is not None:
+                progress(position, head)
+    finally:
+        await pages.aclose()
     return position
 
 

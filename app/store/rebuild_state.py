@@ -14,7 +14,7 @@ import asyncpg
 
 from app.events.messages import StateNotLoaded, StoredEvent
 from app.store.conn import Conn
-from app.store.log_reader import stored_events
+from app.store.log_reader import replay_pages
 from app.store.world import BatchWorld, Domain
 
 LIVE, SHADOW = "write_state", "write_state__shadow"
@@ -27,7 +27,7 @@ async def rebuild_write_state(
     pool: asyncpg.Pool, domain: Domain, progress: Progress | None = None
 ) -> int:
     """Replay every event into a fresh ``write_state``; return the position it is built to."""
-    async with pool.acquire() as con:
+    async with pool.acquire() as con, pool.acquire() as reader:
         await con.execute(f"DROP TABLE IF EXISTS {SHADOW}")
         await con.execute(f"CREATE TABLE {SHADOW} (LIKE {LIVE} INCLUDING ALL)")
         await con.execute(f"GRANT SELECT, INSERT, UPDATE ON {SHADOW} TO bloodtrace_app")
@@ -36,10 +36,10 @@ async def rebuild_write_state(
             head: int = await con.fetchval("SELECT position FROM log_head WHERE id = 1")
             if head - position <= PAGE:
                 break
-            position = await _replay(con, domain, position, head, progress)
+            position = await _replay(con, reader, domain, position, head, progress)
         async with con.transaction():
             head = await con.fetchval("SELECT position FROM log_head WHERE id = 1 FOR UPDATE")
-            position = await _replay(con, domain, position, head, progress)
+            position = await _replay(con, reader, domain, position, head, progress)
             await con.execute(f"DROP TABLE {LIVE}")
             await con.execute(f"ALTER TABLE {SHADOW} RENAME TO {LIVE}")
             await con.execute(f"ALTER INDEX {SHADOW}_pkey RENAME TO {LIVE}_pkey")
@@ -47,30 +47,37 @@ async def rebuild_write_state(
 
 
 async def _replay(
-    con: Conn, domain: Domain, position: int, head: int, progress: Progress | None
+    con: Conn, reader: Conn, domain: Domain, position: int, head: int,
+    progress: Progress | None,
 ) -> int:
-    while position < head:
-        events = await stored_events(con, position, head, PAGE)
-        if not events:
-            break
-        world = BatchWorld(domain, table=SHADOW)
-        refs = await con.fetch(
-            "SELECT DISTINCT kind, ref FROM event_refs WHERE position > $1 AND position <= $2",
-            position, events[-1].position)
-        await world.load(con, [(r["kind"], r["ref"]) for r in refs])
-        for event in events:
-            await _evolve(con, world, domain, event)
-        kinds, ids, bodies = world.changed_rows()
-        if kinds:
-            await con.execute(
-                f"""INSERT INTO {SHADOW} (kind, id, body)
-                    SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[])
-                    ON CONFLICT (kind, id) DO UPDATE SET body = EXCLUDED.body""",
-                kinds, ids, bodies)
-        position = events[-1].position
-        if progress is not None:
-            progress(position, head)
+    pages = replay_pages(reader, position, head, PAGE)
+    try:
+        async for events in pages:
+            position = await _replay_page(con, domain, events)
+            if progress is not None:
+                progress(position, head)
+    finally:
+        await pages.aclose()
     return position
+
+
+async def _replay_page(con: Conn, domain: Domain, events: list[StoredEvent]) -> int:
+    """Fold one page into the shadow table; return its last position."""
+    world = BatchWorld(domain, table=SHADOW)
+    refs = await con.fetch(
+        "SELECT DISTINCT kind, ref FROM event_refs WHERE position >= $1 AND position <= $2",
+        events[0].position, events[-1].position)
+    await world.load(con, [(r["kind"], r["ref"]) for r in refs])
+    for event in events:
+        await _evolve(con, world, domain, event)
+    kinds, ids, bodies = world.changed_rows()
+    if kinds:
+        await con.execute(
+            f"""INSERT INTO {SHADOW} (kind, id, body)
+                SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[])
+                ON CONFLICT (kind, id) DO UPDATE SET body = EXCLUDED.body""",
+            kinds, ids, bodies)
+    return events[-1].position
 
 
 async def _evolve(con: Conn, world: BatchWorld, domain: Domain, event: StoredEvent) -> None:
