@@ -100,11 +100,12 @@ async def get_con(pool: PoolDep) -> AsyncIterator[Conn]:
 ConDep = Annotated[Conn, Depends(get_con, scope="function")]
 
 
-async def session_actor(request: Request, services: Services, token: str) -> Actor:
+async def session_actor(request: Request, services: Services, token: str, *,
+                        keep_alive: bool = True) -> Actor:
     """The person of a live session cookie. A writing request must echo the session's CSRF
     token in ``X-CSRF-Token``: SameSite=Strict keeps other sites' forms out, and the token
     keeps out whatever a same-site page might still send."""
-    actor, csrf = await people_of(services).session(token)
+    actor, csrf, _ = await people_of(services).person(token, keep_alive=keep_alive)
     if request.method not in SAFE_METHODS and not hmac.compare_digest(
             request.headers.get(CSRF_HEADER, "").encode(), csrf.encode()):
         raise CsrfTokenRequired(
@@ -133,15 +134,17 @@ async def get_actor(
 
 
 async def actor_of(request: Request, services: Services,
-                   credentials: HTTPAuthorizationCredentials | None) -> Actor:
+                   credentials: HTTPAuthorizationCredentials | None, *,
+                   keep_alive: bool = True) -> Actor:
     """The key behind ``Authorization: Bearer``, or else the person of the session cookie
-    (``session_actor``). A verified key is cached until it is revoked, which every process
-    hears at once (``app.api.key_cache``); failed ones are refused by ``AuthGuard`` before
-    they reach the database again."""
+    (``session_actor``; ``keep_alive=False`` when the check is not the person's own use, as
+    an open change feed's). A verified key is cached until it is revoked, which every
+    process hears at once (``app.api.key_cache``); failed ones are refused by ``AuthGuard``
+    before they reach the database again."""
     if credentials is None or not credentials.credentials.strip():
         cookie = request.cookies.get(SESSION_COOKIE)
         if cookie:
-            return await session_actor(request, services, cookie)
+            return await session_actor(request, services, cookie, keep_alive=keep_alive)
         raise Unauthenticated("send Authorization: Bearer <api key>, or sign in "
                               "(POST /v1/session)")
     token = credentials.credentials.strip()

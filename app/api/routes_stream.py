@@ -23,11 +23,11 @@ from starlette.exceptions import HTTPException
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from app.api.deps import ActorDep, ReadPoolDep, connection
+from app.api.deps import ActorDep, ReadPoolDep, actor_of, bearer, connection
 from app.api.log_watch import LogWatcher
 from app.api.responses import LIST_PROBLEMS, FeedEntry
 from app.api.routes_events import feed_page
-from app.errors import InvalidInput
+from app.errors import DomainError, InvalidInput
 from app.events.messages import Actor
 from app.store.errors import StoreUnavailable
 
@@ -152,16 +152,31 @@ async def stream_feed(
     watcher: LogWatcher = request.app.state.log_watcher
     pace = PAGE / request.app.state.services.settings.stream_replay_events_per_second
     return EventStream(
-        _events(pool, watcher, actor, cursor, first, pace), release,
+        _events(pool, watcher, actor, cursor, first, pace, lambda: _still_allowed(request)),
+        release,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
 
+async def _still_allowed(request: Request) -> bool:
+    """Whether the stream's credentials still hold: a key revoked (heard at once through
+    ``app.api.key_cache``), a session ended, signed out or idle, or an account disabled or
+    locked ends an open stream too, not only the next request. Reading the feed is not the
+    person's own use, so it does not keep the session alive."""
+    services = request.app.state.services
+    try:
+        await actor_of(request, services, await bearer(request), keep_alive=False)
+    except (DomainError, HTTPException):
+        return False
+    return True
+
+
 async def _events(
     pool: Any, watcher: LogWatcher, actor: Actor, cursor: int, page: list[dict[str, Any]],
-    pace: float,
+    pace: float, still_allowed: Callable[[], Any],
 ) -> AsyncIterator[bytes]:
-    """The stream; a replay of history sends a full page at most every ``pace`` seconds."""
+    """The stream; a replay of history sends a full page at most every ``pace`` seconds.
+    Before each page the credentials are checked again (``still_allowed``)."""
     yield format_sse_event(retry=RETRY_MS, comment="bloodtrace change feed")
     idle_since = time.monotonic()
     while True:
@@ -179,6 +194,8 @@ async def _events(
         else:
             await asyncio.sleep(pace)
         try:
+            if not await still_allowed():
+                return  # revoked or signed out: the client's reconnection gets the 401
             async with connection(pool) as con:
                 page = await feed_page(con, actor, cursor, PAGE)
         except StoreUnavailable:

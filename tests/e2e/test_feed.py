@@ -143,3 +143,40 @@ async def test_stream_heartbeats_when_idle_and_refuses_a_bad_last_event_id(
         positions, _ = await _read_stream(http, headers, 1)
         await task
         assert positions == [1]
+
+
+async def test_an_open_stream_ends_when_its_key_is_revoked(
+        services, fresh_db, make_key, monkeypatch):
+    """Revocation takes effect at once (issue 16) on a stream already open too: the feed stops
+    sending and hangs up, and the reconnection is a 401."""
+    import asyncpg
+
+    from app.store.keys import create_key
+
+    monkeypatch.setattr(routes_stream, "HEARTBEAT_SECONDS", 0.2)
+    monkeypatch.setattr(routes_stream, "POLL_SECONDS", 0.1)
+    con = await asyncpg.connect(fresh_db)
+    try:
+        issued = await create_key(con, "auditor", None)
+    finally:
+        await con.close()
+    headers = {"Authorization": f"Bearer {issued.token}"}
+    admin = await make_key("admin")
+    async with served(app_over(services)) as base, httpx.AsyncClient(base_url=base) as http:
+        async with http.stream("GET", "/v1/events/stream", headers=headers,
+                               timeout=10) as response:
+            assert response.status_code == 200
+            lines = response.aiter_lines()
+            assert (await asyncio.wait_for(anext(lines), 3)).startswith(":")
+            while not (await asyncio.wait_for(anext(lines), 3)).startswith(": heartbeat"):
+                pass  # the stream is live and its key still good
+            revoked = await http.delete(f"/v1/admin/keys/{issued.key_id}", headers=admin)
+            assert revoked.status_code in (200, 204), revoked.text
+
+            async def to_the_end() -> list[str]:
+                return [line async for line in lines]
+
+            rest = await asyncio.wait_for(to_the_end(), 5)
+            assert not any(line.startswith("data:") for line in rest)
+        again = await http.get("/v1/events/stream", headers=headers)
+        assert again.status_code == 401

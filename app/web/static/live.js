@@ -57,7 +57,9 @@ function start() {
   const schedules = fragments.map(refresher);
   const feed = new EventSource(`/v1/events/stream?after=${after}`);
   feed.addEventListener("open", () => setStatus("live"));
-  feed.addEventListener("error", () => setStatus("offline"));
+  // The feed also ends when the session does (idle, signed out): one refresh then finds
+  // out, and shows the sign-in page instead of a stale screen.
+  feed.addEventListener("error", () => { setStatus("offline"); schedules[0](); });
   feed.addEventListener("message", (message) => {
     for (const fragment of fragments) fragment.dataset.after = message.lastEventId;
     setStatus("live");
