@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from app.api.problems import http_status
 from app.errors import (
     DinCheckCharacter,
     DomainError,
@@ -28,14 +29,12 @@ LOOKUP_REFUSALS: Final[dict[str, str]] = {
     SiteScopeViolation.rule: N_("This unit is not in your site's records."),
 }
 """rule → msgid"""
-STATUS: Final = {DinCheckCharacter.rule: 422, InvalidDin.rule: 422, InvalidUnitId.rule: 422,
-                 InvalidProductCode.rule: 422, UnitNotFound.rule: 404,
-                 DonationNotFound.rule: 404, SiteScopeViolation.rule: 403}
 
 
 def lookup_refusal(error: DomainError) -> tuple[str, str, int] | None:
-    """(msgid, rule, HTTP status) of a look-up refusal; None for any other error."""
+    """(msgid, rule, HTTP status) of a look-up refusal, the status as the API gives it
+    (``app.api.problems.http_status``); None for any other error."""
     message = LOOKUP_REFUSALS.get(error.rule)
     if message is None:
         return None
-    return message, error.rule, STATUS[error.rule]
+    return message, error.rule, http_status(error)
