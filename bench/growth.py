@@ -178,3 +178,40 @@ def _figures(points: list[Point], iterations: int) -> tuple[list[Figure], list[s
              f"{iterations:,} sequential stock/provenance calls on the simulated read models; "
              f"sizes reached: {reached}"]
     return figures, notes
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bench.growth --sizes 100k,1m,5m``: the growth table alone, on the bench's
+    embedded PostgreSQL, written to ``bench/out/growth.md`` (the 5 M point takes about an hour
+    on two cores, so it is worth running on its own)."""
+    import argparse
+    import asyncio
+    import os
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from app.store.database import embedded_admin_url
+    from bench.figures import markdown, render
+
+    parser = argparse.ArgumentParser(prog="python -m bench.growth", description=main.__doc__)
+    parser.add_argument("--sizes", type=sizes_option, default=FULL_SIZES)
+    parser.add_argument("--iterations", type=int, default=2_000)
+    args = parser.parse_args(argv)
+    root = Path(__file__).resolve().parent.parent
+    out = root / "bench" / "out"
+    (out / "work").mkdir(parents=True, exist_ok=True)
+    os.environ["BLOODTRACE_DATA_DIR"] = str(out / "work" / "keys")
+    began = time.monotonic()
+    admin_url = embedded_admin_url(root / ".data" / "bench")
+    figures, notes = asyncio.run(growth(admin_url, args.sizes, args.iterations))
+    title = (f"bloodtrace growth, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC "
+             f"({time.monotonic() - began:.0f} s)")
+    console = Console(width=160)
+    render(console, title, figures, notes)
+    (out / "growth.md").write_text(markdown(title, figures, notes), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
