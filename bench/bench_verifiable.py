@@ -24,6 +24,7 @@ import resource
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -46,7 +47,7 @@ EVERY = 1000
 TYPES = ("UnitStored", "UnitShipped", "UnitReceived", "TestResultRecorded", "UnitReleased")
 
 
-def synthetic_records(n: int, seed: int = 1):
+def synthetic_records(n: int, seed: int = 1) -> Iterator[bytes]:
     """Records shaped like the log's (ids, sites, times, an actor); ~450 bytes each."""
     rng = random.Random(seed)
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -152,7 +153,7 @@ async def proof_figures(admin_url: str, n: int, iterations: int) -> list[Figure]
             await fill_nodes(con, n)
             rng = random.Random(7)
 
-            async def timed(call) -> list[float]:
+            async def timed(call: Callable[[], Awaitable[object]]) -> list[float]:
                 samples = []
                 for i in range(iterations + 50):
                     started = time.perf_counter()
