@@ -26,16 +26,35 @@ def canonical_json(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=_refuse)
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})
+"""Exact types that are JSON scalars and never floats (a subclass takes the slow path)."""
+
+
 def _no_floats(value: Any) -> None:
+    kind = type(value)
+    if kind in _PLAIN:
+        return
     stack = [value]
     while stack:
         item = stack.pop()
-        if isinstance(item, float):
+        kind = type(item)
+        if kind is dict:
+            children = item.values()
+        elif kind is list or kind is tuple:
+            children = item
+        elif kind in _PLAIN:
+            continue
+        elif isinstance(item, float):
             raise TypeError(f"not canonical JSON: float {item!r}")
-        if isinstance(item, dict):
-            stack.extend(item.values())
+        elif isinstance(item, dict):
+            children = item.values()
         elif isinstance(item, list | tuple):
-            stack.extend(item)
+            children = item
+        else:
+            continue
+        for child in children:  # scalars are settled here, without a trip through the stack
+            if type(child) not in _PLAIN:
+                stack.append(child)
 
 
 def _refuse(value: Any) -> Any:
@@ -50,6 +69,20 @@ def format_time(moment: datetime) -> str:
         raise ValueError("timestamps before the year 1000 are not recorded")
     # Same spelling as strftime("%Y-%m-%dT%H:%M:%S.%fZ"), a third cheaper on the hot path.
     return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+
+
+def _spell_recorded(moment: datetime) -> str:
+    """``format_time`` of a record's ``recorded_at``, remembered for the last instant by
+    identity: every event of a batch carries the same server clock reading."""
+    last = _last_recorded[0]
+    if last[0] is moment:
+        return last[1]
+    text = format_time(moment)
+    _last_recorded[0] = (moment, text)  # one tuple swapped in whole: safe across threads
+    return text
+
+
+_last_recorded: list[tuple[datetime | None, str]] = [(None, "")]
 
 
 def parse_time(text: str) -> datetime:
@@ -96,7 +129,7 @@ def build_record(
         "schema_version": schema_version,
         "data": data,
         "occurred_at": format_time(occurred_at),
-        "recorded_at": format_time(recorded_at),
+        "recorded_at": _spell_recorded(recorded_at),
         "actor": actor,
     }
     if late_entry_reason is not None:

@@ -8,12 +8,11 @@ The bytes come out the same on every run, so a test can pin them, and a profile 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from app.errors import DomainError
-from app.events.catalogue import default_catalogue
+from app.events.catalogue import Catalogue, default_catalogue
 from app.events.messages import Command
 from app.log.merkle import CompactRange
 from app.log.record import GENESIS
@@ -33,6 +32,8 @@ class SimLog:
     """The log the simulated commands made, and every outcome."""
 
     tail: LogTail
+    commands: list[tuple[Command, bytes]] = field(default_factory=list)
+    """Every command sent, in order, with its content hash: ``replay`` decides them again."""
     accepted: int = 0
     refused: int = 0
 
@@ -53,22 +54,44 @@ def simulate(donations: int = 60, days: int = 30, seed: int = 16) -> SimLog:
             try:
                 cmd, digest = to_command(step, NOW)
                 cmd = replace(cmd, recorded_at=NOW) if cmd.recorded_at != NOW else cmd
-                if cmd.event_id in seen:
-                    outcomes.append(seen[cmd.event_id].replay())
-                    continue
-                events = world.execute(cmd, catalogue)
             except DomainError as err:
                 log.refused += 1
                 outcomes.append(err)
                 continue
-            log.accepted += 1
-            stored = [log.tail.append(e, cmd.recorded_at, digest if i == 0 else None)
-                      for i, e in enumerate(events)]
-            first = stored[0]
-            result = AppendResult(first.position, first.event_id, first.stream,
-                                  first.stream_version, first.chain_hash,
-                                  derived=tuple(s.position for s in stored[1:]))
-            seen[cmd.event_id] = result
-            outcomes.append(result)
+            if cmd.event_id in seen:
+                outcomes.append(seen[cmd.event_id].replay())
+                continue
+            log.commands.append((cmd, digest))
+            outcome = record(world, log, cmd, digest, catalogue)
+            if isinstance(outcome, AppendResult):
+                seen[cmd.event_id] = outcome
+            outcomes.append(outcome)
         sim.settle(steps, outcomes)
+    return log
+
+
+def record(world: InMemoryWorld, log: SimLog, cmd: Command, digest: bytes,
+           catalogue: Catalogue) -> AppendResult | DomainError:
+    """Decide ``cmd`` against ``world`` and append its events to ``log``, as a batch does."""
+    try:
+        events = world.execute(cmd, catalogue)
+    except DomainError as err:
+        log.refused += 1
+        return err
+    log.accepted += 1
+    stored = [log.tail.append(e, cmd.recorded_at, digest if i == 0 else None)
+              for i, e in enumerate(events)]
+    first = stored[0]
+    return AppendResult(first.position, first.event_id, first.stream, first.stream_version,
+                        first.chain_hash, derived=tuple(s.position for s in stored[1:]))
+
+
+def replay(commands: list[tuple[Command, bytes]]) -> SimLog:
+    """The same commands decided and appended again, from an empty world (the writer's CPU
+    work alone: no simulator, no database)."""
+    catalogue = default_catalogue()
+    world = InMemoryWorld()
+    log = SimLog(LogTail(0, GENESIS, CompactRange(), defaultdict(int)))
+    for cmd, digest in commands:
+        record(world, log, cmd, digest, catalogue)
     return log

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 
-from tests.support.sim_log import simulate
+from tests.support.sim_log import replay, simulate
 
 RECORDS = "6b6a9c488b37c295db463774179e0c5b508db3513cd6efceb11378c34fa91bf3"
 REFS = "331457be2eef62c9098fd3293190e963b5445cdcea527633f45b73c06259236e"
@@ -33,3 +33,10 @@ def test_the_simulated_log_keeps_its_bytes() -> None:
     assert log.tail.chain.hex() == CHAIN
     assert log.tail.tree.root().hex() == ROOT
     assert all(s.record == row[6] for s, row in zip(log.tail.stored, rows, strict=True))
+
+
+def test_replaying_the_commands_makes_the_same_log() -> None:
+    first = simulate(donations=20, days=10)
+    again = replay(first.commands)
+    assert again.tail.rows == first.tail.rows
+    assert (again.accepted, again.refused) == (first.accepted, first.refused)
