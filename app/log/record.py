@@ -71,18 +71,27 @@ def format_time(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
-def _spell_recorded(moment: datetime) -> str:
-    """``format_time`` of a record's ``recorded_at``, remembered for the last instant by
-    identity: every event of a batch carries the same server clock reading."""
-    last = _last_recorded[0]
-    if last[0] is moment:
-        return last[1]
-    text = format_time(moment)
-    _last_recorded[0] = (moment, text)  # one tuple swapped in whole: safe across threads
-    return text
+class _LastSpelling:
+    """``format_time`` remembering the last instant it spelt, by identity (datetimes are
+    immutable): a batch's events share one server clock reading as ``recorded_at``, and a
+    command's events (and every event sent without ``occurred_at``) one ``occurred_at``."""
+
+    __slots__ = ("_last",)
+
+    def __init__(self) -> None:
+        self._last: tuple[datetime | None, str] = (None, "")
+
+    def __call__(self, moment: datetime) -> str:
+        last = self._last
+        if last[0] is moment:
+            return last[1]
+        text = format_time(moment)
+        self._last = (moment, text)  # one tuple swapped in whole: safe across threads
+        return text
 
 
-_last_recorded: list[tuple[datetime | None, str]] = [(None, "")]
+_spell_occurred = _LastSpelling()
+_spell_recorded = _LastSpelling()
 
 
 def parse_time(text: str) -> datetime:
@@ -128,7 +137,7 @@ def build_record(
         "type": type,
         "schema_version": schema_version,
         "data": data,
-        "occurred_at": format_time(occurred_at),
+        "occurred_at": _spell_occurred(occurred_at),
         "recorded_at": _spell_recorded(recorded_at),
         "actor": actor,
     }
