@@ -26,16 +26,35 @@ def canonical_json(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS, default=_refuse)
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})
+"""Exact types that are JSON scalars and never floats (a subclass takes the slow path)."""
+
+
 def _no_floats(value: Any) -> None:
+    kind = type(value)
+    if kind in _PLAIN:
+        return
     stack = [value]
     while stack:
         item = stack.pop()
-        if isinstance(item, float):
+        kind = type(item)
+        if kind is dict:
+            children = item.values()
+        elif kind is list or kind is tuple:
+            children = item
+        elif kind in _PLAIN:
+            continue
+        elif isinstance(item, float):
             raise TypeError(f"not canonical JSON: float {item!r}")
-        if isinstance(item, dict):
-            stack.extend(item.values())
+        elif isinstance(item, dict):
+            children = item.values()
         elif isinstance(item, list | tuple):
-            stack.extend(item)
+            children = item
+        else:
+            continue
+        for child in children:  # scalars are settled here, without a trip through the stack
+            if type(child) not in _PLAIN:
+                stack.append(child)
 
 
 def _refuse(value: Any) -> Any:
@@ -50,6 +69,29 @@ def format_time(moment: datetime) -> str:
         raise ValueError("timestamps before the year 1000 are not recorded")
     # Same spelling as strftime("%Y-%m-%dT%H:%M:%S.%fZ"), a third cheaper on the hot path.
     return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+
+
+class _LastSpelling:
+    """``format_time`` remembering the last instant it spelt, by identity (datetimes are
+    immutable): a batch's events share one server clock reading as ``recorded_at``, and a
+    command's events (and every event sent without ``occurred_at``) one ``occurred_at``."""
+
+    __slots__ = ("_last",)
+
+    def __init__(self) -> None:
+        self._last: tuple[datetime | None, str] = (None, "")
+
+    def __call__(self, moment: datetime) -> str:
+        last = self._last
+        if last[0] is moment:
+            return last[1]
+        text = format_time(moment)
+        self._last = (moment, text)  # one tuple swapped in whole: safe across threads
+        return text
+
+
+_spell_occurred = _LastSpelling()
+_spell_recorded = _LastSpelling()
 
 
 def parse_time(text: str) -> datetime:
@@ -95,8 +137,8 @@ def build_record(
         "type": type,
         "schema_version": schema_version,
         "data": data,
-        "occurred_at": format_time(occurred_at),
-        "recorded_at": format_time(recorded_at),
+        "occurred_at": _spell_occurred(occurred_at),
+        "recorded_at": _spell_recorded(recorded_at),
         "actor": actor,
     }
     if late_entry_reason is not None:

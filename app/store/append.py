@@ -52,27 +52,30 @@ class LogTail:
         if event.position not in (0, self.position):
             raise RuntimeError(f"event decided for position {event.position} lands at "
                                f"{self.position}")
-        version = self.versions[event.stream] + 1
-        self.versions[event.stream] = version
+        position, stream, actor = self.position, event.stream, event.actor
+        version = self.versions[stream] + 1
+        self.versions[stream] = version
         body = event_body(event)
-        record = record_of(event, body, self.position, version, recorded_at)
+        record = record_of(event, body, position, version, recorded_at)
         leaf = leaf_hash(record)
-        self.chain = chain_hash(self.chain, leaf)
+        chain = self.chain = chain_hash(self.chain, leaf)
         self.nodes.extend(self.tree.append(leaf))
+        event_type = event.type
         stored = StoredEvent(
-            position=self.position, event_id=event.event_id, stream=event.stream,
-            stream_version=version, type=event.type, schema_version=event.schema_version,
-            data=event.data, occurred_at=event.occurred_at, recorded_at=recorded_at,
-            actor=event.actor, record=record, leaf_hash=leaf, chain_hash=self.chain,
-            late_entry_reason=event.late_entry_reason, signature=event.signature,
+            position=position, event_id=event.event_id, stream=stream, stream_version=version,
+            type=event_type, schema_version=event.schema_version, data=event.data,
+            occurred_at=event.occurred_at, recorded_at=recorded_at, actor=actor, record=record,
+            leaf_hash=leaf, chain_hash=chain, late_entry_reason=event.late_entry_reason,
+            signature=event.signature,
         )
         self.stored.append(stored)
         self.rows.append((
-            self.position, event.event_id, event.stream, version, event.type,
-            event.schema_version, record, leaf, self.chain,
-            digest if digest is not None else derived_content_hash(event.type, body),
-            event.occurred_at, recorded_at, event.actor.key_id, event.actor.role,
-            event.actor.site_id, event.actor.user_id,
+            position, event.event_id, stream, version, event_type, event.schema_version,
+            record, leaf, chain,
+            digest if digest is not None else derived_content_hash(event_type, body),
+            event.occurred_at, recorded_at, actor.key_id, actor.role, actor.site_id,
+            actor.user_id,
         ))
-        self.refs.extend((kind, ref, self.position) for kind, ref in sorted(event.refs))
+        if event.refs:
+            self.refs.extend([(kind, ref, position) for kind, ref in sorted(event.refs)])
         return stored

@@ -52,11 +52,15 @@ class BatchWorld:
         self._staged: dict[Key, Any] = {}
 
     def get(self, key: Key) -> Any:
-        for layer in (self._staged, self._changed, self._loaded):
-            value = layer.get(key, _ABSENT)
-            if value is not _ABSENT:
-                return value
-        raise StateNotLoaded(key)
+        # Staged, then accepted, then loaded: spelt out, since decide asks several per event.
+        value = self._staged.get(key, _ABSENT)
+        if value is _ABSENT:
+            value = self._changed.get(key, _ABSENT)
+            if value is _ABSENT:
+                value = self._loaded.get(key, _ABSENT)
+                if value is _ABSENT:
+                    raise StateNotLoaded(key)
+        return value
 
     async def load(self, con: Conn, keys: Iterable[Key]) -> None:
         """Load the keys not yet known, in one query; absent ones are remembered as None."""
