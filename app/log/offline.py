@@ -29,6 +29,9 @@ EXPORT_FORMAT = "bloodtrace-export/v1"
 PROGRESS_EVERY = 8192
 Progress = Callable[[int], None]
 """Called with the position reached, every PROGRESS_EVERY lines and at the end."""
+_LEAF = hashlib.sha256(b"\x00")
+_LINK = hashlib.sha256(CHAIN_TAG)
+"""Hashes of the leaf and chain prefixes: a copy of one costs less than a new hash object."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,10 +117,9 @@ class Verification:
         self.checkpoints = 0
 
     def feed(self, lines: Iterable[bytes], progress: Progress | None) -> None:
-        sha = hashlib.sha256
+        leaf_hash, link_hash = _LEAF.copy, _LINK.copy
         loads = orjson.loads
         b2a = binascii.b2a_base64  # b64() inlined: a call per hash shows in this loop
-        tag = CHAIN_TAG
         size, chain, started = self.size, self.chain, self.started
         # The leaves since the last line of another kind join the Merkle compact range in one
         # step (``merkle.extend``), before that line is read and at the end.
@@ -143,8 +145,12 @@ class Verification:
                         if at < 0 or not record.startswith(b"%d," % position, at + 12):
                             raise Fault(position,
                                         f"record {position} does not hold its own position")
-                        leaf = sha(b"\x00" + record).digest()
-                        chain = sha(tag + chain + leaf).digest()
+                        h = leaf_hash()
+                        h.update(record)
+                        leaf = h.digest()
+                        h = link_hash()
+                        h.update(chain + leaf)
+                        chain = h.digest()
                         # The stated hashes are redundant, but a verifier that let them differ
                         # would call a changed file intact.
                         if (b2a(leaf, newline=False).decode() != obj["leaf_hash"]

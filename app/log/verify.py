@@ -34,6 +34,9 @@ PARALLEL_MIN = 200_000
 SEGMENT_MAX = 250_000
 """Records per segment at most: progress moves, and results are small and frequent."""
 _POSITION = b',"position":%d,"recorded_at":'
+_LEAF = hashlib.sha256(b"\x00")
+_LINK = hashlib.sha256(CHAIN_TAG)
+"""Hashes of the leaf and chain prefixes: a copy of one costs less than a new hash object."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,8 +100,7 @@ class SegmentCheck:
             return expected <= last
         if seg.seen is None:
             seg.seen = page[first][0]
-        sha = hashlib.sha256
-        tag = CHAIN_TAG
+        leaf_hash, link_hash = _LEAF.copy, _LINK.copy
         pattern = _POSITION
         chain = seg.chain
         # The page's leaves join the Merkle compact range in one step after the loop.
@@ -112,11 +114,15 @@ class SegmentCheck:
                 if record.rfind(pattern % position) == -1:
                     seg.bad = (position, "record does not hold its position")
                     return False
-                leaf = sha(b"\x00" + record).digest()
+                h = leaf_hash()
+                h.update(record)
+                leaf = h.digest()
                 if leaf != stored_leaf:
                     seg.bad = (position, "record bytes do not match leaf hash")
                     return False
-                chain = sha(tag + chain + leaf).digest()
+                h = link_hash()
+                h.update(chain + leaf)
+                chain = h.digest()
                 if chain != stored_chain:
                     seg.bad = (position, "chain hash does not recompute")
                     return False

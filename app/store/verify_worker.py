@@ -4,32 +4,30 @@ segment it is given, reads it and the row before it with one binary COPY, and ru
 ``SegmentCheck`` as the sequential pass; the parent joins the results in position order
 (``app.log.verify.join``).
 
-A worker is ``python -m app.store.verify_worker DSN``, talking over its stdin and stdout, rather
-than a ``multiprocessing`` child: the parent (a server or the bench) usually runs threads, so
-multiprocessing would have to *spawn*, and a spawned child re-imports the parent's main module
-(the whole service, some 0.7-1 s of CPU per worker) before it checks a row. This module and what
-it imports (the pure verifier, asyncpg) load in a fraction of that, once per worker. Messages are length-prefixed pickles of ``Segment``
-(both ends are this module, of the same tree).
+A worker is ``python -m app.store.verify_worker``, talking JSON lines over its stdin and
+stdout, rather than a ``multiprocessing`` child: the parent (a server, the bench) usually runs
+threads, so multiprocessing would have to *spawn*, and a spawned child re-imports the parent's
+main module (the whole service: some 0.7-1 s of CPU per worker) before it checks a row. This
+module and what it imports (the pure verifier, asyncpg) load in a fraction of that.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import pickle
-import struct
 import sys
 from collections.abc import AsyncGenerator, Sequence
 from pathlib import Path
-from typing import IO, Any
 
 import asyncpg
+import orjson
 
 import app
 from app.log.verify import Segment, SegmentCheck
 from app.store.copy_rows import copy_log_pages
+from app.store.errors import is_unavailable
 
-_LENGTH = struct.Struct(">I")
+_ROOT = str(Path(app.__file__).resolve().parent.parent)
 
 
 async def read_segment(con: asyncpg.Connection, segment: Segment) -> None:
@@ -52,37 +50,53 @@ async def read_segment(con: asyncpg.Connection, segment: Segment) -> None:
         await pages.aclose()
 
 
-def _frame(value: Any) -> bytes:
-    body = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    return _LENGTH.pack(len(body)) + body
+def _hex(value: bytes | None) -> str | None:
+    return None if value is None else value.hex()
 
 
-def _read_frame(stream: IO[bytes]) -> Any:
-    head = stream.read(_LENGTH.size)
-    if len(head) < _LENGTH.size:
-        return None
-    return pickle.loads(stream.read(_LENGTH.unpack(head)[0]))
+def _unhex(value: str | None) -> bytes | None:
+    return None if value is None else bytes.fromhex(value)
+
+
+def dump(segment: Segment) -> bytes:
+    """A segment as one JSON line."""
+    return orjson.dumps({
+        "start": segment.start, "to": segment.to, "anchor": _hex(segment.anchor),
+        "merkle": segment.merkle, "end": segment.end, "chain": segment.chain.hex(),
+        "nodes": [n.hex() for n in segment.nodes], "bad": segment.bad, "seen": segment.seen,
+    }) + b"\n"
+
+
+def load(line: bytes) -> Segment:
+    """``dump``'s segment back."""
+    fields = orjson.loads(line)
+    segment = Segment(fields["start"], fields["to"], _unhex(fields["anchor"]), fields["merkle"])
+    segment.end, segment.chain = fields["end"], bytes.fromhex(fields["chain"])
+    segment.nodes = [bytes.fromhex(n) for n in fields["nodes"]]
+    bad = fields["bad"]
+    segment.bad = None if bad is None else (bad[0], bad[1])
+    segment.seen = fields["seen"]
+    return segment
 
 
 async def _serve() -> None:
     """The worker: read the DSN (never on the command line, which ``ps`` shows), then check
-    each segment read from stdin and write each result (the segment, or the exception that
-    stopped it) to what was stdout, until stdin closes. Anything else printed goes to stderr."""
+    each segment read from stdin and write each result to what was stdout, until stdin
+    closes (anything else printed goes to stderr). A failure is sent as its message, marked
+    ``unavailable`` when it means the database cannot be reached."""
     inbox = sys.stdin.buffer
     outbox = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
-    dsn = _read_frame(inbox)
-    while (segment := _read_frame(inbox)) is not None:
+    dsn = inbox.readline().decode().rstrip("\n")
+    while line := inbox.readline():
+        segment = load(line)
         try:
             await _check(dsn, segment)
-            reply: tuple[str, Any] = ("ok", segment)
+            reply = dump(segment)
         except Exception as exc:  # the parent raises it, as the sequential pass would
-            reply = ("error", exc)
-        try:
-            out = _frame(reply)
-        except Exception as exc:  # an exception that does not pickle
-            out = _frame(("error", RuntimeError(f"verification worker: {exc!r}")))
-        outbox.write(out)
+            reply = orjson.dumps({"error": f"verification worker: {exc!r}",
+                                  "unavailable": is_unavailable(exc)}) + b"\n"
+        outbox.write(reply)
         outbox.flush()
 
 
@@ -104,32 +118,28 @@ class _Worker:
     @classmethod
     async def start(cls, dsn: str) -> _Worker:
         # The worker imports the very ``app`` package this process runs.
-        root = str(Path(app.__file__).resolve().parent.parent)
-        path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
+        path = os.pathsep.join(p for p in (_ROOT, os.environ.get("PYTHONPATH")) if p)
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", __name__, stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE, env=os.environ | {"PYTHONPATH": path})
-        worker = cls(process)
-        worker.send(dsn)
-        return worker
+        assert process.stdin is not None
+        process.stdin.write(dsn.encode() + b"\n")
+        return cls(process)
 
-    def send(self, message: Segment | str) -> None:
+    def send(self, segment: Segment) -> None:
         assert self.process.stdin is not None
-        self.process.stdin.write(_frame(message))
+        self.process.stdin.write(dump(segment))
 
     async def receive(self) -> Segment:
         assert self.process.stdout is not None
-        try:
-            head = await self.process.stdout.readexactly(_LENGTH.size)
-            body = await self.process.stdout.readexactly(_LENGTH.unpack(head)[0])
-        except asyncio.IncompleteReadError:
+        line = await self.process.stdout.readline()
+        if not line:
             code = await self.process.wait()
-            raise RuntimeError(f"a verification worker exited with status {code}") from None
-        kind, value = pickle.loads(body)
-        if kind == "error":
-            raise value
-        assert isinstance(value, Segment)
-        return value
+            raise RuntimeError(f"a verification worker exited with status {code}")
+        if line.startswith(b'{"error":'):
+            failure = orjson.loads(line)
+            raise (ConnectionError if failure["unavailable"] else RuntimeError)(failure["error"])
+        return load(line)
 
     async def stop(self, finished: bool) -> None:
         """Close its input (it exits once done); one stopped early is killed."""
