@@ -4,25 +4,30 @@ segment it is given, reads it and the row before it with one binary COPY, and ru
 ``SegmentCheck`` as the sequential pass; the parent joins the results in position order
 (``app.log.verify.join``).
 
-A worker is ``python -m app.store.verify_worker``, talking JSON lines over its stdin and
-stdout, rather than a ``multiprocessing`` child: the parent (a server, the bench) usually runs
-threads, so multiprocessing would have to *spawn*, and a spawned child re-imports the parent's
-main module (the whole service: some 0.7-1 s of CPU per worker) before it checks a row. This
-module and what it imports (the pure verifier, asyncpg) load in a fraction of that.
+Unless this process may fork, a worker is ``python -m app.store.verify_worker``, talking JSON
+lines over its stdin and stdout, rather than a ``multiprocessing`` child: the parent (a server,
+the CLI's progress bar, the bench) usually runs threads, so multiprocessing would *spawn*, and
+a spawned child re-imports the parent's main module (the whole service: some 0.7-1 s of CPU
+per worker) before it checks a row. This module and what it imports (the pure verifier,
+asyncpg) load in a fraction of that.
 """
 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import os
 import sys
+from collections import deque
 from collections.abc import AsyncGenerator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
 import asyncpg
 import orjson
 
 import app
+from app.log.offline_parallel import process_context
 from app.log.verify import Segment, SegmentCheck
 from app.store.copy_rows import copy_log_pages
 from app.store.errors import is_unavailable
@@ -151,12 +156,51 @@ class _Worker:
         await process.wait()
 
 
-async def check_segments(dsn: str, workers: int,
-                         segments: Sequence[Segment]) -> AsyncGenerator[Segment, None]:
+def check_segments(dsn: str, workers: int,
+                   segments: Sequence[Segment]) -> AsyncGenerator[Segment, None]:
     """Check ``segments`` on ``workers`` processes, yielding results in the order given; at
     most two per worker are in flight. Stops the rest once a result holds a fault (the caller
-    closes this generator)."""
+    closes the generator). When this process may fork (``process_context``: it runs no other
+    thread), the workers are forked children, which cost nothing to start; otherwise they are
+    ``python -m`` processes (see above)."""
     count = max(1, min(workers, len(segments)))
+    context = process_context()
+    if context.get_start_method() == "fork":
+        return _forked(dsn, count, segments, context)
+    return _started(dsn, count, segments)
+
+
+def check_segment(dsn: str, segment: Segment) -> Segment:
+    """Check ``segment`` in this (forked) process: the entry point of ``_forked``."""
+    asyncio.run(_check(dsn, segment))
+    return segment
+
+
+async def _forked(dsn: str, count: int, segments: Sequence[Segment],
+                  context: multiprocessing.context.BaseContext
+                  ) -> AsyncGenerator[Segment, None]:
+    loop = asyncio.get_running_loop()
+    todo = iter(segments)
+    queued: deque[Future[Segment]] = deque()
+    pool = ProcessPoolExecutor(count, mp_context=context)
+    try:
+        def submit() -> None:
+            for segment in todo:
+                queued.append(pool.submit(check_segment, dsn, segment))
+                return
+
+        for _ in range(2 * count):
+            submit()
+        while queued:
+            result = await asyncio.wrap_future(queued.popleft(), loop=loop)
+            submit()
+            yield result
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+async def _started(dsn: str, count: int,
+                   segments: Sequence[Segment]) -> AsyncGenerator[Segment, None]:
     started = await asyncio.gather(*(_Worker.start(dsn) for _ in range(count)),
                                    return_exceptions=True)
     pool = [w for w in started if isinstance(w, _Worker)]
