@@ -162,6 +162,51 @@ def joined(tree: CompactRange, begin: int, end: int, nodes: Sequence[bytes]) -> 
     return out
 
 
+_DIGEST = type(hashlib.sha256()).digest
+_NODE_PREFIX = b"\x01".__add__
+
+
+def _pairs(row: Sequence[bytes]) -> list[bytes]:
+    """node_hash(row[0], row[1]), node_hash(row[2], row[3]), ... (an even row), each step a
+    C function mapped over the row: no Python frame per node."""
+    return list(map(_DIGEST, map(hashlib.sha256, map(
+        bytes.__add__, map(_NODE_PREFIX, row[0::2]), row[1::2]))))
+
+
+def _subtrees(begin: int, leaves: Sequence[bytes]) -> list[tuple[int, bytes]]:
+    """(level, hash) of the perfect subtrees that make up leaves ``[begin, begin + n)`` (the
+    hashes ``leaves``), left to right: each level is hashed in one pass over the row."""
+    left: list[tuple[int, bytes]] = []
+    right: list[tuple[int, bytes]] = []
+    level, index, row = 0, begin, list(leaves)
+    while row:
+        if index & 1:  # its left sibling is outside the range
+            left.append((level, row[0]))
+            del row[0]
+            index += 1
+        if len(row) & 1:  # and the last one's right sibling
+            right.append((level, row.pop()))
+        row = _pairs(row)
+        index >>= 1
+        level += 1
+    return left + right[::-1]
+
+
+def extend(nodes: list[bytes], begin: int, end: int, leaves: Sequence[bytes]) -> None:
+    """Extend ``nodes``, the compact range of leaves ``[begin, end)`` (the perfect subtrees
+    ``subtree_levels(begin, end)``), in place by the leaf hashes ``leaves`` at ``end, end + 1,
+    ...``: what verification does with each page of recomputed leaves. A subtree is merged
+    with the one to its left while that one is its sibling and inside the range."""
+    for level, value in _subtrees(end, leaves):
+        size, index = 1 << level, end >> level
+        while index & 1 and (index - 1) << level >= begin:
+            value = node_hash(nodes.pop(), value)
+            index >>= 1
+            level += 1
+        nodes.append(value)
+        end += size
+
+
 def _range_hash(begin: int, end: int, nodes: Mapping[Node, bytes]) -> bytes:
     parts = [nodes[n] for n in _perfect(begin, end)]
     value = parts[-1]

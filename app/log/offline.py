@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from app.log.encoding import b64
-from app.log.merkle import CompactRange
+from app.log.merkle import CompactRange, extend
 from app.log.notes import NoteError, UnknownKeyError, VerifierKey, open_checkpoint, parse_note
 from app.log.quorum import WitnessPolicy
 from app.log.record import CHAIN_TAG, GENESIS
@@ -29,6 +29,9 @@ EXPORT_FORMAT = "bloodtrace-export/v1"
 PROGRESS_EVERY = 8192
 Progress = Callable[[int], None]
 """Called with the position reached, every PROGRESS_EVERY lines and at the end."""
+_LEAF = hashlib.sha256(b"\x00")
+_LINK = hashlib.sha256(CHAIN_TAG)
+"""Hashes of the leaf and chain prefixes: a copy of one costs less than a new hash object."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,59 +117,70 @@ class Verification:
         self.checkpoints = 0
 
     def feed(self, lines: Iterable[bytes], progress: Progress | None) -> None:
-        sha = hashlib.sha256
+        leaf_hash, link_hash = _LEAF.copy, _LINK.copy
         loads = orjson.loads
         b2a = binascii.b2a_base64  # b64() inlined: a call per hash shows in this loop
-        tag = CHAIN_TAG
-        hashes, begin = self.hashes, self.begin
         size, chain, started = self.size, self.chain, self.started
+        # The leaves since the last line of another kind join the Merkle compact range in one
+        # step (``merkle.extend``), before that line is read and at the end.
+        leaves: list[bytes] = []
+        keep = leaves.append
         tick = PROGRESS_EVERY
-        for line in lines:
-            tick -= 1
-            if not tick:
-                tick = PROGRESS_EVERY
-                if progress is not None:
-                    progress(size)
-            try:
-                obj = loads(line)
-                if obj["kind"] == "record" and started:
-                    position = obj["position"]
-                    if position != size + 1:
-                        raise self._misplaced(position, size)
-                    text = obj.get("record")
-                    record = text.encode() if type(text) is str else self._b64_record(obj)
-                    at = record.rfind(b',"position":')
-                    if at < 0 or not record.startswith(b"%d," % position, at + 12):
-                        raise Fault(position, f"record {position} does not hold its own position")
-                    leaf = sha(b"\x00" + record).digest()
-                    chain = sha(tag + chain + leaf).digest()
-                    # The stated hashes are redundant, but a verifier that let them differ
-                    # would call a changed file intact.
-                    if (b2a(leaf, newline=False).decode() != obj["leaf_hash"]
-                            or b2a(chain, newline=False).decode() != obj["chain_hash"]):
-                        raise self._mismatch(position, leaf, obj)
-                    # Merge with the left sibling while this run holds it (always from 0).
-                    index, value, level = size, leaf, 0
-                    while index & 1 and (index - 1) << level >= begin:
-                        value = sha(b"\x01" + hashes.pop() + value).digest()
-                        index >>= 1
-                        level += 1
-                    hashes.append(value)
-                    size += 1
-                    continue
-            except orjson.JSONDecodeError:
-                if not line.strip():
-                    continue
-                raise Fault(size + 1, f"the line after record {size} is not JSON") from None
-            except (KeyError, TypeError, AttributeError, UnicodeError):
-                raise Fault(size + 1, f"the line after record {size} is not a well-formed "
-                                     "export line") from None
-            self.size, self.chain = size, chain
-            self._other(obj)
-            size, chain, started = self.size, self.chain, self.started
+        try:
+            for line in lines:
+                tick -= 1
+                if not tick:
+                    tick = PROGRESS_EVERY
+                    if progress is not None:
+                        progress(size)
+                try:
+                    obj = loads(line)
+                    if obj["kind"] == "record" and started:
+                        position = obj["position"]
+                        if position != size + 1:
+                            raise self._misplaced(position, size)
+                        text = obj.get("record")
+                        record = text.encode() if type(text) is str else self._b64_record(obj)
+                        at = record.rfind(b',"position":')
+                        if at < 0 or not record.startswith(b"%d," % position, at + 12):
+                            raise Fault(position,
+                                        f"record {position} does not hold its own position")
+                        h = leaf_hash()
+                        h.update(record)
+                        leaf = h.digest()
+                        h = link_hash()
+                        h.update(chain + leaf)
+                        chain = h.digest()
+                        # The stated hashes are redundant, but a verifier that let them differ
+                        # would call a changed file intact.
+                        if (b2a(leaf, newline=False).decode() != obj["leaf_hash"]
+                                or b2a(chain, newline=False).decode() != obj["chain_hash"]):
+                            raise self._mismatch(position, leaf, obj)
+                        keep(leaf)
+                        size += 1
+                        continue
+                except orjson.JSONDecodeError:
+                    if not line.strip():
+                        continue
+                    raise Fault(size + 1, f"the line after record {size} is not JSON") from None
+                except (KeyError, TypeError, AttributeError, UnicodeError):
+                    raise Fault(size + 1, f"the line after record {size} is not a well-formed "
+                                         "export line") from None
+                self._merge(leaves, size)
+                self.size, self.chain = size, chain
+                self._other(obj)
+                size, chain, started = self.size, self.chain, self.started
+        finally:
+            self._merge(leaves, size)
         self.size, self.chain = size, chain
         if progress is not None:
             progress(size)
+
+    def _merge(self, leaves: list[bytes], size: int) -> None:
+        """Add ``leaves``, those of the records up to ``size``, to the compact range."""
+        if leaves:
+            extend(self.hashes, self.begin, size - len(leaves), leaves)
+            leaves.clear()
 
     def _b64_record(self, obj: dict[str, Any]) -> bytes:
         try:

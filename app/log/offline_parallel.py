@@ -65,7 +65,7 @@ def verify_export_file(
     workers = workers or os.cpu_count() or 1
     run = Verification(keys, min_size)
     try:
-        with path.open("rb") as file:
+        with path.open("rb", buffering=BLOCK) as file:
             body = _head(file, run)
             if workers < 2 or total - body < MIN_PARALLEL_BYTES:
                 file.seek(body)
@@ -212,7 +212,7 @@ def _verify_slice(path: str, piece: _Slice, header: dict[str, Any], vkeys: list[
         _counters[slot] = position - piece.anchor[0]
 
     bad = None
-    with open(path, "rb") as file:
+    with open(path, "rb", buffering=BLOCK) as file:
         try:
             run.feed(_lines(file, piece.start, piece.end), report)
         except Fault as exc:

@@ -24,7 +24,7 @@ from contextlib import aclosing
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
-from app.log.merkle import CompactRange, joined
+from app.log.merkle import CompactRange, extend, joined
 from app.log.record import CHAIN_TAG, GENESIS
 
 PAGE = 20_000
@@ -33,6 +33,10 @@ PARALLEL_MIN = 200_000
 """Below this many records, starting worker processes costs more than it saves."""
 SEGMENT_MAX = 250_000
 """Records per segment at most: progress moves, and results are small and frequent."""
+_POSITION = b',"position":%d,"recorded_at":'
+_LEAF = hashlib.sha256(b"\x00")
+_LINK = hashlib.sha256(CHAIN_TAG)
+"""Hashes of the leaf and chain prefixes: a copy of one costs less than a new hash object."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,39 +100,37 @@ class SegmentCheck:
             return expected <= last
         if seg.seen is None:
             seg.seen = page[first][0]
-        sha = hashlib.sha256
-        tag = CHAIN_TAG
-        nodes, begin, merkle = seg.nodes, seg.start - 1, seg.merkle
+        leaf_hash, link_hash = _LEAF.copy, _LINK.copy
+        pattern = _POSITION
         chain = seg.chain
+        # The page's leaves join the Merkle compact range in one step after the loop.
+        leaves: list[bytes] = []
+        keep = leaves.append
         try:
             for position, record, stored_leaf, stored_chain in itertools.islice(page, first, stop):
                 if position != expected:
                     seg.bad = (expected, f"position {expected} is missing")
                     return False
-                if record.rfind(b',"position":%d,"recorded_at":' % position) == -1:
+                if record.rfind(pattern % position) == -1:
                     seg.bad = (position, "record does not hold its position")
                     return False
-                leaf = sha(b"\x00" + record).digest()
+                h = leaf_hash()
+                h.update(record)
+                leaf = h.digest()
                 if leaf != stored_leaf:
                     seg.bad = (position, "record bytes do not match leaf hash")
                     return False
-                chain = sha(tag + chain + leaf).digest()
+                h = link_hash()
+                h.update(chain + leaf)
+                chain = h.digest()
                 if chain != stored_chain:
                     seg.bad = (position, "chain hash does not recompute")
                     return False
-                if merkle:
-                    # Merge with the left sibling while this segment holds it; a bare stack,
-                    # since the hot loop must not allocate CompactRange.append's node list.
-                    index, node = position - 1, leaf
-                    if index & 1:
-                        level = 0
-                        while index & 1 and (index - 1) << level >= begin:
-                            node = sha(b"\x01" + nodes.pop() + node).digest()
-                            index >>= 1
-                            level += 1
-                    nodes.append(node)
+                keep(leaf)
                 expected += 1
         finally:
+            if seg.merkle:
+                extend(seg.nodes, seg.start - 1, seg.end, leaves)
             seg.end, seg.chain = expected - 1, chain
         return expected <= last
 
