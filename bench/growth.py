@@ -15,6 +15,7 @@ others.
 
 from __future__ import annotations
 
+import gc
 import random
 import time
 import uuid
@@ -24,6 +25,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 
+from app.asgi import GC_THRESHOLDS
 from app.bootstrap import open_services
 from app.config import Settings
 from app.log.verify import verify_log
@@ -99,11 +101,19 @@ async def _grow(url: str, sizes: Sequence[int], iterations: int, started: float
     async with open_services(Settings(database_url=url)) as services:
         pool = services.pool
         sim = Simulator(config)
+        # The writer gets a server process's collector policy (app.asgi). The simulator's own
+        # bookkeeping grows with the log in this process, which no server's heap does: left to
+        # the collector, every full collection walks all of it again, and the append rate
+        # measured here would fall with the simulator's memory, not with the log. Each day's
+        # survivors are frozen, so a collection walks only what the writer made since.
+        gc.freeze()
+        gc.set_threshold(*GC_THRESHOLDS)
         samples: list[tuple[float, int]] = [(time.perf_counter(), 0)]
         for steps in sim.batches(whole_days=True):
             now = datetime.now(UTC)
             sim.report.late_entries += sum(is_late(step, now) for step in steps)
             sim.settle(steps, await send(services.writer, steps))
+            gc.freeze()
             async with pool.acquire() as con:
                 head: int = await con.fetchval("SELECT position FROM log_head WHERE id = 1")
             samples.append((time.perf_counter(), head))
