@@ -117,7 +117,6 @@ class Batch:
             await log_sql.write_batch(self.con, tail, self.world.changed_rows())
             for apply in self.inline:
                 await apply(self.con, tail.stored)
-            await log_sql.notify(self.con, tail.position)
         return outcomes, BatchReport(len(batch), len(tail.stored), waited)
 
     async def _load_existing(self, ids: list[UUID]) -> None:

@@ -40,36 +40,62 @@ async def recorded_ids(con: Conn, ids: list[UUID]) -> list[Any]:
 
 
 async def stream_versions(con: Conn, streams: list[str]) -> dict[str, int]:
-    """The last version of each stream (0 for a new one)."""
+    """The last version of each stream (0 for a new one): one backward index probe each, so
+    the cost never grows with the log (a join and ``max`` may plan a scan of ``events``)."""
     rows = await con.fetch(
-        """SELECT s.stream, coalesce(max(e.stream_version), 0) AS v
-             FROM unnest($1::text[]) AS s(stream)
-             LEFT JOIN events e ON e.stream = s.stream GROUP BY s.stream""", streams)
+        """SELECT s.stream, coalesce((SELECT e.stream_version FROM events e
+                                       WHERE e.stream = s.stream
+                                       ORDER BY e.stream_version DESC LIMIT 1), 0) AS v
+             FROM unnest($1::text[]) AS s(stream)""", streams)
     return {r["stream"]: r["v"] for r in rows}
+
+
+_EVENT_TYPES = {
+    "position": "bigint", "event_id": "uuid", "stream": "text", "stream_version": "bigint",
+    "type": "text", "schema_version": "int", "record": "bytea", "leaf_hash": "bytea",
+    "chain_hash": "bytea", "content_hash": "bytea", "occurred_at": "timestamptz",
+    "recorded_at": "timestamptz", "actor_key": "text", "actor_role": "text",
+    "actor_site": "text", "actor_user": "text",
+}
+_E = len(EVENT_COLUMNS)
+_WRITE_BATCH = f"""
+WITH events_in AS (
+  INSERT INTO events ({", ".join(EVENT_COLUMNS)})
+  SELECT * FROM unnest({", ".join(f"${i}::{_EVENT_TYPES[c]}[]"
+                                   for i, c in enumerate(EVENT_COLUMNS, 1))})),
+refs_in AS (
+  INSERT INTO event_refs (kind, ref, position)
+  SELECT * FROM unnest(${_E + 1}::text[], ${_E + 2}::text[], ${_E + 3}::bigint[])),
+nodes_in AS (
+  INSERT INTO merkle_nodes (level, idx, hash)
+  SELECT * FROM unnest(${_E + 4}::int[], ${_E + 5}::bigint[], ${_E + 6}::bytea[])),
+state_in AS (
+  INSERT INTO write_state (kind, id, body)
+  SELECT * FROM unnest(${_E + 7}::text[], ${_E + 8}::text[], ${_E + 9}::jsonb[])
+  ON CONFLICT (kind, id) DO UPDATE SET body = EXCLUDED.body),
+head_moved AS (
+  UPDATE log_head SET position = ${_E + 10}::bigint, chain_hash = ${_E + 11}::bytea,
+                      compact_range = ${_E + 12}::bytea WHERE id = 1)
+SELECT pg_notify('bloodtrace_log', ${_E + 10}::bigint::text)
+"""
+"""The whole batch in one statement, one round trip: its events, refs and Merkle nodes, the
+aggregate states it changed, the head moved, and the change feed woken (PostgreSQL delivers
+the notification when the transaction commits). Every row goes in as a column array, so the
+statement is the same whatever the batch holds."""
+
+
+def _columns(rows: list[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """Rows as one list per column, the shape ``unnest`` takes (``width`` lists if none)."""
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[]] * width
 
 
 async def write_batch(con: Conn, tail: LogTail, state: tuple[list[str], list[str], list[str]]
                       ) -> None:
-    """Copy the batch's events, refs and Merkle nodes, upsert the aggregate states it changed
-    and move the head."""
-    await con.copy_records_to_table("events", records=tail.rows, columns=EVENT_COLUMNS)
-    if tail.refs:
-        await con.copy_records_to_table(
-            "event_refs", records=tail.refs, columns=("kind", "ref", "position"))
-    await con.copy_records_to_table(
-        "merkle_nodes", records=tail.nodes, columns=("level", "idx", "hash"))
+    """Write the batch's events, refs and Merkle nodes, upsert the aggregate states it
+    changed, move the head and notify the change feed, in one round trip."""
     kinds, ids, bodies = state
-    if kinds:
-        await con.execute(
-            """INSERT INTO write_state (kind, id, body)
-               SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[])
-               ON CONFLICT (kind, id) DO UPDATE SET body = EXCLUDED.body""",
-            kinds, ids, bodies)
     await con.execute(
-        "UPDATE log_head SET position = $1, chain_hash = $2, compact_range = $3 WHERE id = 1",
+        _WRITE_BATCH,
+        *_columns(tail.rows, len(EVENT_COLUMNS)), *_columns(tail.refs, 3),
+        *_columns(tail.nodes, 3), kinds, ids, bodies,
         tail.position, tail.chain, tail.tree.to_bytes())
-
-
-async def notify(con: Conn, position: int) -> None:
-    """Wake the change-feed listeners once the transaction commits."""
-    await con.execute("SELECT pg_notify('bloodtrace_log', $1)", str(position))
