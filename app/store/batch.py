@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 from uuid import UUID
 
 from app.errors import DomainError, IdempotencyConflict, WrongExpectedVersion
@@ -93,10 +94,10 @@ class Batch:
     async def run(self, batch: Sequence[Submitted]) -> tuple[list[Outcome], BatchReport]:
         """Decide, append and write ``batch``; one outcome per command, in order."""
         started = time.perf_counter()
-        head = await log_sql.lock_head(self.con)
+        head, recorded = await log_sql.lock_head(self.con, [s.cmd.event_id for s in batch])
         waited = time.perf_counter() - started
         self.position = head.position
-        await self._load_existing([s.cmd.event_id for s in batch])
+        self._note_recorded(recorded)
         needs = [need for s in batch for need in self.domain.keys_needed(s.cmd)]
         await self.world.load(self.con, (key for key, deep in needs if not deep))
         await self.world.load_closure(self.con, (key for key, deep in needs if deep))
@@ -119,8 +120,8 @@ class Batch:
                 await apply(self.con, tail.stored)
         return outcomes, BatchReport(len(batch), len(tail.stored), waited)
 
-    async def _load_existing(self, ids: list[UUID]) -> None:
-        for r in await log_sql.recorded_ids(self.con, ids):
+    def _note_recorded(self, recorded: list[Any]) -> None:
+        for r in recorded:
             result = AppendResult(r["position"], r["event_id"], r["stream"],
                                   r["stream_version"], r["chain_hash"], replayed=True)
             self.seen[r["event_id"]] = (r["content_hash"], r["actor_key"], result)
