@@ -98,13 +98,17 @@ class Batch:
         waited = time.perf_counter() - started
         self.position = head.position
         self._note_recorded(recorded)
-        needs = [need for s in batch for need in self.domain.keys_needed(s.cmd)]
-        await self.world.load(self.con, (key for key, deep in needs if not deep))
-        await self.world.load_closure(self.con, (key for key, deep in needs if deep))
-        decided = [await self._one(s) for s in batch]
-        streams = list({e.stream: None for d in decided if isinstance(d, _Accepted)
-                        for e in d.events})
-        await self._load_versions(streams)
+        recorded_before = dict(self.seen)
+        decided = await self._decide_all(batch, check_versions=False)
+        await self._load_versions(_streams(decided))
+        if not self._expected_versions_hold(decided):
+            # A command expected another version, so it is refused, and the commands after it
+            # are decided without what it would have changed: decide the batch again, each
+            # check in its turn (the versions it needs are loaded by now).
+            self.world = BatchWorld(self.domain)
+            self.seen, self.pending_streams, self.position = recorded_before, {}, head.position
+            decided = await self._decide_all(batch, check_versions=True)
+            await self._load_versions(_streams(decided))
         tail = LogTail(head.position, head.chain, head.tree, self.versions)
         outcomes: list[Outcome] = []
         for item in decided:
@@ -126,7 +130,34 @@ class Batch:
                                   r["stream_version"], r["chain_hash"], replayed=True)
             self.seen[r["event_id"]] = (r["content_hash"], r["actor_key"], result)
 
-    async def _one(self, submitted: Submitted) -> _Accepted | AppendResult | DomainError:
+    async def _decide_all(self, batch: Sequence[Submitted], *, check_versions: bool
+                          ) -> list[_Accepted | AppendResult | DomainError]:
+        """Load the state the batch names, then decide its commands in order."""
+        needs = [need for s in batch for need in self.domain.keys_needed(s.cmd)]
+        await self.world.load(self.con, (key for key, deep in needs if not deep))
+        await self.world.load_closure(self.con, (key for key, deep in needs if deep))
+        return [await self._one(s, check_versions) for s in batch]
+
+    def _expected_versions_hold(self, decided: Sequence[object]) -> bool:
+        """Whether every accepted command's ``expected_version`` is its stream's version
+        once the commands accepted before it are counted: then deciding with the checks,
+        in order, accepts and refuses exactly the same commands."""
+        counted: dict[str, int] = {}
+        done: set[int] = set()
+        for item in decided:
+            if not isinstance(item, _Accepted) or id(item) in done:
+                continue  # a command sent twice is answered by the one append
+            done.add(id(item))
+            expected, stream = item.cmd.expected_version, item.events[0].stream
+            if expected is not None and \
+                    self.versions[stream] + counted.get(stream, 0) != expected:
+                return False
+            for event in item.events:
+                counted[event.stream] = counted.get(event.stream, 0) + 1
+        return True
+
+    async def _one(self, submitted: Submitted, check_versions: bool = True
+                   ) -> _Accepted | AppendResult | DomainError:
         cmd, digest = submitted.cmd, submitted.digest
         if cmd.event_id in self.seen:
             earlier_digest, earlier_key, earlier = self.seen[cmd.event_id]
@@ -143,7 +174,7 @@ class Batch:
             return earlier.replay() if isinstance(earlier, AppendResult) else earlier
         try:
             events = await self._decide(cmd)
-            if cmd.expected_version is not None:
+            if cmd.expected_version is not None and check_versions:
                 await self._check_version(cmd, events[0].stream)
         except DomainError as err:
             self.world.discard()
@@ -188,6 +219,12 @@ class Batch:
                 f"stream {stream} is at version {current}, not {cmd.expected_version}",
                 field="expected_version", current_version=current,
             )
+
+
+def _streams(decided: Sequence[object]) -> list[str]:
+    """The streams the accepted commands append to, each once."""
+    return list({e.stream: None for d in decided if isinstance(d, _Accepted)
+                 for e in d.events})
 
 
 def _append(tail: LogTail, item: _Accepted) -> AppendResult:
