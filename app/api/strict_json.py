@@ -111,7 +111,13 @@ def parse(raw: bytes, max_elements: int) -> Any:
 
 def _may_repeat_keys(raw: bytes, value: dict[str, Any] | list[Any]) -> bool:
     """False only when no object in ``raw`` (parsed as ``value``) repeats a key."""
-    return b"\\u" in raw or raw.count(b":") != orjson.dumps(value).count(b":")
+    if b"\\u" in raw:
+        return True
+    try:
+        written = orjson.dumps(value)
+    except orjson.JSONEncodeError:  # nested deeper than orjson writes (255 levels)
+        return True
+    return raw.count(b":") != written.count(b":")
 
 
 def check_value(value: Any, path: str = "") -> None:

@@ -77,3 +77,11 @@ def test_a_repeat_deep_in_a_batch_is_found() -> None:
     raw = orjson.dumps({"events": events}).replace(b'{"k"', b'{"k":"dup","k"', 1)
     item = parse(raw, 100_000)["events"][0]["data"]
     assert isinstance(item, RepeatedKeys) and item.repeated == "k"
+
+
+def test_a_repeat_nested_deeper_than_orjson_writes_is_found() -> None:
+    raw = b'{"a": ' * 300 + b'{"k": 1, "k": 2}' + b"}" * 300
+    value = parse(raw, 100_000)
+    for _ in range(300):
+        value = value["a"]
+    assert isinstance(value, RepeatedKeys) and value.repeated == "k"
