@@ -6,8 +6,12 @@ In order, each step bounding the cost of the next:
 3. a count of the separators in the raw bytes bounds the number of JSON elements: a body of
    two million integers is refused (413) in a few milliseconds, before anything parses it;
 4. orjson parses it (400 when it is not strict JSON: NaN, invalid UTF-8, lone surrogates);
-5. a second pass of the standard parser marks objects that repeat a key, which orjson would
-   silently resolve to the last value;
+5. objects that repeat a key, which orjson silently resolves to the last value, are found
+   and marked by a second pass of the standard parser; that pass runs only when the body may
+   hold one: orjson writes the parsed value back out (with every key once), and when the body
+   has no ``\\u`` escape (the only way to write a colon that is not one), it repeats a key
+   exactly when it has more colons than that output (every colon outside strings is a
+   key's, and the strings are unchanged);
 6. ``check_value`` walks one value (a body, or one item of a batch, so a bad item is refused
    alone): no floating-point number, no U+0000 (PostgreSQL text cannot hold it), no
    repeated key and no nesting deeper than ``MAX_DEPTH``. The walk is iterative, so depth
@@ -95,7 +99,7 @@ def parse(raw: bytes, max_elements: int) -> Any:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as err:
         raise MalformedRequest(f"body is not valid JSON: {err}") from None
-    if not isinstance(value, dict | list):
+    if not isinstance(value, dict | list) or not _may_repeat_keys(raw, value):
         return value
     limit = sys.getrecursionlimit()
     sys.setrecursionlimit(limit + _PARSER_DEPTH)
@@ -103,6 +107,17 @@ def parse(raw: bytes, max_elements: int) -> Any:
         return json.loads(raw, object_pairs_hook=_pairs)
     finally:
         sys.setrecursionlimit(limit)
+
+
+def _may_repeat_keys(raw: bytes, value: dict[str, Any] | list[Any]) -> bool:
+    """False only when no object in ``raw`` (parsed as ``value``) repeats a key."""
+    if b"\\u" in raw:
+        return True
+    try:
+        written = orjson.dumps(value)
+    except orjson.JSONEncodeError:  # nested deeper than orjson writes (255 levels)
+        return True
+    return raw.count(b":") != written.count(b":")
 
 
 def check_value(value: Any, path: str = "") -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 from uuid import UUID
 
 from app.errors import DomainError, IdempotencyConflict, WrongExpectedVersion
@@ -93,17 +94,21 @@ class Batch:
     async def run(self, batch: Sequence[Submitted]) -> tuple[list[Outcome], BatchReport]:
         """Decide, append and write ``batch``; one outcome per command, in order."""
         started = time.perf_counter()
-        head = await log_sql.lock_head(self.con)
+        head, recorded = await log_sql.lock_head(self.con, [s.cmd.event_id for s in batch])
         waited = time.perf_counter() - started
         self.position = head.position
-        await self._load_existing([s.cmd.event_id for s in batch])
-        needs = [need for s in batch for need in self.domain.keys_needed(s.cmd)]
-        await self.world.load(self.con, (key for key, deep in needs if not deep))
-        await self.world.load_closure(self.con, (key for key, deep in needs if deep))
-        decided = [await self._one(s) for s in batch]
-        streams = list({e.stream: None for d in decided if isinstance(d, _Accepted)
-                        for e in d.events})
-        await self._load_versions(streams)
+        self._note_recorded(recorded)
+        recorded_before = dict(self.seen)
+        decided = await self._decide_all(batch, check_versions=False)
+        await self._load_versions(_streams(decided))
+        if not self._expected_versions_hold(decided):
+            # A command expected another version, so it is refused, and the commands after it
+            # are decided without what it would have changed: decide the batch again, each
+            # check in its turn (the versions it needs are loaded by now).
+            self.world = BatchWorld(self.domain)
+            self.seen, self.pending_streams, self.position = recorded_before, {}, head.position
+            decided = await self._decide_all(batch, check_versions=True)
+            await self._load_versions(_streams(decided))
         tail = LogTail(head.position, head.chain, head.tree, self.versions)
         outcomes: list[Outcome] = []
         for item in decided:
@@ -117,16 +122,42 @@ class Batch:
             await log_sql.write_batch(self.con, tail, self.world.changed_rows())
             for apply in self.inline:
                 await apply(self.con, tail.stored)
-            await log_sql.notify(self.con, tail.position)
         return outcomes, BatchReport(len(batch), len(tail.stored), waited)
 
-    async def _load_existing(self, ids: list[UUID]) -> None:
-        for r in await log_sql.recorded_ids(self.con, ids):
+    def _note_recorded(self, recorded: list[Any]) -> None:
+        for r in recorded:
             result = AppendResult(r["position"], r["event_id"], r["stream"],
                                   r["stream_version"], r["chain_hash"], replayed=True)
             self.seen[r["event_id"]] = (r["content_hash"], r["actor_key"], result)
 
-    async def _one(self, submitted: Submitted) -> _Accepted | AppendResult | DomainError:
+    async def _decide_all(self, batch: Sequence[Submitted], *, check_versions: bool
+                          ) -> list[_Accepted | AppendResult | DomainError]:
+        """Load the state the batch names, then decide its commands in order."""
+        needs = [need for s in batch for need in self.domain.keys_needed(s.cmd)]
+        await self.world.load(self.con, (key for key, deep in needs if not deep))
+        await self.world.load_closure(self.con, (key for key, deep in needs if deep))
+        return [await self._one(s, check_versions) for s in batch]
+
+    def _expected_versions_hold(self, decided: Sequence[object]) -> bool:
+        """Whether every accepted command's ``expected_version`` is its stream's version
+        once the commands accepted before it are counted: then deciding with the checks,
+        in order, accepts and refuses exactly the same commands."""
+        counted: dict[str, int] = {}
+        done: set[int] = set()
+        for item in decided:
+            if not isinstance(item, _Accepted) or id(item) in done:
+                continue  # a command sent twice is answered by the one append
+            done.add(id(item))
+            expected, stream = item.cmd.expected_version, item.events[0].stream
+            if expected is not None and \
+                    self.versions[stream] + counted.get(stream, 0) != expected:
+                return False
+            for event in item.events:
+                counted[event.stream] = counted.get(event.stream, 0) + 1
+        return True
+
+    async def _one(self, submitted: Submitted, check_versions: bool = True
+                   ) -> _Accepted | AppendResult | DomainError:
         cmd, digest = submitted.cmd, submitted.digest
         if cmd.event_id in self.seen:
             earlier_digest, earlier_key, earlier = self.seen[cmd.event_id]
@@ -143,7 +174,7 @@ class Batch:
             return earlier.replay() if isinstance(earlier, AppendResult) else earlier
         try:
             events = await self._decide(cmd)
-            if cmd.expected_version is not None:
+            if cmd.expected_version is not None and check_versions:
                 await self._check_version(cmd, events[0].stream)
         except DomainError as err:
             self.world.discard()
@@ -188,6 +219,12 @@ class Batch:
                 f"stream {stream} is at version {current}, not {cmd.expected_version}",
                 field="expected_version", current_version=current,
             )
+
+
+def _streams(decided: Sequence[object]) -> list[str]:
+    """The streams the accepted commands append to, each once."""
+    return list({e.stream: None for d in decided if isinstance(d, _Accepted)
+                 for e in d.events})
 
 
 def _append(tail: LogTail, item: _Accepted) -> AppendResult:
