@@ -120,11 +120,41 @@ class WorkingSet:
         return [held[k] for k in self._dirty[table.name]]
 
 
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """The events a projection's fold reads: those of ``types`` and, when ``late``, every
+    event recorded late (``late_entry_reason``) whatever its type. For any other event
+    ``loads`` names nothing and ``apply`` changes nothing, so the runner skips it (and a
+    rebuild does not even decode it)."""
+
+    types: frozenset[str]
+    late: bool = False
+
+    def wants(self, event_type: str, late_entry_reason: str | None) -> bool:
+        return event_type in self.types or (self.late and late_entry_reason is not None)
+
+    def of(self, events: Sequence[StoredEvent]) -> Sequence[StoredEvent]:
+        """The events of ``events`` this subscription takes, in their order."""
+        types, late = self.types, self.late
+        return [e for e in events
+                if e.type in types or (late and e.late_entry_reason is not None)]
+
+    def __or__(self, other: Subscription) -> Subscription:
+        return Subscription(self.types | other.types, self.late or other.late)
+
+
+def types_of(*models: type[EventData]) -> frozenset[str]:
+    """Event type names, from their data models."""
+    return frozenset(m.__name__ for m in models)
+
+
 class Projection(Protocol):
-    """One read model: its tables, the rows a batch needs, and its pure fold."""
+    """One read model: its tables, the events it reads, the rows a batch needs, and its pure
+    fold."""
 
     name: str
     tables: tuple[TableSpec, ...]
+    subscription: Subscription
 
     def loads(self, events: Sequence[StoredEvent]) -> list[Load]:
         """The existing rows the batch will read (rows it only inserts need no load)."""

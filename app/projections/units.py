@@ -16,7 +16,8 @@ from typing import Any
 import orjson
 
 from app.events.messages import Key, StoredEvent
-from app.events.registry import evolve
+from app.events.registry import REGISTRY, evolve
+from app.events.slices import accounts, donors, patients
 from app.events.slices.collection import DonationCollected
 from app.events.slices.processing import UnitModified, UnitSplit, UnitsPooled
 from app.events.slices.sites import LabServiceAgreed, SamplesDispatched
@@ -24,7 +25,7 @@ from app.events.slices.testing import GROUP_MARKERS, TestResultRecorded
 from app.events.slices.transfusion import AdverseReactionReported
 from app.events.state import DonationState, SiteState, State
 from app.events.unit import UnitState, view_of
-from app.projections.base import Load, WorkingSet, load, unit_ids_in
+from app.projections.base import Load, Subscription, WorkingSet, load, unit_ids_in
 from app.projections.tables import (
     DONATION_STATE,
     DONATIONS,
@@ -70,11 +71,18 @@ class _RowWorld:
         self._cache[key] = state
 
 
+_ELSEWHERE = frozenset(t.name for slice_ in (donors, patients, accounts) for t in slice_.TYPES)
+"""The types of the slices of donors, patients and accounts: their evolve changes a donor, a
+patient or an account, never a unit, a donation or a site (``tests/unit`` holds every one of
+them to that over a simulated log)."""
+
+
 class UnitsProjection:
     """Unit and donation states, tests, lineage, final fates and the site register."""
 
     name = "units"
     tables: tuple[TableSpec, ...] = (UNITS, DONATIONS, TESTS, LINEAGE, FATES, SITES)
+    subscription = Subscription(frozenset(REGISTRY) - _ELSEWHERE)
 
     def loads(self, events: Sequence[StoredEvent]) -> list[Load]:
         unit_ids: set[str] = set()
