@@ -9,35 +9,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from app.bootstrap import Services
-from app.events.messages import StoredEvent
 from app.events.registry import evolve
 from app.events.state import State
-from app.projections.base import WorkingSet
-from app.projections.registry import PROJECTIONS
 from app.projections.units import UnitsProjection
 from app.sim.runner import send
 from app.sim.simulator import Simulator
 from app.store.mapper import stored_event_from_row
 from tests.integration.test_simulator import SMALL
-from tests.unit.projection_fold import Tables, fold
-
-
-def _fold_subscribed(events: list[StoredEvent], batch: int) -> Tables:
-    """``projection_fold.fold``, each projection seeing only its subscribed events."""
-    tables: Tables = {t.name: {} for p in PROJECTIONS for t in p.tables}
-    for start in range(0, len(events), batch):
-        for p in PROJECTIONS:
-            chunk = p.subscription.of(events[start:start + batch])
-            ws = WorkingSet(p.tables)
-            for wanted in p.loads(chunk):
-                ws.add_loaded(wanted.table, [dict(r) for r in tables[wanted.table.name].values()
-                                             if wanted.matches(r)])
-            for e in chunk:
-                p.apply(ws, e)
-            for t in p.tables:
-                for row in ws.changed(t):
-                    tables[t.name][t.key_of(row)] = dict(row)
-    return tables
+from tests.unit.projection_fold import fold
 
 
 async def test_skipping_unsubscribed_events_changes_no_row(services: Services) -> None:
@@ -52,7 +31,7 @@ async def test_skipping_unsubscribed_events_changes_no_row(services: Services) -
                if not UnitsProjection.subscription.wants(e.type, e.late_entry_reason)}
     assert {"DonorRegistered", "PatientGroupDetermined"} <= skipped
 
-    assert _fold_subscribed(events, 500) == fold(events, 500)
+    assert fold(events, 500, subscribed=True) == fold(events, 500)
 
     states: dict[tuple[str, str], State] = {}
 
