@@ -58,6 +58,7 @@ class WorkingSet:
         self._dirty: dict[str, dict[tuple[Any, ...], None]] = {n: {} for n in self._specs}
         self._indexes: dict[tuple[str, str], dict[Any, dict[tuple[Any, ...], None]]] = {}
         self._contexts: dict[type[Any], Any] = {}
+        self._pending: list[Callable[[], None]] = []
 
     def context(self, factory: Callable[[WorkingSet], C]) -> C:
         """One helper object per working set and factory (a projection's view of its rows
@@ -114,8 +115,15 @@ class WorkingSet:
                 index.get(old[column], {}).pop(key, None)
             index.setdefault(new[column], {})[key] = None
 
+    def before_write(self, flush: Callable[[], None]) -> None:
+        """Have ``flush`` put the rows it holds back before the first ``changed`` (a
+        projection building a row once per batch rather than once per event)."""
+        self._pending.append(flush)
+
     def changed(self, table: TableSpec) -> list[Row]:
         """The rows to write back, in the order they were first changed."""
+        while self._pending:
+            self._pending.pop(0)()
         held = self._rows[table.name]
         return [held[k] for k in self._dirty[table.name]]
 
