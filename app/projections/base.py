@@ -56,7 +56,9 @@ class WorkingSet:
         self._specs = {t.name: t for t in tables}
         self._rows: dict[str, dict[tuple[Any, ...], Row]] = {n: {} for n in self._specs}
         self._dirty: dict[str, dict[tuple[Any, ...], None]] = {n: {} for n in self._specs}
-        self._indexes: dict[tuple[str, str], dict[Any, dict[tuple[Any, ...], None]]] = {}
+        self._indexes: dict[str, dict[str, dict[Any, dict[tuple[Any, ...], None]]]] = {
+            n: {} for n in self._specs}
+        """table name → column → value → keys of the held rows with that value"""
         self._contexts: dict[type[Any], Any] = {}
         self._pending: list[Callable[[], None]] = []
 
@@ -98,19 +100,17 @@ class WorkingSet:
 
     def find(self, table: TableSpec, column: str, value: Any) -> list[Row]:
         """The held rows whose ``column`` equals ``value`` (a hash index built on first use)."""
-        index = self._indexes.get((table.name, column))
+        index = self._indexes[table.name].get(column)
         if index is None:
             index = {}
             for key, row in self._rows[table.name].items():
                 index.setdefault(row[column], {})[key] = None
-            self._indexes[(table.name, column)] = index
+            self._indexes[table.name][column] = index
         held = self._rows[table.name]
         return [held[k] for k in index.get(value, ())]
 
     def _index(self, table: TableSpec, key: tuple[Any, ...], old: Row | None, new: Row) -> None:
-        for (name, column), index in self._indexes.items():
-            if name != table.name:
-                continue
+        for column, index in self._indexes[table.name].items():
             if old is not None:
                 index.get(old[column], {}).pop(key, None)
             index.setdefault(new[column], {})[key] = None
