@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from app.events.messages import StoredEvent
-from app.projections.base import Load, WorkingSet
+from app.projections.base import Load, Subscription, WorkingSet
 from app.projections.tables import LATE_ENTRIES, TableSpec
 
 
@@ -14,6 +14,7 @@ class AuditProjection:
 
     name = "audit"
     tables: tuple[TableSpec, ...] = (LATE_ENTRIES,)
+    subscription = Subscription(frozenset(), late=True)
 
     def loads(self, events: Sequence[StoredEvent]) -> list[Load]:
         return []

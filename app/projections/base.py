@@ -56,8 +56,11 @@ class WorkingSet:
         self._specs = {t.name: t for t in tables}
         self._rows: dict[str, dict[tuple[Any, ...], Row]] = {n: {} for n in self._specs}
         self._dirty: dict[str, dict[tuple[Any, ...], None]] = {n: {} for n in self._specs}
-        self._indexes: dict[tuple[str, str], dict[Any, dict[tuple[Any, ...], None]]] = {}
+        self._indexes: dict[str, dict[str, dict[Any, dict[tuple[Any, ...], None]]]] = {
+            n: {} for n in self._specs}
+        """table name → column → value → keys of the held rows with that value"""
         self._contexts: dict[type[Any], Any] = {}
+        self._pending: list[Callable[[], None]] = []
 
     def context(self, factory: Callable[[WorkingSet], C]) -> C:
         """One helper object per working set and factory (a projection's view of its rows
@@ -97,34 +100,69 @@ class WorkingSet:
 
     def find(self, table: TableSpec, column: str, value: Any) -> list[Row]:
         """The held rows whose ``column`` equals ``value`` (a hash index built on first use)."""
-        index = self._indexes.get((table.name, column))
+        index = self._indexes[table.name].get(column)
         if index is None:
             index = {}
             for key, row in self._rows[table.name].items():
                 index.setdefault(row[column], {})[key] = None
-            self._indexes[(table.name, column)] = index
+            self._indexes[table.name][column] = index
         held = self._rows[table.name]
         return [held[k] for k in index.get(value, ())]
 
     def _index(self, table: TableSpec, key: tuple[Any, ...], old: Row | None, new: Row) -> None:
-        for (name, column), index in self._indexes.items():
-            if name != table.name:
-                continue
+        for column, index in self._indexes[table.name].items():
             if old is not None:
                 index.get(old[column], {}).pop(key, None)
             index.setdefault(new[column], {})[key] = None
 
+    def before_write(self, flush: Callable[[], None]) -> None:
+        """Have ``flush`` put the rows it holds back before the first ``changed`` (a
+        projection building a row once per batch rather than once per event)."""
+        self._pending.append(flush)
+
     def changed(self, table: TableSpec) -> list[Row]:
         """The rows to write back, in the order they were first changed."""
+        while self._pending:
+            self._pending.pop(0)()
         held = self._rows[table.name]
         return [held[k] for k in self._dirty[table.name]]
 
 
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """The events a projection's fold reads: those of ``types`` and, when ``late``, every
+    event recorded late (``late_entry_reason``) whatever its type. For any other event
+    ``loads`` names nothing and ``apply`` changes nothing, so the runner skips it (and a
+    rebuild does not even decode it)."""
+
+    types: frozenset[str]
+    late: bool = False
+
+    def wants(self, event_type: str, late_entry_reason: str | None) -> bool:
+        return event_type in self.types or (self.late and late_entry_reason is not None)
+
+    def of(self, events: Sequence[StoredEvent]) -> Sequence[StoredEvent]:
+        """The events of ``events`` this subscription takes, in their order."""
+        types, late = self.types, self.late
+        return [e for e in events
+                if e.type in types or (late and e.late_entry_reason is not None)]
+
+    def __or__(self, other: Subscription) -> Subscription:
+        return Subscription(self.types | other.types, self.late or other.late)
+
+
+def types_of(*models: type[EventData]) -> frozenset[str]:
+    """Event type names, from their data models."""
+    return frozenset(m.__name__ for m in models)
+
+
 class Projection(Protocol):
-    """One read model: its tables, the rows a batch needs, and its pure fold."""
+    """One read model: its tables, the events it reads, the rows a batch needs, and its pure
+    fold."""
 
     name: str
     tables: tuple[TableSpec, ...]
+    subscription: Subscription
 
     def loads(self, events: Sequence[StoredEvent]) -> list[Load]:
         """The existing rows the batch will read (rows it only inserts need no load)."""

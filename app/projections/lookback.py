@@ -16,7 +16,7 @@ from app.events.slices.lookback import (
     LookbackRecipientNotified,
     LookbackStarted,
 )
-from app.projections.base import Load, WorkingSet, when
+from app.projections.base import Load, Subscription, WorkingSet, types_of, when
 from app.projections.tables import LOOKBACK_UNITS, LOOKBACKS, TableSpec
 
 
@@ -25,6 +25,8 @@ class LookbackProjection:
 
     name = "lookback"
     tables: tuple[TableSpec, ...] = (LOOKBACKS, LOOKBACK_UNITS)
+    subscription = Subscription(types_of(LookbackStarted, LookbackAcknowledged,
+                                         LookbackRecipientNotified, LookbackClosed))
 
     def loads(self, events: Sequence[StoredEvent]) -> list[Load]:
         items = sorted({(e.data.lookback_id, e.data.unit_id) for e in events

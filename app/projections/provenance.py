@@ -20,7 +20,7 @@ from app.events.slices.disposal import UnitDiscarded, UnitShippedForFractionatio
 from app.events.slices.issue import ReservationReleased, UnitIssued, UnitReserved, UnitReturned
 from app.events.slices.processing import UnitModified, UnitSplit, UnitsPooled
 from app.events.slices.transfusion import AdverseReactionReported, UnitTransfused
-from app.projections.base import Load, WorkingSet, load, unit_ids_in
+from app.projections.base import Load, Subscription, WorkingSet, load, types_of, unit_ids_in
 from app.projections.tables import CUSTODY, PATIENT_UNITS, Row, TableSpec
 
 _CLOSING: dict[type[EventData], str] = {
@@ -46,6 +46,9 @@ class ProvenanceProjection:
 
     name = "provenance"
     tables: tuple[TableSpec, ...] = (CUSTODY, PATIENT_UNITS)
+    subscription = Subscription(types_of(
+        DonationCollected, UnitSplit, UnitModified, UnitsPooled, UnitShipped, UnitReceived,
+        *_CLOSING, *_PATIENT_ACTIONS))
 
     def loads(self, events: Sequence[StoredEvent]) -> list[Load]:
         units = {u for e in events for u in unit_ids_in(e)}

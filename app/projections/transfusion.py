@@ -18,7 +18,7 @@ from app.events.catalogue_parts import ReactionType
 from app.events.messages import StoredEvent
 from app.events.slices.issue import ReservationReleased, UnitIssued, UnitReserved, UnitReturned
 from app.events.slices.transfusion import AdverseReactionReported, UnitTransfused
-from app.projections.base import Load, WorkingSet, load
+from app.projections.base import Load, Subscription, WorkingSet, load, types_of
 from app.projections.tables import (
     CROSSMATCHES,
     EMERGENCY_ISSUES,
@@ -44,6 +44,8 @@ class TransfusionProjection:
     name = "transfusion"
     tables: tuple[TableSpec, ...] = (REACTIONS, TRANSFUSIONS, EMERGENCY_ISSUES, CROSSMATCHES,
                                      OVERRIDE_ISSUES)
+    subscription = Subscription(types_of(AdverseReactionReported, UnitTransfused, UnitIssued,
+                                         UnitReserved, ReservationReleased, UnitReturned))
 
     def loads(self, events: Sequence[StoredEvent]) -> list[Load]:
         followed = {e.data.unit_id for e in events

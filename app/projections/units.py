@@ -16,7 +16,8 @@ from typing import Any
 import orjson
 
 from app.events.messages import Key, StoredEvent
-from app.events.registry import evolve
+from app.events.registry import REGISTRY, evolve
+from app.events.slices import accounts, donors, patients
 from app.events.slices.collection import DonationCollected
 from app.events.slices.processing import UnitModified, UnitSplit, UnitsPooled
 from app.events.slices.sites import LabServiceAgreed, SamplesDispatched
@@ -24,7 +25,7 @@ from app.events.slices.testing import GROUP_MARKERS, TestResultRecorded
 from app.events.slices.transfusion import AdverseReactionReported
 from app.events.state import DonationState, SiteState, State
 from app.events.unit import UnitState, view_of
-from app.projections.base import Load, WorkingSet, load, unit_ids_in
+from app.projections.base import Load, Subscription, WorkingSet, load, unit_ids_in
 from app.projections.tables import (
     DONATION_STATE,
     DONATIONS,
@@ -70,11 +71,18 @@ class _RowWorld:
         self._cache[key] = state
 
 
+_ELSEWHERE = frozenset(t.name for slice_ in (donors, patients, accounts) for t in slice_.TYPES)
+"""The types of the slices of donors, patients and accounts: their evolve changes a donor, a
+patient or an account, never a unit, a donation or a site (``tests/unit`` holds every one of
+them to that over a simulated log)."""
+
+
 class UnitsProjection:
     """Unit and donation states, tests, lineage, final fates and the site register."""
 
     name = "units"
     tables: tuple[TableSpec, ...] = (UNITS, DONATIONS, TESTS, LINEAGE, FATES, SITES)
+    subscription = Subscription(frozenset(REGISTRY) - _ELSEWHERE)
 
     def loads(self, events: Sequence[StoredEvent]) -> list[Load]:
         unit_ids: set[str] = set()
@@ -104,7 +112,7 @@ class UnitsProjection:
         for key, state in evolve(world, event).items():
             world.changed(key, state)
             if type(state) is UnitState:
-                _put_unit(ws, state, event)
+                ws.context(_UnitRows).put(state, event)
             elif type(state) is DonationState:
                 _put_donation(ws, state, event)
             elif type(state) is SiteState:
@@ -129,30 +137,58 @@ class UnitsProjection:
         elif type(data) is UnitModified:
             _link(ws, data.unit_id, str(data.new_unit_id), data.modification, event)
         elif type(data) is AdverseReactionReported:
-            _annotate(ws, data.unit_id, event)
+            ws.context(_UnitRows).annotate(data.unit_id, event)
 
 
-def _put_unit(ws: WorkingSet, unit: UnitState, e: StoredEvent) -> None:
-    old = ws.get(UNITS, unit.unit_id)
-    view = view_of(unit)
-    row: Row = {
-        **UNIT_STATE.row_of(unit), "status": view.status, "in_stock": view.in_stock,
-        "quarantined": view.quarantined, "quarantine_reason": view.quarantine_reason,
-        "in_transit_from": view.in_transit_from, "fate_site_id": view.fate_site_id,
-        "adverse_reactions": 0 if old is None else old["adverse_reactions"],
-        "created_position": e.position if old is None else old["created_position"],
-        "last_position": e.position, "updated_at": e.occurred_at,
-    }
-    ws.put(UNITS, row)
-    if unit.fate is not None and (old is None or old["fate"] is None):
-        _record_fate(ws, unit, e)
+class _UnitRows:
+    """The units a batch changes, each row built once when the batch is written back: a unit
+    changes at most events of a batch (collected, tested, stored, released, shipped...), and
+    its row holds every field of its state as of the last one."""
 
+    def __init__(self, ws: WorkingSet) -> None:
+        self._ws = ws
+        self._pending: dict[str, tuple[UnitState, Row]] = {}
+        """unit id → its latest state and the row's other columns"""
+        ws.before_write(self._flush)
 
-def _annotate(ws: WorkingSet, unit_id: str, e: StoredEvent) -> None:
-    row = ws.get(UNITS, unit_id)
-    if row is not None:
-        ws.put(UNITS, {**row, "adverse_reactions": row["adverse_reactions"] + 1,
-                       "last_position": e.position, "updated_at": e.occurred_at})
+    def put(self, unit: UnitState, e: StoredEvent) -> None:
+        pending = self._pending.get(unit.unit_id)
+        if pending is not None:
+            before, extra = pending
+            fate_before = before.fate
+        else:
+            old = self._ws.get(UNITS, unit.unit_id)
+            extra = {"adverse_reactions": 0 if old is None else old["adverse_reactions"],
+                     "created_position": e.position if old is None else old["created_position"]}
+            fate_before = None if old is None else old["fate"]
+        extra["last_position"], extra["updated_at"] = e.position, e.occurred_at
+        self._pending[unit.unit_id] = (unit, extra)
+        if unit.fate is not None and fate_before is None:
+            _record_fate(self._ws, unit, e)
+
+    def annotate(self, unit_id: str, e: StoredEvent) -> None:
+        """A reaction report: counted on the unit, whose state it does not change."""
+        pending = self._pending.get(unit_id)
+        if pending is not None:
+            extra = pending[1]
+            extra.update(adverse_reactions=extra["adverse_reactions"] + 1,
+                         last_position=e.position, updated_at=e.occurred_at)
+            return
+        row = self._ws.get(UNITS, unit_id)
+        if row is not None:
+            self._ws.put(UNITS, {**row, "adverse_reactions": row["adverse_reactions"] + 1,
+                                 "last_position": e.position, "updated_at": e.occurred_at})
+
+    def _flush(self) -> None:
+        for unit, extra in self._pending.values():
+            view = view_of(unit)
+            self._ws.put(UNITS, {
+                **UNIT_STATE.row_of(unit), "status": view.status, "in_stock": view.in_stock,
+                "quarantined": view.quarantined, "quarantine_reason": view.quarantine_reason,
+                "in_transit_from": view.in_transit_from, "fate_site_id": view.fate_site_id,
+                **extra,
+            })
+        self._pending.clear()
 
 
 def _put_donation(ws: WorkingSet, donation: DonationState, e: StoredEvent) -> None:

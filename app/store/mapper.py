@@ -59,7 +59,13 @@ def stored_event_from_row(row: Any) -> StoredEvent:
 
 def stored_event(record: bytes, leaf_hash: bytes, chain_hash: bytes) -> StoredEvent:
     """Decode a record (and its stored hashes) into the event it holds."""
-    raw = orjson.loads(record)
+    return parsed_event(orjson.loads(record), record, leaf_hash, chain_hash)
+
+
+def parsed_event(raw: dict[str, Any], record: bytes, leaf_hash: bytes,
+                 chain_hash: bytes) -> StoredEvent:
+    """The event of a record already parsed as ``raw`` (``orjson.loads(record)``): what a
+    replay calls once it has looked at the record's type (``app.store.replay``)."""
     event_type = raw["type"]
     data = upcast(event_type, raw["schema_version"], raw["data"])
     return StoredEvent(

@@ -41,13 +41,17 @@ async def apply_projections(
 
     ``staged`` (the rebuild, with ``create_stages`` run on ``con``): the changed rows go in by
     binary COPY into a temporary table, then one INSERT … ON CONFLICT moves them, so that
-    bulk writes skip the array parameters; the result is the same upsert."""
+    bulk writes skip the array parameters; the result is the same upsert. Each projection
+    sees only the events of its ``subscription``."""
     for projection in projections:
+        mine = projection.subscription.of(events)
+        if not mine:
+            continue
         ws = WorkingSet(projection.tables)
-        for load in projection.loads(events):
+        for load in projection.loads(mine):
             rows = await con.fetch(*load_sql(load, suffix))
             ws.add_loaded(load.table, (dict(r) for r in rows))
-        for event in events:
+        for event in mine:
             projection.apply(ws, event)
         for table in projection.tables:
             changed = ws.changed(table)

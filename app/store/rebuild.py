@@ -3,7 +3,8 @@
 1. Create ``<table>__shadow`` for every table of the chosen projections, LIKE the live table
    (columns, defaults, constraints, primary key; grants copied).
 2. Replay the log into the shadows page by page with the same fold the writer runs inline,
-   while the service keeps writing to the live tables.
+   while the service keeps writing to the live tables (``app.store.rebuild_replay``); only
+   the events some chosen projection subscribes to are decoded.
 3. Build the secondary indexes (copied from the live tables' definitions).
 4. In one short transaction: lock the writer's head row (writers wait, readers do not), replay
    the tail committed since, swap each shadow in (drop the live table, rename the shadow and
@@ -14,29 +15,29 @@ It must run as the owner of the read-model tables (the migration role), not the 
 
 from __future__ import annotations
 
+import operator
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from functools import reduce
+from typing import Any
 
 import asyncpg
 
+from app.events.messages import StoredEvent
 from app.projections.base import Projection
 from app.projections.registry import select
 from app.projections.sql import SHADOW, digest_sql
 from app.projections.tables import TableSpec
 from app.store.conn import Conn
-from app.store.log_reader import replay_pages
 from app.store.projection_runner import (
     apply_projections,
     create_stages,
     drop_stages,
     set_positions,
 )
-
-Progress = Callable[[int, int], None]
-"""Called as ``progress(position_replayed, head)``."""
+from app.store.rebuild_replay import Progress, replay_and_swap
 
 PAGE = 20000
-SWAP_ATTEMPTS = 3
 _QUIET_TAIL = 1000  # catch up outside the lock until the tail is at most this long
 
 
@@ -62,51 +63,27 @@ async def rebuild(
 async def _fill_and_swap(con: Conn, reader: Conn, projections: Sequence[Projection],
                          progress: Progress | None) -> None:
     tables = [t for p in projections for t in p.tables]
-    position = 0
-    while True:
-        head: int = await con.fetchval("SELECT position FROM log_head WHERE id = 1")
-        if head - position <= _QUIET_TAIL:
-            break
-        position = await _replay(con, reader, projections, position, head, progress)
-    for table in tables:
-        await _copy_indexes(con, table)
-    for attempt in range(SWAP_ATTEMPTS):
-        try:
-            async with con.transaction():
-                await con.execute("SET LOCAL lock_timeout = '5s'")
-                head = await con.fetchval(
-                    "SELECT position FROM log_head WHERE id = 1 FOR UPDATE")
-                position = await _replay(con, reader, projections, position, head, progress)
-                for table in tables:
-                    await _swap(con, table)
-                await set_positions(con, [p.name for p in projections], head)
-            return
-        except asyncpg.LockNotAvailableError:
-            if attempt == SWAP_ATTEMPTS - 1:
-                raise
+    subscription = reduce(operator.or_, (p.subscription for p in projections))
 
+    def wanted(raw: dict[str, Any]) -> bool:
+        """Only the events some chosen projection reads are decoded."""
+        return subscription.wants(raw["type"], raw.get("late_entry_reason"))
 
-async def _replay(
-    con: Conn,
-    reader: Conn,
-    projections: Sequence[Projection],
-    position: int,
-    head: int,
-    progress: Progress | None,
-) -> int:
-    """Apply the events in (position, head] to the shadows; return the new position. The
-    events are read on ``reader`` (binary COPY) while ``con`` writes the page before."""
-    pages = replay_pages(reader, position, head, PAGE)
-    try:
-        async for events in pages:
-            async with con.transaction():
-                await apply_projections(con, events, projections, SHADOW, staged=True)
-            position = events[-1].position
-            if progress is not None:
-                progress(position, head)
-    finally:
-        await pages.aclose()
-    return position
+    async def apply_page(con: Conn, events: list[StoredEvent]) -> None:
+        async with con.transaction():
+            await apply_projections(con, events, projections, SHADOW, staged=True)
+
+    async def prepare(con: Conn) -> None:
+        for table in tables:
+            await _copy_indexes(con, table)
+
+    async def swap(con: Conn, head: int) -> None:
+        for table in tables:
+            await _swap(con, table)
+        await set_positions(con, [p.name for p in projections], head)
+
+    await replay_and_swap(con, reader, apply_page, swap, page=PAGE, quiet_tail=_QUIET_TAIL,
+                          wanted=wanted, prepare=prepare, progress=progress)
 
 
 async def _create_shadow(con: Conn, table: TableSpec) -> None:

@@ -2,67 +2,49 @@
 
 ``write_state`` is derived data: every row is the fold of ``evolve`` over the events that
 concern it. This replays the log through the same pure ``evolve`` into a shadow table, then
-swaps it in under the writer's head-row lock, so the writer never decides against a state the
-log does not support. Run as the table's owner (the swap renames tables).
+swaps it in under the writer's head-row lock (``app.store.rebuild_replay``), so the writer
+never decides against a state the log does not support. Run as the table's owner (the swap
+renames tables).
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import asyncpg
 
 from app.events.messages import StateNotLoaded, StoredEvent
 from app.store.conn import Conn
-from app.store.log_reader import replay_pages
+from app.store.rebuild_replay import Progress, replay_and_swap
 from app.store.world import BatchWorld, Domain
 
 LIVE, SHADOW = "write_state", "write_state__shadow"
 PAGE = 5000
 MAX_LOADS = 64
-Progress = Callable[[int, int], None]
 
 
 async def rebuild_write_state(
     pool: asyncpg.Pool, domain: Domain, progress: Progress | None = None
 ) -> int:
     """Replay every event into a fresh ``write_state``; return the position it is built to."""
+
+    async def apply_page(con: Conn, events: list[StoredEvent]) -> None:
+        await _replay_page(con, domain, events)
+
     async with pool.acquire() as con, pool.acquire() as reader:
         await con.execute(f"DROP TABLE IF EXISTS {SHADOW}")
         await con.execute(f"CREATE TABLE {SHADOW} (LIKE {LIVE} INCLUDING ALL)")
         await con.execute(f"GRANT SELECT, INSERT, UPDATE ON {SHADOW} TO bloodtrace_app")
-        position = 0
-        while True:
-            head: int = await con.fetchval("SELECT position FROM log_head WHERE id = 1")
-            if head - position <= PAGE:
-                break
-            position = await _replay(con, reader, domain, position, head, progress)
-        async with con.transaction():
-            head = await con.fetchval("SELECT position FROM log_head WHERE id = 1 FOR UPDATE")
-            position = await _replay(con, reader, domain, position, head, progress)
-            await con.execute(f"DROP TABLE {LIVE}")
-            await con.execute(f"ALTER TABLE {SHADOW} RENAME TO {LIVE}")
-            await con.execute(f"ALTER INDEX {SHADOW}_pkey RENAME TO {LIVE}_pkey")
-        return position
+        return await replay_and_swap(con, reader, apply_page, _swap, page=PAGE,
+                                     quiet_tail=PAGE, progress=progress)
 
 
-async def _replay(
-    con: Conn, reader: Conn, domain: Domain, position: int, head: int,
-    progress: Progress | None,
-) -> int:
-    pages = replay_pages(reader, position, head, PAGE)
-    try:
-        async for events in pages:
-            position = await _replay_page(con, domain, events)
-            if progress is not None:
-                progress(position, head)
-    finally:
-        await pages.aclose()
-    return position
+async def _swap(con: Conn, head: int) -> None:
+    await con.execute(f"DROP TABLE {LIVE}")
+    await con.execute(f"ALTER TABLE {SHADOW} RENAME TO {LIVE}")
+    await con.execute(f"ALTER INDEX {SHADOW}_pkey RENAME TO {LIVE}_pkey")
 
 
-async def _replay_page(con: Conn, domain: Domain, events: list[StoredEvent]) -> int:
-    """Fold one page into the shadow table; return its last position."""
+async def _replay_page(con: Conn, domain: Domain, events: list[StoredEvent]) -> None:
+    """Fold one page into the shadow table."""
     world = BatchWorld(domain, table=SHADOW)
     refs = await con.fetch(
         "SELECT DISTINCT kind, ref FROM event_refs WHERE position >= $1 AND position <= $2",
@@ -77,7 +59,6 @@ async def _replay_page(con: Conn, domain: Domain, events: list[StoredEvent]) -> 
                 SELECT * FROM unnest($1::text[], $2::text[], $3::jsonb[])
                 ON CONFLICT (kind, id) DO UPDATE SET body = EXCLUDED.body""",
             kinds, ids, bodies)
-    return events[-1].position
 
 
 async def _evolve(con: Conn, world: BatchWorld, domain: Domain, event: StoredEvent) -> None:

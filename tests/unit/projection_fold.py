@@ -17,12 +17,16 @@ Tables = dict[str, dict[tuple[Any, ...], Row]]
 
 
 def fold(events: Sequence[StoredEvent], batch: int = 1_000_000,
-         projections: Sequence[Projection] = PROJECTIONS) -> Tables:
-    """Apply ``events`` in batches of ``batch``; return every table's rows by primary key."""
+         projections: Sequence[Projection] = PROJECTIONS, subscribed: bool = False) -> Tables:
+    """Apply ``events`` in batches of ``batch``; return every table's rows by primary key.
+    ``subscribed``: each projection sees only the events of its subscription, as the
+    runner gives them (by default it sees them all)."""
     tables: Tables = {t.name: {} for p in projections for t in p.tables}
     for start in range(0, len(events), batch):
-        chunk = events[start:start + batch]
         for p in projections:
+            chunk = events[start:start + batch]
+            if subscribed:
+                chunk = p.subscription.of(chunk)
             ws = WorkingSet(p.tables)
             for wanted in p.loads(chunk):
                 ws.add_loaded(wanted.table, [dict(r) for r in tables[wanted.table.name].values()
