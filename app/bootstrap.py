@@ -83,9 +83,10 @@ def default_inline() -> Sequence[InlineApplier]:
     return (apply_inline,)
 
 
-async def _init_connection(con: asyncpg.Connection) -> None:
-    # Statements never wait forever on a lock or a dead peer.
-    await con.execute("SET idle_in_transaction_session_timeout = '60s'")
+SESSION_SETTINGS = {"idle_in_transaction_session_timeout": "60s"}
+"""Sent as start-up parameters, so they are each session's defaults: a transaction left open
+by a dead peer ends after 60 s and frees its locks. (A ``SET`` run when a connection opens
+would last only until the pool first hands it back: asyncpg resets it with ``RESET ALL``.)"""
 
 
 def _open_vault(pool: asyncpg.Pool, writer: Writer, secrets: VaultSecrets) -> Vault:
@@ -126,7 +127,7 @@ async def open_services(
         max_size=settings.pool_max_size,
         command_timeout=settings.command_timeout_s,
         timeout=settings.connect_timeout_s,
-        init=_init_connection,
+        server_settings=SESSION_SETTINGS,
     )
     assert pool is not None
     read_pool = await _open_read_pool(settings) if settings.read_database_url else None
@@ -177,7 +178,7 @@ async def _open_read_pool(settings: Settings) -> asyncpg.Pool:
         max_size=settings.pool_max_size,
         command_timeout=settings.command_timeout_s,
         timeout=settings.connect_timeout_s,
-        init=_init_connection,
+        server_settings=SESSION_SETTINGS,
     )
     assert pool is not None
     return pool
