@@ -25,8 +25,8 @@ from datetime import UTC, datetime
 
 import asyncpg
 
-from app.asgi import GC_THRESHOLDS
 from app.bootstrap import open_services
+from app.collector import GC_THRESHOLDS
 from app.config import Settings
 from app.log.verify import verify_log
 from app.sim.runner import is_late, send
@@ -101,7 +101,7 @@ async def _grow(url: str, sizes: Sequence[int], iterations: int, started: float
     async with open_services(Settings(database_url=url)) as services:
         pool = services.pool
         sim = Simulator(config)
-        # The writer gets a server process's collector policy (app.asgi). The simulator's own
+        # The writer gets a server process's collector policy (app.collector). The simulator's own
         # bookkeeping grows with the log in this process, which no server's heap does: left to
         # the collector, every full collection walks all of it again, and the append rate
         # measured here would fall with the simulator's memory, not with the log. After each

@@ -65,7 +65,7 @@ def stored_event(record: bytes, leaf_hash: bytes, chain_hash: bytes) -> StoredEv
 def parsed_event(raw: dict[str, Any], record: bytes, leaf_hash: bytes,
                  chain_hash: bytes) -> StoredEvent:
     """The event of a record already parsed as ``raw`` (``orjson.loads(record)``): what a
-    replay calls once it has looked at the record's type (``app.store.replay``)."""
+    replay calls once it has looked at the record's type (``app.store.rebuild_replay``)."""
     event_type = raw["type"]
     data = upcast(event_type, raw["schema_version"], raw["data"])
     return StoredEvent(

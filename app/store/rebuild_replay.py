@@ -22,6 +22,7 @@ from typing import Any
 import asyncpg
 import orjson
 
+from app.collector import GC_THRESHOLDS
 from app.events.messages import StoredEvent
 from app.store.conn import Conn
 from app.store.copy_rows import copy_log_pages
@@ -37,10 +38,6 @@ Swap = Callable[[Conn, int], Awaitable[None]]
 """Swap the filled tables in, built to the given head, inside the lock's transaction."""
 
 SWAP_ATTEMPTS = 3
-_GC_THRESHOLD = (50_000, 20, 100)
-"""Collector thresholds while a replay runs: a page allocates hundreds of thousands of
-short-lived, acyclic objects (events, states, rows), and the default first threshold (700)
-collects, and walks the live pages, every few events (about 30 % of the decoding)."""
 
 
 async def replay_and_swap(
@@ -123,10 +120,10 @@ async def _pages(con: Conn, after: int, upto: int, page: int, wanted: Wanted | N
 
 @contextmanager
 def _fewer_collections() -> Iterator[None]:
-    """Raise the collector's thresholds for the replay (``_GC_THRESHOLD``), then restore
-    them: collection still runs, less often."""
+    """Raise the collector's thresholds for the replay (``app.collector.GC_THRESHOLDS``),
+    then restore them: collection still runs, less often."""
     before = gc.get_threshold()
-    gc.set_threshold(*_GC_THRESHOLD)
+    gc.set_threshold(*GC_THRESHOLDS)
     try:
         yield
     finally:
