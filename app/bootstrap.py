@@ -14,6 +14,7 @@ import asyncpg
 from app.config import Settings
 from app.store.database import embedded_admin_url, with_user
 from app.store.migrate import migrate
+from app.store.pool import Pool, close_pool, open_pool
 from app.store.world import Domain
 from app.store.writer import InlineApplier, Writer
 
@@ -121,18 +122,13 @@ async def open_services(
     if applied:
         log.info("migrations applied: %s", ", ".join(applied))
     app_url = resolve_app_url(settings, admin_url)
-    pool = await asyncpg.create_pool(
-        app_url,
-        min_size=settings.pool_min_size,
-        max_size=settings.pool_max_size,
-        command_timeout=settings.command_timeout_s,
-        timeout=settings.connect_timeout_s,
-        server_settings=SESSION_SETTINGS,
-    )
-    assert pool is not None
+    pool = await _open_pool(settings, app_url, settings.pool_min_size, settings.pool_max_size)
+    # The writer's own connection: requests that hold one of ``pool`` while they wait for
+    # an append could otherwise take every connection the writer would commit them with.
+    writer_pool = await _open_pool(settings, app_url, 1, 1)
     read_pool = await _open_read_pool(settings) if settings.read_database_url else None
     writer = Writer(
-        pool,
+        writer_pool,
         domain if domain is not None else default_domain(),
         batch_max=settings.batch_max,
         inline=inline if inline is not None else default_inline(),
@@ -163,22 +159,26 @@ async def open_services(
             await checkpointer
         if pusher is not None:
             await pusher
-        if read_pool is not None:
-            await read_pool.close()
-        await pool.close()
+        for opened_pool in (read_pool, writer_pool, pool):
+            if opened_pool is not None:
+                await close_pool(opened_pool, settings.pool_close_grace_s)
 
 
-async def _open_read_pool(settings: Settings) -> asyncpg.Pool:
-    """The replica's pool, as the INSERT/SELECT role like the primary's. Opened lazily
-    (``min_size=0``), so a replica that is down does not stop the start."""
-    assert settings.read_database_url is not None
-    pool = await asyncpg.create_pool(
-        with_user(settings.read_database_url, settings.app_role),
-        min_size=0,
-        max_size=settings.pool_max_size,
+async def _open_pool(settings: Settings, url: str, min_size: int, max_size: int) -> Pool:
+    return await open_pool(
+        url,
+        min_size=min_size,
+        max_size=max_size,
+        acquire_timeout=settings.pool_acquire_timeout_s,
         command_timeout=settings.command_timeout_s,
         timeout=settings.connect_timeout_s,
         server_settings=SESSION_SETTINGS,
     )
-    assert pool is not None
-    return pool
+
+
+async def _open_read_pool(settings: Settings) -> Pool:
+    """The replica's pool, as the INSERT/SELECT role like the primary's. Opened lazily
+    (``min_size=0``), so a replica that is down does not stop the start."""
+    assert settings.read_database_url is not None
+    return await _open_pool(settings, with_user(settings.read_database_url, settings.app_role),
+                            0, settings.pool_max_size)

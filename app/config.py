@@ -53,6 +53,11 @@ class Settings(BaseSettings):
 
     pool_min_size: int = 2
     pool_max_size: int = 10
+    """Connections of the pool requests read with; the writer has one of its own besides."""
+    pool_acquire_timeout_s: float = 5.0
+    """Longest wait for a free connection before a 503 (``app.store.pool``)."""
+    pool_close_grace_s: float = 10.0
+    """Longest wait at shutdown for held connections to come back before they are cut."""
     batch_max: int = 500
     """Most commands one writer transaction takes (group commit)."""
     command_timeout_s: float = 10.0

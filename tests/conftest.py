@@ -73,8 +73,8 @@ default (``Settings``), which ``tests/unit/test_people.py`` hashes with."""
 
 
 def settings_for(url: str, **overrides: Any) -> Settings:
-    return Settings(database_url=url, pool_min_size=1, pool_max_size=8,
-                    **(TEST_HASH_COST | overrides))
+    return Settings(**({"database_url": url, "pool_min_size": 1, "pool_max_size": 8}
+                       | TEST_HASH_COST | overrides))
 
 
 @pytest.fixture

@@ -30,8 +30,6 @@ from app.store.writer import Writer
 SESSION_COOKIE = "bt_session"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-ACQUIRE_TIMEOUT_SECONDS = 5.0
-"""Longest a request waits for a database connection before it is a 503."""
 
 bearer = HTTPBearer(auto_error=False, description="An API key: `bt_<key id>_<secret>`")
 
@@ -83,10 +81,11 @@ MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 
 @asynccontextmanager
 async def connection(pool: asyncpg.Pool) -> AsyncIterator[Conn]:
-    """A pooled connection for the block. Waiting longer than ``ACQUIRE_TIMEOUT_SECONDS``
-    (the database is down), or losing the connection inside the block, raises
-    ``StoreUnavailable``, which the edge renders as a 503."""
-    async with map_driver_errors(), pool.acquire(timeout=ACQUIRE_TIMEOUT_SECONDS) as con:
+    """A pooled connection for the block. Waiting longer than the pool's bound
+    (``pool_acquire_timeout_s``: the database is down, or every connection is busy), or
+    losing the connection inside the block, raises ``StoreUnavailable``, which the edge
+    renders as a 503."""
+    async with map_driver_errors(), pool.acquire() as con:
         yield con
 
 

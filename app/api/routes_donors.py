@@ -140,14 +140,14 @@ async def due_donors(
     """The recall list: donors of the site whose interval since their last donation has
     passed and who have no active deferral, with how to reach them (each identity read is
     recorded, purpose ``recall``). ``?format=csv`` for an SMS gateway."""
-    await vault.require_reader(actor)
+    await vault.require_reader(actor, con)
     site_id = _site_of(actor, site)
     now = datetime.now(UTC)
     donor_rules = default_catalogue().donors
     due = [(state, since) for state, _ in await read_donors.donors_of_site(con, site_id)
            if (since := recall.due_since(state, donor_rules, now)) is not None]
     where = await read_donors.last_sites(con, [s.donor_id for s, _ in due])
-    people = await vault.read_many(actor, [s.donor_id for s, _ in due], "recall")
+    people = await vault.read_many(actor, [s.donor_id for s, _ in due], "recall", con=con)
     items = [{"donor_id": s.donor_id, "eligible_since": since,
               "last_site_id": where.get(s.donor_id),
               "name": people[s.donor_id].get("name"), "phone": people[s.donor_id].get("phone"),
@@ -163,7 +163,7 @@ async def donor_notifications(actor: ActorDep, vault: VaultDep, con: ConDep,
                               site: SiteQuery = None) -> Response:
     """Donors to tell, webhook-shaped: a confirmed positive (an active permanent deferral for
     an infectious marker) or a lookback started from their donations."""
-    await vault.require_reader(actor)
+    await vault.require_reader(actor, con)
     site_id = _site_of(actor, site)
     now = datetime.now(UTC)
     states = {s.donor_id: s for s, _ in await read_donors.donors_of_site(con, site_id)}
@@ -176,7 +176,7 @@ async def donor_notifications(actor: ActorDep, vault: VaultDep, con: ConDep,
                "since": lb["started_at"]}
               for lb in await read_donors.lookbacks_of(con, list(states))]
     people = await vault.read_many(actor, sorted({i["donor_id"] for i in items}),
-                                   "donor notification")
+                                   "donor notification", con=con)
     for item in items:
         person = people.get(item["donor_id"], {})
         item["contact"] = {k: person.get(k) for k in ("name", "phone", "language")}
@@ -208,12 +208,12 @@ async def subject_access_report(donor_id: DonorPath, actor: ActorDep, vault: Vau
                                 con: ConDep) -> Response:
     """The donor's own copy (GDPR Art. 15): identity, donations, deferrals and test
     outcomes. The identity read is recorded (purpose ``subject access request``)."""
-    await vault.require_reader(actor)
+    await vault.require_reader(actor, con)
     state = await read_donors.donor(con, donor_id)
     if state is None:
         raise DonorNotFound(f"donor {donor_id} is not registered", field="donor_id")
-    person, commitment = await vault.read_checked(actor, donor_id,
-                                                  "subject access request (GDPR Art. 15)")
+    person, commitment = await vault.read_checked(
+        actor, donor_id, "subject access request (GDPR Art. 15)", con=con)
     given = await read_donors.donations(con, donor_id)
     return FastJSON({
         "donor_id": donor_id, "identity": person, "commitment": commitment,

@@ -19,7 +19,8 @@ import base64
 import hashlib
 import hmac
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Literal
@@ -103,6 +104,18 @@ class Vault:
     def pseudonym(self, national_id: str) -> str:
         return rules.pseudonym(self._pepper, national_id)
 
+    @asynccontextmanager
+    async def _connection(self, con: Conn | None) -> AsyncIterator[Conn]:
+        """``con``, the caller's, or else one of the pool's. A request that holds a
+        connection passes it: were it to wait for a second one, as many such requests at
+        once as the pool has connections would each hold one and wait forever."""
+        if con is not None:
+            yield con
+            return
+        with map_driver_errors():
+            async with self._pool.acquire() as own:
+                yield own
+
     async def check_keys(self) -> None:
         """Store the check values on first start; on later starts refuse a wrong master key
         or pepper (``VaultKeyMismatch``), before anything is served."""
@@ -184,19 +197,18 @@ class Vault:
         salt = base64.b64decode(plain.pop("salt"))
         return plain, salt
 
-    async def site_kind(self, site_id: str | None) -> str | None:
+    async def site_kind(self, site_id: str | None, con: Conn | None = None) -> str | None:
         if site_id is None:
             return None
-        with map_driver_errors():
-            async with self._pool.acquire() as con:
-                kind: str | None = await con.fetchval(
-                    "SELECT body->>'site_kind' FROM write_state WHERE kind = 'site' AND id = $1",
-                    site_id)
+        async with self._connection(con) as c:
+            kind: str | None = await c.fetchval(
+                "SELECT body->>'site_kind' FROM write_state WHERE kind = 'site' AND id = $1",
+                site_id)
         return kind
 
-    async def require_reader(self, actor: Actor) -> None:
+    async def require_reader(self, actor: Actor, con: Conn | None = None) -> None:
         """``IdentityAccessDenied`` unless the actor may read identities at all."""
-        if not may_read_identities(actor, await self.site_kind(actor.site_id)):
+        if not may_read_identities(actor, await self.site_kind(actor.site_id, con)):
             raise IdentityAccessDenied(
                 f"a {actor.role} key of {actor.site_id or 'no site'} may not read donor "
                 "identities")
@@ -207,13 +219,12 @@ class Vault:
         for donor_id in await store.shredded_in_log(con, donor_ids):
             await store.shred(con, donor_id)
 
-    async def _row(self, donor_id: str) -> store.VaultRow:
-        with map_driver_errors():
-            async with self._pool.acquire() as con:
-                await self._finish_shreds(con, [donor_id])
-                row = await store.get(con, donor_id)
-                registered = row is not None and await con.fetchval(
-                    "SELECT true FROM write_state WHERE kind = 'donor' AND id = $1", donor_id)
+    async def _row(self, donor_id: str, con: Conn | None) -> store.VaultRow:
+        async with self._connection(con) as c:
+            await self._finish_shreds(c, [donor_id])
+            row = await store.get(c, donor_id)
+            registered = row is not None and await c.fetchval(
+                "SELECT true FROM write_state WHERE kind = 'donor' AND id = $1", donor_id)
         if row is None or not registered:
             raise DonorIdentityNotFound(f"the vault holds no identity for donor {donor_id}",
                                         field="donor_id")
@@ -223,17 +234,20 @@ class Vault:
         return row
 
     async def read(self, actor: Actor, donor_id: str, purpose: str, *,
-                   envelope: Envelope | None = None) -> dict[str, object]:
+                   envelope: Envelope | None = None, con: Conn | None = None
+                   ) -> dict[str, object]:
         """The identity, once ``DonorIdentityViewed`` is in the log (no event, no read).
         ``envelope`` may give the event's ``event_id``, ``occurred_at`` and
-        ``late_entry_reason`` (the simulator's backfilled reads)."""
-        plain, _ = await self._read(actor, donor_id, purpose, envelope)
+        ``late_entry_reason`` (the simulator's backfilled reads); ``con``, a connection the
+        caller holds (``_connection``)."""
+        plain, _ = await self._read(actor, donor_id, purpose, envelope, con)
         return plain
 
     async def _read(self, actor: Actor, donor_id: str, purpose: str,
-                    envelope: Envelope | None) -> tuple[dict[str, object], bytes]:
-        await self.require_reader(actor)
-        row = await self._row(donor_id)
+                    envelope: Envelope | None, con: Conn | None
+                    ) -> tuple[dict[str, object], bytes]:
+        await self.require_reader(actor, con)
+        row = await self._row(donor_id, con)
         data: dict[str, object] = {"donor_id": donor_id, "purpose": purpose}
         if actor.site_id is not None:
             data["site_id"] = actor.site_id
@@ -242,27 +256,27 @@ class Vault:
                            UUID(given.pop("event_id", None) or str(uuid4())), **given)
         return self._open(row)
 
-    async def read_checked(self, actor: Actor, donor_id: str, purpose: str
+    async def read_checked(self, actor: Actor, donor_id: str, purpose: str, *,
+                           con: Conn | None = None
                            ) -> tuple[dict[str, object], dict[str, object]]:
         """``read``, and whether the identity still matches the commitment the log took at
         registration (``{"identity_commitment", "matches"}``): the vault row was not changed
         since, or was changed, which the log alone would never show."""
-        plain, salt = await self._read(actor, donor_id, purpose, None)
-        with map_driver_errors():
-            async with self._pool.acquire() as con:
-                logged = await store.registered_commitment(con, donor_id)
+        plain, salt = await self._read(actor, donor_id, purpose, None, con)
+        async with self._connection(con) as c:
+            logged = await store.registered_commitment(c, donor_id)
         matches = logged is not None and hmac.compare_digest(
             logged, rules.commitment(plain, salt))
         return plain, {"identity_commitment": logged, "matches": matches}
 
-    async def read_many(self, actor: Actor, donor_ids: Sequence[str], purpose: str
-                        ) -> dict[str, dict[str, object]]:
+    async def read_many(self, actor: Actor, donor_ids: Sequence[str], purpose: str, *,
+                        con: Conn | None = None) -> dict[str, dict[str, object]]:
         """The readable identities among ``donor_ids`` (each read recorded); donors with no
         identity held, or an erased one, are left out."""
         found: dict[str, dict[str, object]] = {}
         for donor_id in donor_ids:
             try:
-                found[donor_id] = await self.read(actor, donor_id, purpose)
+                found[donor_id] = await self.read(actor, donor_id, purpose, con=con)
             except (DonorIdentityNotFound, DonorIdentityShredded):
                 continue
         return found

@@ -15,6 +15,7 @@ from app.store.checkpoint_store import make_checkpoint, register_keys
 from app.store.keys import create_key
 from tests.conftest import app_and_client
 from tests.e2e.matrix_network import Network
+from tests.support.pool_watch import watch_nesting
 from tests.support.relations import Key, Relations
 
 T = TypeVar("T")
@@ -23,14 +24,18 @@ CONCURRENCY = 8
 
 @asynccontextmanager
 async def matrix_over(services: Services) -> AsyncIterator[tuple[Any, Network]]:
-    """The app over the test's services, and the network built through it."""
+    """The app over the test's services, and the network built through it. On the way out,
+    no request may have taken a second connection of the pool while it held one: ``CONCURRENCY``
+    such requests at once would deadlock a pool of as many connections."""
     async def make_key(role: str, site: str | None) -> dict[str, str]:
         async with services.pool.acquire() as con:
             issued = await create_key(con, role, site)
         return {"Authorization": f"Bearer {issued.token}"}
 
-    async with app_and_client(services) as (app, client):
-        yield app, await Network.build(client, make_key)
+    with watch_nesting(services.pool) as nested:
+        async with app_and_client(services) as (app, client):
+            yield app, await Network.build(client, make_key)
+    assert not nested, f"{len(nested)} nested acquisitions; the first:\n{nested[0]}"
 
 
 async def sign_checkpoint(services: Services) -> None:
