@@ -12,7 +12,6 @@ naming the first position that nothing signed vouches for.
 from __future__ import annotations
 
 import binascii
-import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -23,15 +22,12 @@ from app.log.encoding import b64
 from app.log.merkle import CompactRange, extend
 from app.log.notes import NoteError, UnknownKeyError, VerifierKey, open_checkpoint, parse_note
 from app.log.quorum import WitnessPolicy
-from app.log.record import CHAIN_TAG, GENESIS
+from app.log.record import CHAIN_PREFIX, GENESIS, LEAF_PREFIX
 
 EXPORT_FORMAT = "bloodtrace-export/v1"
 PROGRESS_EVERY = 8192
 Progress = Callable[[int], None]
 """Called with the position reached, every PROGRESS_EVERY lines and at the end."""
-_LEAF = hashlib.sha256(b"\x00")
-_LINK = hashlib.sha256(CHAIN_TAG)
-"""Hashes of the leaf and chain prefixes: a copy of one costs less than a new hash object."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +113,7 @@ class Verification:
         self.checkpoints = 0
 
     def feed(self, lines: Iterable[bytes], progress: Progress | None) -> None:
-        leaf_hash, link_hash = _LEAF.copy, _LINK.copy
+        leaf_hash, link_hash = LEAF_PREFIX.copy, CHAIN_PREFIX.copy
         loads = orjson.loads
         b2a = binascii.b2a_base64  # b64() inlined: a call per hash shows in this loop
         size, chain, started = self.size, self.chain, self.started

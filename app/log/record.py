@@ -112,6 +112,13 @@ def chain_hash(previous: bytes, leaf: bytes) -> bytes:
     return _SHA(CHAIN_TAG + previous + leaf).digest()
 
 
+LEAF_PREFIX = _SHA(b"\x00")
+CHAIN_PREFIX = _SHA(CHAIN_TAG)
+"""The two hashes above with their prefixes taken, for the verifiers' loops, which hash
+millions of records: ``LEAF_PREFIX.copy()`` then ``update(record)`` is ``leaf_hash(record)``,
+and a copy costs less than a new hash object and a concatenation."""
+
+
 def build_record(
     *,
     position: int,

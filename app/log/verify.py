@@ -17,7 +17,6 @@ ranges (the same join as ``app.log.offline_parallel``).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import itertools
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from contextlib import aclosing
@@ -25,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from app.log.merkle import CompactRange, extend, joined
-from app.log.record import CHAIN_TAG, GENESIS
+from app.log.record import CHAIN_PREFIX, GENESIS, LEAF_PREFIX
 
 PAGE = 20_000
 Row = tuple[int, bytes, bytes, bytes]
@@ -34,9 +33,6 @@ PARALLEL_MIN = 200_000
 SEGMENT_MAX = 250_000
 """Records per segment at most: progress moves, and results are small and frequent."""
 _POSITION = b',"position":%d,"recorded_at":'
-_LEAF = hashlib.sha256(b"\x00")
-_LINK = hashlib.sha256(CHAIN_TAG)
-"""Hashes of the leaf and chain prefixes: a copy of one costs less than a new hash object."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +96,7 @@ class SegmentCheck:
             return expected <= last
         if seg.seen is None:
             seg.seen = page[first][0]
-        leaf_hash, link_hash = _LEAF.copy, _LINK.copy
+        leaf_hash, link_hash = LEAF_PREFIX.copy, CHAIN_PREFIX.copy
         pattern = _POSITION
         chain = seg.chain
         # The page's leaves join the Merkle compact range in one step after the loop.
