@@ -183,6 +183,8 @@ class People:
         if creds is None:
             raise SignInFailed("unknown user, wrong password or wrong TOTP code")
         async with map_driver_errors(), self.pool.acquire() as con:
+            await store.sweep_sessions(
+                con, now - timedelta(minutes=self.settings.session_idle_minutes))
             token, csrf = await store.open_session(con, user_id, now)
         return SignedIn(Actor.person(user_id, creds.role, creds.site_id), token, csrf)
 

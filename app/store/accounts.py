@@ -113,6 +113,13 @@ async def clear_failures(con: Conn, user_id: str) -> None:
     await con.execute("DELETE FROM account_failures WHERE user_id = $1", user_id)
 
 
+async def sweep_sessions(con: Conn, idle_since: datetime) -> int:
+    """Delete the sessions last used before ``idle_since``: each would be refused as idle
+    at its next use, and a tab closed without signing out never comes back to end its own."""
+    done = await con.execute("DELETE FROM sessions WHERE last_seen_at < $1", idle_since)
+    return int(done.split()[-1])
+
+
 async def open_session(con: Conn, user_id: str, at: datetime) -> tuple[str, str]:
     """A new session: (the cookie's secret, the CSRF token)."""
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(24)

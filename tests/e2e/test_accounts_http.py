@@ -129,6 +129,25 @@ async def test_the_session_ends_after_the_idle_timeout(net: Net, fresh_db: str) 
     _problem(await net.client.get("/v1/session", headers=rana.headers), 401, "session-expired")
 
 
+async def test_a_sign_in_sweeps_the_sessions_that_idled_out(net: Net, fresh_db: str) -> None:
+    """A tab closed without signing out leaves its session row; the next sign-in of anyone
+    deletes every row idle past ``session_idle_minutes``, and no live one."""
+    rana = await _processing(net)
+    sami = await enrol(net.client, net.keys["admin"], "sami", "processing", "BB1")
+    con = await asyncpg.connect(fresh_db)
+    try:
+        await con.execute("UPDATE sessions SET last_seen_at = last_seen_at - interval '16 min' "
+                          "WHERE user_id = 'rana'")
+        assert await con.fetchval("SELECT count(*) FROM sessions") == 2
+        await sign_in(net.client, "sami", sami.password)
+        left = await con.fetch("SELECT user_id FROM sessions ORDER BY user_id")
+    finally:
+        await con.close()
+    assert [r["user_id"] for r in left] == ["sami", "sami"]
+    _problem(await net.client.get("/v1/session", headers=rana.headers), 401, "session-expired")
+    assert (await net.client.get("/v1/session", headers=sami.headers)).status_code == 200
+
+
 async def test_five_failed_sign_ins_lock_the_account_and_the_lock_is_recorded(
         net: Net, fresh_db: str) -> None:
     rana = await _processing(net)
