@@ -168,8 +168,9 @@ class People:
         async with map_driver_errors(), self.pool.acquire() as con:
             failures = await store.add_failure(con, user_id, now, now - self.policy.window)
             until = self.policy.lock_until(failures, now)
-            if until is not None:
-                await store.lock(con, user_id, until)
+            locked = until is not None and await store.lock(con, user_id, now, until)
+        if until is not None and not locked:
+            raise AccountLocked(f"account {user_id!r} is locked")  # by an attempt beside this
         if until is not None:
             await self._record(SYSTEM_ACTOR, "AccountLocked", {
                 "user_id": user_id, "failures": len(failures), "until": format_time(until)})

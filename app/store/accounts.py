@@ -102,11 +102,20 @@ async def add_failure(con: Conn, user_id: str, at: datetime,
     return [r["failed_at"] for r in rows]
 
 
-async def lock(con: Conn, user_id: str, until: datetime) -> None:
-    await con.execute("UPDATE accounts SET locked_until = $2 WHERE user_id = $1",
-                      user_id, until)
-    await con.execute("DELETE FROM account_failures WHERE user_id = $1", user_id)
-    await con.execute("DELETE FROM sessions WHERE user_id = $1", user_id)
+async def lock(con: Conn, user_id: str, at: datetime, until: datetime) -> bool:
+    """Lock the account until ``until``, unless a lock still holds at ``at``: True when
+    this call locked it. Two failed attempts at once may both reach the limit; the row lock
+    lets one through, and the other finds the account locked, so one ``AccountLocked``
+    is recorded, not two."""
+    async with con.transaction():
+        done = await con.execute(
+            "UPDATE accounts SET locked_until = $3 WHERE user_id = $1 "
+            "AND (locked_until IS NULL OR locked_until <= $2)", user_id, at, until)
+        if done != "UPDATE 1":
+            return False
+        await con.execute("DELETE FROM account_failures WHERE user_id = $1", user_id)
+        await con.execute("DELETE FROM sessions WHERE user_id = $1", user_id)
+    return True
 
 
 async def clear_failures(con: Conn, user_id: str) -> None:

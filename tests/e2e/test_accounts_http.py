@@ -4,6 +4,8 @@ finds every step of one person."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -11,6 +13,7 @@ import httpx
 import pytest
 
 from app.bootstrap import Services
+from app.store import accounts
 from tests.conftest import KeyMaker
 from tests.e2e.api_world import PROBLEM, Net, din
 from tests.support.people_http import Person, enrol, sign_in
@@ -175,6 +178,34 @@ async def test_five_failed_sign_ins_lock_the_account_and_the_lock_is_recorded(
     again = await net.client.post("/v1/session", json={"user": "rana",
                                                        "password": rana.password})
     assert again.status_code == 200, again.text
+
+
+async def test_failed_sign_ins_at_once_past_the_limit_record_one_lock(net: Net,
+                                                                    fresh_db: str) -> None:
+    """Four failures, then three more at once: one of them locks the account and records
+    ``AccountLocked``, and the others are refused too (as locked, or as a failure counted
+    after the lock), but record no second lock."""
+    rana = await _processing(net)
+    wrong = {"user": "rana", "password": "not it at all"}
+    for _ in range(4):
+        _problem(await net.client.post("/v1/session", json=wrong), 401, "sign-in-failed")
+    answers = await asyncio.gather(*(net.client.post("/v1/session", json=wrong)
+                                     for _ in range(3)))
+    assert {a.status_code for a in answers} == {401}
+    assert "account-locked" in {a.json()["rule"] for a in answers}
+    _problem(await net.client.post("/v1/session", json={"user": "rana",
+                                                        "password": rana.password}),
+             401, "account-locked")
+    feed = (await net.get("auditor", "/v1/audit/events", type="AccountLocked")).json()
+    assert [e["data"]["user_id"] for e in feed["events"]] == ["rana"]
+    con = await asyncpg.connect(fresh_db)
+    try:  # the decision the race turns on: a lock that holds is not taken again
+        now = datetime.now(UTC)
+        assert not await accounts.lock(con, "rana", now, now + timedelta(minutes=30))
+        await con.execute("UPDATE accounts SET locked_until = now() - interval '1 hour'")
+        assert await accounts.lock(con, "rana", now, now + timedelta(minutes=30))
+    finally:
+        await con.close()
 
 
 async def test_a_disabled_account_cannot_sign_in_and_its_sessions_end(net: Net) -> None:
