@@ -124,7 +124,7 @@ class _Pool:
     """Hands out a placeholder connection: the routes below fail before they would use it."""
 
     @asynccontextmanager
-    async def acquire(self, timeout: float) -> AsyncIterator[object]:
+    async def acquire(self, timeout: float | None = None) -> AsyncIterator[object]:
         yield object()
 
 
