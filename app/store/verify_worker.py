@@ -73,8 +73,11 @@ def dump(segment: Segment) -> bytes:
 
 
 def load(line: bytes) -> Segment:
-    """``dump``'s segment back."""
+    """``dump``'s segment back; a worker's failure (``_serve``) raised as it was sent:
+    ``ConnectionError`` when the database could not be reached, else ``RuntimeError``."""
     fields = orjson.loads(line)
+    if "error" in fields:
+        raise (ConnectionError if fields["unavailable"] else RuntimeError)(fields["error"])
     segment = Segment(fields["start"], fields["to"], _unhex(fields["anchor"]), fields["merkle"])
     segment.end, segment.chain = fields["end"], bytes.fromhex(fields["chain"])
     segment.nodes = [bytes.fromhex(n) for n in fields["nodes"]]
@@ -141,9 +144,6 @@ class _Worker:
         if not line:
             code = await self.process.wait()
             raise RuntimeError(f"a verification worker exited with status {code}")
-        if line.startswith(b'{"error":'):
-            failure = orjson.loads(line)
-            raise (ConnectionError if failure["unavailable"] else RuntimeError)(failure["error"])
         return load(line)
 
     async def stop(self, finished: bool) -> None:
