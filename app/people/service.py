@@ -169,9 +169,9 @@ class People:
             failures = await store.add_failure(con, user_id, now, now - self.policy.window)
             until = self.policy.lock_until(failures, now)
             locked = until is not None and await store.lock(con, user_id, now, until)
-        if until is not None and not locked:
-            raise AccountLocked(f"account {user_id!r} is locked")  # by an attempt beside this
         if until is not None:
+            if not locked:  # an attempt beside this one locked it, and recorded the lock
+                raise AccountLocked(f"account {user_id!r} is locked")
             await self._record(SYSTEM_ACTOR, "AccountLocked", {
                 "user_id": user_id, "failures": len(failures), "until": format_time(until)})
             raise AccountLocked(f"account {user_id!r} is locked after {len(failures)} failed "

@@ -122,11 +122,10 @@ async def clear_failures(con: Conn, user_id: str) -> None:
     await con.execute("DELETE FROM account_failures WHERE user_id = $1", user_id)
 
 
-async def sweep_sessions(con: Conn, idle_since: datetime) -> int:
+async def sweep_sessions(con: Conn, idle_since: datetime) -> None:
     """Delete the sessions last used before ``idle_since``: each would be refused as idle
     at its next use, and a tab closed without signing out never comes back to end its own."""
-    done = await con.execute("DELETE FROM sessions WHERE last_seen_at < $1", idle_since)
-    return int(done.split()[-1])
+    await con.execute("DELETE FROM sessions WHERE last_seen_at < $1", idle_since)
 
 
 async def open_session(con: Conn, user_id: str, at: datetime) -> tuple[str, str]:
